@@ -1,0 +1,283 @@
+"""Envelopes: a payload sealed once, readable by every recipient key it is wrapped for.
+
+Each envelope has its own random 256-bit data key. The payload is encrypted under it with
+XChaCha20-Poly1305 (IETF AEAD, random 192-bit nonce, so nonces can be random without a
+counter), and the data key is wrapped for each recipient with a libsodium sealed box
+(X25519 + XSalsa20-Poly1305, anonymous sender). Rotating a recipient key therefore means
+rewrapping 32-byte data keys, never re-encrypting payloads.
+
+Byte format, version 1
+----------------------
+::
+
+    offset    size       field
+    0         4          magic  b"UMEV"
+    4         1          format version, 0x01
+    5         24         XChaCha20-Poly1305 nonce
+    29        1          n, the number of wraps, 1..255
+    30        96 * n     wraps, each: 16-byte recipient key id (keys.key_id)
+                                     || 80-byte sealed box of the 32-byte data key
+    30 + 96n  len(P)+16  AEAD ciphertext of the payload P, tag included
+
+The AEAD associated data is ``magic || version || associated_data``, where the caller's
+``associated_data`` is normally :func:`bind` (table, column, row id, value version). So a
+ciphertext copied to another row or column, or an envelope whose header was edited, fails
+to open. The wraps are deliberately *not* covered by the payload AEAD, so that rewrapping
+leaves ``nonce || ciphertext`` byte-identical. Each wrap is authenticated on its own by
+its sealed box; a wrap that opens but holds a different data key fails at the AEAD.
+
+What an envelope does not promise: sealed boxes are anonymous, so anyone holding the
+public keys (the server) can make a *new* well-formed envelope for a place. Envelopes
+protect confidentiality and detect modification or relocation of existing ciphertext;
+they do not prove who wrote a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.public
+import nacl.utils
+
+from ._encoding import length_prefixed, utf8
+from .errors import MalformedEnvelope, TamperedEnvelope, UnknownKeyId
+from .keys import KEY_ID_BYTES, BoxPrivateKey, PublicKey
+
+MAGIC = b"UMEV"
+VERSION = 1
+NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+DATA_KEY_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+TAG_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES
+SEALED_KEY_BYTES = nacl.bindings.crypto_box_SEALBYTES + DATA_KEY_BYTES
+WRAP_BYTES = KEY_ID_BYTES + SEALED_KEY_BYTES
+MAX_RECIPIENTS = 255
+HEADER_BYTES = len(MAGIC) + 1 + NONCE_BYTES + 1
+
+_BIND_TAG = b"uglymugs:envelope-ad:v1"
+
+
+def bind(table: str, column: str, row_id: str | int, version: int = 1) -> bytes:
+    """Return associated data that ties an envelope to one place in the database.
+
+    Every field is length-prefixed, so no two different places share an encoding.
+    ``version`` is the version of the value group stored there, so that a payload written
+    under an old layout cannot be replayed as a new one. An integer ``row_id`` is encoded
+    as its decimal string: ``5`` and ``"5"`` name the same row, which keeps callers that
+    read ids back from URLs or from SQLite in agreement.
+    """
+    if not isinstance(table, str) or not table:
+        raise ValueError("table must be a non-empty str")
+    if not isinstance(column, str) or not column:
+        raise ValueError("column must be a non-empty str")
+    if isinstance(row_id, bool) or not isinstance(row_id, int | str):
+        raise TypeError("row_id must be an int or a str")
+    row = str(row_id)
+    if not row:
+        raise ValueError("row_id must not be empty")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError("version must be an int >= 1")
+    return length_prefixed(
+        _BIND_TAG,
+        utf8(table, "table"),
+        utf8(column, "column"),
+        utf8(row, "row_id"),
+        str(version).encode("ascii"),
+    )
+
+
+@dataclass(frozen=True)
+class EnvelopeParts:
+    """A structurally valid envelope, split into its fields (nothing authenticated yet)."""
+
+    version: int
+    nonce: bytes
+    wraps: tuple[tuple[bytes, bytes], ...]
+    ciphertext: bytes
+
+    @property
+    def key_ids(self) -> list[bytes]:
+        """Recipient key ids in wrap order."""
+        return [kid for kid, _ in self.wraps]
+
+
+def _as_bytes(value: object, what: str) -> bytes:
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError(f"{what} must be bytes, not {type(value).__name__}")
+    return bytes(value)
+
+
+def parse_envelope(envelope: bytes) -> EnvelopeParts:
+    """Split an envelope into its fields, or raise :class:`MalformedEnvelope`."""
+    data = _as_bytes(envelope, "envelope")
+    if len(data) < len(MAGIC) + 1:
+        raise MalformedEnvelope("truncated envelope")
+    if data[: len(MAGIC)] != MAGIC:
+        raise MalformedEnvelope("not an envelope (bad magic)")
+    version = data[len(MAGIC)]
+    if version != VERSION:
+        raise MalformedEnvelope(f"unknown envelope version {version}")
+    if len(data) < HEADER_BYTES:
+        raise MalformedEnvelope("truncated envelope")
+    nonce = data[len(MAGIC) + 1 : len(MAGIC) + 1 + NONCE_BYTES]
+    count = data[HEADER_BYTES - 1]
+    if count == 0:
+        raise MalformedEnvelope("envelope has no recipients")
+    wraps_end = HEADER_BYTES + count * WRAP_BYTES
+    if len(data) < wraps_end + TAG_BYTES:
+        raise MalformedEnvelope("truncated envelope")
+    wraps = []
+    seen: set[bytes] = set()
+    for offset in range(HEADER_BYTES, wraps_end, WRAP_BYTES):
+        kid = data[offset : offset + KEY_ID_BYTES]
+        if kid in seen:
+            raise MalformedEnvelope("envelope lists a recipient twice")
+        seen.add(kid)
+        wraps.append((kid, data[offset + KEY_ID_BYTES : offset + WRAP_BYTES]))
+    return EnvelopeParts(version, nonce, tuple(wraps), data[wraps_end:])
+
+
+def _assemble(nonce: bytes, wraps: Sequence[tuple[bytes, bytes]], ciphertext: bytes) -> bytes:
+    if not 1 <= len(wraps) <= MAX_RECIPIENTS:
+        raise ValueError(f"an envelope has 1 to {MAX_RECIPIENTS} recipients")
+    parts = [MAGIC, bytes([VERSION]), nonce, bytes([len(wraps)])]
+    for kid, sealed in wraps:
+        parts += [kid, sealed]
+    parts.append(ciphertext)
+    return b"".join(parts)
+
+
+def _aead_ad(associated_data: bytes) -> bytes:
+    return MAGIC + bytes([VERSION]) + associated_data
+
+
+def _wrap(recipient: PublicKey, data_key: bytes) -> tuple[bytes, bytes]:
+    return recipient.key_id, nacl.public.SealedBox(recipient.to_nacl()).encrypt(data_key)
+
+
+def _check_recipients(recipients: Sequence[PublicKey], what: str) -> list[PublicKey]:
+    if isinstance(recipients, PublicKey):
+        raise TypeError(f"{what} must be a sequence of PublicKey, not a single key")
+    keys = list(recipients)
+    for key in keys:
+        if not isinstance(key, PublicKey):
+            raise TypeError(f"{what} must contain PublicKey objects")
+    ids = [key.key_id for key in keys]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate recipient in {what}")
+    return keys
+
+
+def _unwrap(parts: EnvelopeParts, key: BoxPrivateKey) -> bytes:
+    if not isinstance(key, BoxPrivateKey):
+        raise TypeError("key must be a BoxPrivateKey")
+    sealed = dict(parts.wraps).get(key.key_id)
+    if sealed is None:
+        raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}")
+    try:
+        data_key = nacl.public.SealedBox(key.to_nacl()).decrypt(sealed)
+    except nacl.exceptions.CryptoError:
+        raise TamperedEnvelope("the wrapped data key failed to authenticate") from None
+    if len(data_key) != DATA_KEY_BYTES:
+        raise TamperedEnvelope("the wrapped data key has the wrong length")
+    return data_key
+
+
+def _decrypt(parts: EnvelopeParts, data_key: bytes, associated_data: bytes) -> bytes:
+    try:
+        return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            parts.ciphertext, _aead_ad(associated_data), parts.nonce, data_key
+        )
+    except nacl.exceptions.CryptoError:
+        raise TamperedEnvelope(
+            "the payload failed to authenticate (modified, or opened with the wrong "
+            "associated data, e.g. moved to another row)"
+        ) from None
+
+
+def seal(payload: bytes, recipients: Sequence[PublicKey], associated_data: bytes) -> bytes:
+    """Encrypt ``payload`` under a fresh data key wrapped for each recipient.
+
+    ``associated_data`` is not stored; the same bytes must be supplied to open the
+    envelope, which is what binds it to its place (use :func:`bind`).
+    """
+    payload = _as_bytes(payload, "payload")
+    associated_data = _as_bytes(associated_data, "associated_data")
+    keys = _check_recipients(recipients, "recipients")
+    if not keys:
+        raise ValueError("an envelope needs at least one recipient")
+    if len(keys) > MAX_RECIPIENTS:
+        raise ValueError(f"an envelope has at most {MAX_RECIPIENTS} recipients")
+    data_key = nacl.utils.random(DATA_KEY_BYTES)
+    nonce = nacl.utils.random(NONCE_BYTES)
+    ciphertext = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        payload, _aead_ad(associated_data), nonce, data_key
+    )
+    return _assemble(nonce, [_wrap(key, data_key) for key in keys], ciphertext)
+
+
+def open_envelope(envelope: bytes, key: BoxPrivateKey, associated_data: bytes) -> bytes:
+    """Return the payload, or raise an :class:`~crypto.errors.EnvelopeError` subclass.
+
+    Fails closed: the AEAD verifies the whole ciphertext before any plaintext exists, so
+    there is no partial result on failure.
+    """
+    associated_data = _as_bytes(associated_data, "associated_data")
+    parts = parse_envelope(envelope)
+    return _decrypt(parts, _unwrap(parts, key), associated_data)
+
+
+def recipients_of(envelope: bytes) -> list[bytes]:
+    """Key ids the envelope is wrapped for (unauthenticated: a hint for key selection)."""
+    return parse_envelope(envelope).key_ids
+
+
+def rewrap(
+    envelope: bytes,
+    key: BoxPrivateKey,
+    *,
+    add: Sequence[PublicKey] = (),
+    drop: Sequence[bytes] = (),
+    associated_data: bytes | None = None,
+) -> bytes:
+    """Change who can open an envelope without touching its nonce or ciphertext.
+
+    ``key`` must be a current recipient: it unwraps the data key, which is then wrapped
+    for each key in ``add``. Wraps for the key ids in ``drop`` are removed first (so a key
+    may be dropped and re-added to refresh its wrap). Refuses to drop a key id that is not
+    a recipient, to add one that already is, and to leave no recipient at all.
+
+    Without ``associated_data`` the data key cannot be checked against the payload (the
+    AEAD needs it), so a wrap holding a wrong key would be copied faithfully; pass it to
+    verify the payload opens before anything is rewrapped.
+    """
+    parts = parse_envelope(envelope)
+    data_key = _unwrap(parts, key)
+    if associated_data is not None:
+        _decrypt(parts, data_key, _as_bytes(associated_data, "associated_data"))
+
+    if isinstance(drop, bytes | bytearray | memoryview):
+        raise TypeError("drop must be a sequence of key ids, not a single key id")
+    drop_ids = [_as_bytes(kid, "drop key id") for kid in drop]
+    if len(set(drop_ids)) != len(drop_ids):
+        raise ValueError("duplicate key id in drop")
+    current = set(parts.key_ids)
+    for kid in drop_ids:
+        if kid not in current:
+            raise ValueError(f"cannot drop {kid.hex()}: not a recipient of this envelope")
+    dropped = set(drop_ids)
+    kept = [(kid, sealed) for kid, sealed in parts.wraps if kid not in dropped]
+
+    new_keys = _check_recipients(add, "add")
+    kept_ids = {kid for kid, _ in kept}
+    for new_key in new_keys:
+        if new_key.key_id in kept_ids:
+            raise ValueError(f"{new_key.fingerprint} is already a recipient of this envelope")
+    wraps = kept + [_wrap(new_key, data_key) for new_key in new_keys]
+    if not wraps:
+        raise ValueError("refusing to drop the last recipient: nobody could open the envelope")
+    if len(wraps) > MAX_RECIPIENTS:
+        raise ValueError(f"an envelope has at most {MAX_RECIPIENTS} recipients")
+    return _assemble(parts.nonce, wraps, parts.ciphertext)

@@ -1,0 +1,422 @@
+"""The keys directory and the key ceremony.
+
+Layout of ``keys_dir`` (mode 0700)::
+
+    database.key   secret file, 32 random bytes: SQLCipher raw key            (0600)
+    index.key      secret file, 32 random bytes: blind index root key         (0600)
+    session.key    secret file, 32 random bytes: signs web session cookies    (0600)
+    audit.key      secret file, Ed25519 seed: signs audit checkpoints         (0600)
+    audit.pub      Ed25519 verify key with its key id                         (0644)
+    vetting.pub    X25519 public key: what sealed records are wrapped for     (0644)
+    delivery.pub   X25519 public key: contact details for alert delivery      (0644)
+    delivery.key   delivery private key, sealed under a passphrase            (0600)
+    vetting.key    vetting private key, sealed under a passphrase             (0600)
+                   (for the local demo only; in production the operator writes it
+                   elsewhere and hands it to coordinators: the server must not hold it)
+
+The audit signing seed is held unsealed on purpose: checkpoints are signed unattended by
+the worker, and a signing key only lets its holder *add* checkpoints, which does not let
+anyone rewrite history that auditors have already exported.
+
+Nothing here depends on Flask; the CLI wraps these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nacl.signing
+import nacl.utils
+from nacl.pwhash import argon2id
+
+from .errors import CryptoError, KeyMismatch, KeysExist, MissingKeyFile
+from .keyfile import (
+    MAX_MEMLIMIT,
+    MAX_OPSLIMIT,
+    MIN_MEMLIMIT,
+    MIN_OPSLIMIT,
+    decode_private_key_file,
+    encode_private_key_file,
+    parse_private_key_header,
+    read_private_key_file,
+    read_private_key_header,
+    read_public_key_file,
+    read_secret_file,
+    read_verify_key_file,
+    write_new_file,
+    write_public_key_file,
+    write_secret_file,
+    write_verify_key_file,
+)
+from .keys import (
+    BoxPrivateKey,
+    PublicKey,
+    format_fingerprint,
+    generate_box_keypair,
+    generate_signing_key,
+    signing_key_id,
+)
+
+DATABASE_KEY = "database.key"
+INDEX_KEY = "index.key"
+SESSION_KEY = "session.key"
+VETTING_PUB = "vetting.pub"
+DELIVERY_PUB = "delivery.pub"
+VETTING_KEY = "vetting.key"
+DELIVERY_KEY = "delivery.key"
+AUDIT_KEY = "audit.key"
+AUDIT_PUB = "audit.pub"
+KEY_FILES = (
+    DATABASE_KEY,
+    INDEX_KEY,
+    SESSION_KEY,
+    VETTING_PUB,
+    DELIVERY_PUB,
+    VETTING_KEY,
+    DELIVERY_KEY,
+    AUDIT_KEY,
+    AUDIT_PUB,
+)
+SECRET_BYTES = 32
+MIN_PASSPHRASE_CHARS = 12
+_PRIVATE_FILES = (DATABASE_KEY, INDEX_KEY, SESSION_KEY, AUDIT_KEY, VETTING_KEY, DELIVERY_KEY)
+
+
+def _fingerprint_verify_key(verify_key: nacl.signing.VerifyKey) -> str:
+    return format_fingerprint(signing_key_id(verify_key))
+
+
+@dataclass(frozen=True)
+class ServerKeys:
+    """What the web process holds: no private key, only what it needs to seal and index.
+
+    The audit key appears only as its verify half, so the web process can show auditors
+    that checkpoints verify without being able to sign one.
+    """
+
+    database_key: bytes = field(repr=False)
+    index_key: bytes = field(repr=False)
+    session_key: bytes = field(repr=False)
+    vetting_public: PublicKey
+    delivery_public: PublicKey
+    audit_verify_key: nacl.signing.VerifyKey
+
+    def __repr__(self) -> str:
+        return (
+            "ServerKeys(database_key=<hidden>, index_key=<hidden>, session_key=<hidden>, "
+            f"vetting={self.vetting_public.fingerprint}, "
+            f"delivery={self.delivery_public.fingerprint}, "
+            f"audit={_fingerprint_verify_key(self.audit_verify_key)})"
+        )
+
+    __str__ = __repr__
+
+
+def load_server_keys(keys_dir: Path) -> ServerKeys:
+    """Load the web process's keys; never reads a private key file.
+
+    Errors (MissingKeyFile, DamagedKeyFile) carry the path of the offending file.
+    """
+    keys_dir = Path(keys_dir)
+    return ServerKeys(
+        database_key=read_secret_file(keys_dir / DATABASE_KEY, SECRET_BYTES),
+        index_key=read_secret_file(keys_dir / INDEX_KEY, SECRET_BYTES),
+        session_key=read_secret_file(keys_dir / SESSION_KEY, SECRET_BYTES),
+        vetting_public=read_public_key_file(keys_dir / VETTING_PUB, "vetting"),
+        delivery_public=read_public_key_file(keys_dir / DELIVERY_PUB, "delivery"),
+        audit_verify_key=read_verify_key_file(keys_dir / AUDIT_PUB, "audit"),
+    )
+
+
+def keys_present(keys_dir: Path) -> bool:
+    """True if any key file exists in ``keys_dir`` (dangling symlinks count)."""
+    keys_dir = Path(keys_dir)
+    return any(os.path.lexists(keys_dir / name) for name in KEY_FILES)
+
+
+@dataclass(frozen=True)
+class CeremonyResult:
+    """What the operator needs to record after a ceremony: fingerprints and file places."""
+
+    fingerprints: dict[str, str]
+    vetting_key_path: Path
+    delivery_key_path: Path
+
+
+def _check_passphrase(passphrase: object, role: str) -> str:
+    if not isinstance(passphrase, str) or not passphrase.strip():
+        raise ValueError(f"the {role} passphrase must not be empty")
+    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise ValueError(
+            f"the {role} passphrase must be at least {MIN_PASSPHRASE_CHARS} characters"
+        )
+    return passphrase
+
+
+def _vetting_key_target(keys_dir: Path, vetting_key_out: Path | None) -> Path:
+    if vetting_key_out is None:
+        return keys_dir / VETTING_KEY
+    out = Path(vetting_key_out)
+    if out.is_dir():
+        return out / VETTING_KEY
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot write the vetting key to {out}: {out.parent} is not a directory")
+    return out
+
+
+def _prepare_keys_dir(keys_dir: Path) -> None:
+    if keys_dir.exists() and not keys_dir.is_dir():
+        raise ValueError(f"{keys_dir} exists and is not a directory")
+    keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # An existing directory (e.g. the repository's keys/) may have been created 0755;
+    # once it holds secrets it must be private, and umask may have narrowed mkdir's mode.
+    os.chmod(keys_dir, 0o700)
+
+
+def _silent(_message: str) -> None:
+    pass
+
+
+def init_keys(
+    keys_dir: Path,
+    *,
+    vetting_passphrase: str,
+    delivery_passphrase: str,
+    vetting_key_out: Path | None = None,
+    kdf_opslimit: int = argon2id.OPSLIMIT_MODERATE,
+    kdf_memlimit: int = argon2id.MEMLIMIT_MODERATE,
+    progress: Callable[[str], None] = _silent,
+) -> CeremonyResult:
+    """Create every key for a new deployment and return the fingerprints to record.
+
+    Checks everything (passphrases, targets, KDF limits) and does the slow sealing before
+    creating a single file, and refuses with :class:`KeysExist` if any target exists:
+    overwriting a key makes everything sealed to it unreadable for ever. If writing fails
+    part-way, the files written by this call are removed again.
+
+    The two passphrases must differ: the delivery passphrase lives with the worker, and
+    reusing it for the vetting key would put the vetting key's protection on the server.
+    """
+    keys_dir = Path(keys_dir)
+    _check_passphrase(vetting_passphrase, "vetting")
+    _check_passphrase(delivery_passphrase, "delivery")
+    if vetting_passphrase == delivery_passphrase:
+        raise ValueError("the vetting and delivery passphrases must be different")
+    if not (
+        MIN_OPSLIMIT <= kdf_opslimit <= MAX_OPSLIMIT
+        and MIN_MEMLIMIT <= kdf_memlimit <= MAX_MEMLIMIT
+    ):
+        raise ValueError("Argon2id limits must be at least libsodium's INTERACTIVE limits")
+    vetting_path = _vetting_key_target(keys_dir, vetting_key_out)
+    delivery_path = keys_dir / DELIVERY_KEY
+
+    targets = [keys_dir / name for name in KEY_FILES]
+    if vetting_path not in targets:
+        targets.append(vetting_path)
+    existing = [path for path in targets if os.path.lexists(path)]
+    if existing:
+        names = ", ".join(str(path) for path in existing)
+        raise KeysExist(f"refusing to overwrite existing key files: {names}", existing)
+
+    progress("generating the database, index, session, vetting, delivery and audit keys")
+    database_key = nacl.utils.random(SECRET_BYTES)
+    index_key = nacl.utils.random(SECRET_BYTES)
+    session_key = nacl.utils.random(SECRET_BYTES)
+    vetting = generate_box_keypair("vetting")
+    delivery = generate_box_keypair("delivery")
+    audit = generate_signing_key()
+    progress("sealing the vetting key (Argon2id, about a second)…")
+    vetting_file = encode_private_key_file(
+        vetting, vetting_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit
+    )
+    progress("sealing the delivery key (Argon2id, about a second)…")
+    delivery_file = encode_private_key_file(
+        delivery, delivery_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit
+    )
+
+    progress(f"writing key files to {keys_dir}")
+    _prepare_keys_dir(keys_dir)
+    plan: list[tuple[Path, Callable[[Path], None]]] = [
+        (keys_dir / DATABASE_KEY, lambda p: write_secret_file(p, database_key)),
+        (keys_dir / INDEX_KEY, lambda p: write_secret_file(p, index_key)),
+        (keys_dir / SESSION_KEY, lambda p: write_secret_file(p, session_key)),
+        (keys_dir / AUDIT_KEY, lambda p: write_secret_file(p, bytes(audit))),
+        (keys_dir / AUDIT_PUB, lambda p: write_verify_key_file(p, audit.verify_key, "audit")),
+        (keys_dir / VETTING_PUB, lambda p: write_public_key_file(p, vetting.public)),
+        (keys_dir / DELIVERY_PUB, lambda p: write_public_key_file(p, delivery.public)),
+        (delivery_path, lambda p: write_new_file(p, delivery_file, 0o600)),
+        (vetting_path, lambda p: write_new_file(p, vetting_file, 0o600)),
+    ]
+    written: list[Path] = []
+    try:
+        for path, write in plan:
+            write(path)
+            written.append(path)
+    except BaseException:
+        # Leave no half ceremony behind: a vetting.pub without its private key would
+        # accept data that nobody can ever read.
+        for path in reversed(written):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    if vetting_key_out is None:
+        progress(
+            f"the vetting key file is in {vetting_path}: move it to the coordinators' "
+            "devices; the server should not keep it"
+        )
+    else:
+        progress(f"the vetting key file was written to {vetting_path}")
+    fingerprints = {
+        "vetting": vetting.public.fingerprint,
+        "delivery": delivery.public.fingerprint,
+        "audit": _fingerprint_verify_key(audit.verify_key),
+    }
+    progress("done: record these fingerprints somewhere other than this server")
+    return CeremonyResult(fingerprints, vetting_path, delivery_path)
+
+
+def _describe(action: Callable[[], str]) -> str:
+    try:
+        return action()
+    except MissingKeyFile:
+        return "missing"
+    except CryptoError as exc:
+        return f"damaged: {exc}"
+
+
+def _sealed_file_note(path: Path, public: PublicKey) -> str:
+    if not os.path.lexists(path):
+        return "sealed key file: not in this directory"
+    try:
+        header = read_private_key_header(path)
+    except CryptoError as exc:
+        return f"sealed key file: damaged ({exc})"
+    verdict = "matches" if header.public == public else "DOES NOT MATCH"
+    return f"sealed key file present, {verdict} the public key"
+
+
+def describe_keys(keys_dir: Path) -> dict[str, str]:
+    """Describe each key for ``keys show``, using public information only.
+
+    The database and index keys are reported as present and of the right size, nothing
+    more: any hash of them would be a test an attacker could use to confirm a guess or a
+    stolen copy. Public keys are shown by fingerprint.
+    """
+    keys_dir = Path(keys_dir)
+
+    def secret(name: str) -> str:
+        read_secret_file(keys_dir / name, SECRET_BYTES)
+        return f"present, {SECRET_BYTES * 8}-bit"
+
+    def box(kind: str, pub_name: str, key_name: str) -> str:
+        public = read_public_key_file(keys_dir / pub_name, kind)
+        note = _sealed_file_note(keys_dir / key_name, public)
+        return f"{public.fingerprint} ({note})"
+
+    def audit() -> str:
+        verify_key = read_verify_key_file(keys_dir / AUDIT_PUB, "audit")
+        try:
+            seed = read_secret_file(keys_dir / AUDIT_KEY, SECRET_BYTES)
+        except MissingKeyFile:
+            note = "signing key: missing"
+        except CryptoError as exc:
+            note = f"signing key: damaged ({exc})"
+        else:
+            matches = nacl.signing.SigningKey(seed).verify_key == verify_key
+            note = "signing key present, " + ("matches" if matches else "DOES NOT MATCH")
+        return f"{_fingerprint_verify_key(verify_key)} ({note})"
+
+    return {
+        "database": _describe(lambda: secret(DATABASE_KEY)),
+        "index": _describe(lambda: secret(INDEX_KEY)),
+        "session": _describe(lambda: secret(SESSION_KEY)),
+        "vetting": _describe(lambda: box("vetting", VETTING_PUB, VETTING_KEY)),
+        "delivery": _describe(lambda: box("delivery", DELIVERY_PUB, DELIVERY_KEY)),
+        "audit": _describe(audit),
+    }
+
+
+def unlock_private_key(data: bytes, passphrase: str, expected: PublicKey) -> BoxPrivateKey:
+    """Open an uploaded sealed key file, insisting it is the key ``expected`` names.
+
+    Checks the file's recorded public key against ``expected`` *before* running
+    Argon2id, so a coordinator who picks the wrong file is told so at once
+    (:class:`KeyMismatch`) instead of being told the passphrase is wrong.
+    """
+    header = parse_private_key_header(data)
+    if header.public != expected:
+        raise KeyMismatch(
+            f"this key file holds {header.kind} key {header.public.fingerprint}, "
+            f"not {expected.kind} key {expected.fingerprint}"
+        )
+    return decode_private_key_file(data, passphrase, kind=expected.kind)
+
+
+def load_delivery_private_key(keys_dir: Path, passphrase: str) -> BoxPrivateKey:
+    """Load the delivery private key for the worker, checked against delivery.pub."""
+    keys_dir = Path(keys_dir)
+    public = read_public_key_file(keys_dir / DELIVERY_PUB, "delivery")
+    header = read_private_key_header(keys_dir / DELIVERY_KEY)
+    if header.public != public:
+        raise KeyMismatch(f"{keys_dir / DELIVERY_KEY} does not belong to {keys_dir / DELIVERY_PUB}")
+    return read_private_key_file(keys_dir / DELIVERY_KEY, passphrase, kind="delivery")
+
+
+def load_audit_signing_key(keys_dir: Path) -> nacl.signing.SigningKey:
+    """Load the audit signing key for the worker, checked against audit.pub."""
+    keys_dir = Path(keys_dir)
+    seed = read_secret_file(keys_dir / AUDIT_KEY, SECRET_BYTES)
+    signing_key = nacl.signing.SigningKey(seed)
+    if signing_key.verify_key != read_verify_key_file(keys_dir / AUDIT_PUB, "audit"):
+        raise KeyMismatch(f"{keys_dir / AUDIT_KEY} does not belong to {keys_dir / AUDIT_PUB}")
+    return signing_key
+
+
+def permission_problems(keys_dir: Path) -> list[str]:
+    """List key files (and the directory) readable or writable by group or others.
+
+    Not enforced on load, because some deployments mount secrets through layers that
+    report other modes; meant for ``keys show`` and start-up warnings.
+    """
+    keys_dir = Path(keys_dir)
+    problems = []
+    candidates = [(keys_dir, "directory")] + [(keys_dir / n, "file") for n in _PRIVATE_FILES]
+    for path, what in candidates:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            wanted = "0700" if what == "directory" else "0600"
+            problems.append(f"{path}: {what} mode is {mode:04o}, should be {wanted}")
+    return problems
+
+
+__all__ = [
+    "AUDIT_KEY",
+    "AUDIT_PUB",
+    "DATABASE_KEY",
+    "DELIVERY_KEY",
+    "DELIVERY_PUB",
+    "INDEX_KEY",
+    "KEY_FILES",
+    "MIN_PASSPHRASE_CHARS",
+    "SESSION_KEY",
+    "VETTING_KEY",
+    "VETTING_PUB",
+    "CeremonyResult",
+    "ServerKeys",
+    "describe_keys",
+    "init_keys",
+    "keys_present",
+    "load_audit_signing_key",
+    "load_delivery_private_key",
+    "load_server_keys",
+    "permission_problems",
+    "unlock_private_key",
+]
