@@ -1,0 +1,30 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+
+.PHONY: run test lint install
+
+# Reinstall when the package metadata changes; the marker files keep repeat runs fast.
+$(BIN)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+# The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure.
+run: $(BIN)/.installed
+	UGLYMUGS_INSECURE_COOKIES=1 $(BIN)/flask --app app demo-setup
+	UGLYMUGS_INSECURE_COOKIES=1 PORT=$(PORT) $(BIN)/flask --app app serve
+
+lint: $(BIN)/.installed-test
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest

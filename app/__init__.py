@@ -1,0 +1,75 @@
+"""uglymugs web application: `create_app(config)` builds it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, abort, request
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from . import access, cli, errors, logs, security
+from .config import Config
+from .db import StartupError
+from .state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
+
+log = logging.getLogger("uglymugs.app")
+
+
+class App(Flask):
+    def log_exception(self, exc_info) -> None:  # type: ignore[no-untyped-def]
+        """Log where it failed, never the message: messages can quote what a user typed."""
+        error = exc_info[1]
+        log.error("unhandled error on %s: %s", request.endpoint or "-", errors.frames_only(error))
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app from an explicit config (from the environment when none is given).
+
+    Creating the app reads no key and opens no database, so the CLI can run the key
+    ceremony and init-db on an empty machine; `verify_ready` checks both before serving.
+    """
+    config = config or Config.from_env()
+    app = App(__name__)
+    app.config.update(
+        TESTING=config.testing,
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        MAX_FORM_MEMORY_SIZE=config.max_content_length,
+        BABEL_DEFAULT_LOCALE="en",
+        WTF_CSRF_TIME_LIMIT=3600,
+        **config.extra,
+    )
+    app.extensions["uglymugs"] = AppState(config=config)
+    app.session_interface = LazyKeySessionInterface()
+
+    Babel(app, locale_selector=lambda: "en")
+    security.install(app, secure_cookies=config.secure_cookies)
+    errors.install(app)
+    logs.install(app)
+
+    @app.before_request
+    def require_ready() -> None:
+        if not state(app).ready:
+            try:
+                verify_ready(app)
+            except StartupError as error:
+                log.error("not ready: %s", error)
+                abort(503)
+
+    app.before_request(access.enforce_roles)
+    # After require_ready: the CSRF check needs the session key that readiness loads.
+    CSRFProtect(app)
+    app.teardown_appcontext(close_db)
+
+    @app.context_processor
+    def template_globals() -> dict[str, object]:
+        return {"quick_exit_url": config.quick_exit_url}
+
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    cli.register(app)
+    return app
+
+
+__all__ = ["Config", "StartupError", "create_app", "verify_ready"]

@@ -1,0 +1,61 @@
+"""Who may reach which route.
+
+Every view states its roles with `@allow(...)`; a request to a view that states none is
+refused (fail closed), and tests/test_routes_by_role.py checks every route against every
+role. Until sign-in exists (the Membership issue) every visitor is anonymous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import Flask, abort, current_app, g, request
+
+ANONYMOUS = "anonymous"
+PENDING = "pending"
+MEMBER = "member"
+ORG_CONTACT = "org_contact"
+ORG_STAFF = "org_staff"
+COORDINATOR = "coordinator"
+AUDITOR = "auditor"
+
+ROLES: tuple[str, ...] = (
+    ANONYMOUS, PENDING, MEMBER, ORG_CONTACT, ORG_STAFF, COORDINATOR, AUDITOR,
+)
+EVERYONE: frozenset[str] = frozenset(ROLES)
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def allow(*roles: str) -> Callable[[F], F]:
+    """Declare the roles that reach a view."""
+    unknown = set(roles) - EVERYONE
+    if unknown or not roles:
+        raise ValueError(f"unknown or missing roles: {sorted(unknown)}")
+
+    def mark(view: F) -> F:
+        view.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def allowed_roles(app: Flask, endpoint: str) -> frozenset[str] | None:
+    if endpoint == "static":
+        return EVERYONE
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "allowed_roles", None)
+
+
+def current_role() -> str:
+    return g.get("role", ANONYMOUS)
+
+
+def enforce_roles() -> None:
+    """before_request: 403 for a role the view does not allow, or a view with no statement."""
+    if request.endpoint is None:
+        return  # 404/405 are Flask's to answer
+    roles = allowed_roles(current_app, request.endpoint)
+    if roles is None or current_role() not in roles:
+        abort(403)

@@ -1,0 +1,42 @@
+"""Explicit configuration: every setting the app reads is a field here.
+
+`create_app(config)` takes one of these; nothing else in the app reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Config:
+    keys_dir: Path = REPO_ROOT / "keys"
+    database_path: Path = REPO_ROOT / "var" / "uglymugs.db"
+    schema_path: Path = REPO_ROOT / "schema.sql"
+    # Secure cookies need HTTPS; only the plain-http localhost demo turns this off.
+    secure_cookies: bool = True
+    # Forms here are short text; anything bigger is a mistake or an attack.
+    max_content_length: int = 256 * 1024
+    quick_exit_url: str = "https://www.bbc.co.uk/weather"
+    testing: bool = False
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Build a config from UGLYMUGS_* environment variables (the CLI and gunicorn path)."""
+        env = os.environ if environ is None else environ
+        config = cls()
+        if "UGLYMUGS_KEYS_DIR" in env:
+            config = replace(config, keys_dir=Path(env["UGLYMUGS_KEYS_DIR"]))
+        if "UGLYMUGS_DATABASE" in env:
+            config = replace(config, database_path=Path(env["UGLYMUGS_DATABASE"]))
+        if env.get("UGLYMUGS_INSECURE_COOKIES") == "1":
+            config = replace(config, secure_cookies=False)
+        if "UGLYMUGS_QUICK_EXIT_URL" in env:
+            config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
+        return config

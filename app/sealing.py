@@ -1,0 +1,67 @@
+"""Value groups sealed into envelopes, bound to their place in the database.
+
+A value group is a small JSON object of named text fields (for example a member's work
+name and real name). Each group is one envelope (crypto/envelope.py), bound to
+(table, column, row id, envelope version) so a ciphertext copied to another row or column
+fails to open. Only the places listed here may hold envelopes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from crypto import envelope
+from crypto.keys import BoxPrivateKey, PublicKey
+
+ENVELOPE_VERSION = 1
+
+# (table, column) -> the field names its value group may hold.
+SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
+    ("members", "identity"): frozenset({"work_name", "real_name", "org_name",
+                                        "org_website", "key_contact", "org_description"}),
+    ("members", "contact"): frozenset({"email", "mobile", "org_email"}),
+}
+
+
+class UnknownPlace(ValueError):
+    pass
+
+
+def _check_place(table: str, column: str) -> frozenset[str]:
+    try:
+        return SEALED_PLACES[(table, column)]
+    except KeyError:
+        raise UnknownPlace(f"{table}.{column} is not a sealed place") from None
+
+
+def associated_data(table: str, column: str, row_id: str) -> bytes:
+    return envelope.bind(table, column, row_id, ENVELOPE_VERSION)
+
+
+def seal_group(
+    table: str,
+    column: str,
+    row_id: str,
+    values: Mapping[str, str],
+    recipients: Sequence[PublicKey],
+) -> bytes:
+    allowed = _check_place(table, column)
+    unexpected = set(values) - allowed
+    if unexpected:
+        raise UnknownPlace(f"{table}.{column} does not hold {sorted(unexpected)}")
+    payload = json.dumps(dict(values), sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False).encode("utf-8")
+    return envelope.seal(payload, recipients, associated_data(table, column, row_id))
+
+
+def open_group(
+    table: str, column: str, row_id: str, sealed: bytes, key: BoxPrivateKey
+) -> dict[str, str]:
+    """Open one group. Callers outside app/unseal.py must not use this: it logs nothing."""
+    _check_place(table, column)
+    payload = envelope.open_envelope(sealed, key, associated_data(table, column, row_id))
+    values = json.loads(payload.decode("utf-8"))
+    if not isinstance(values, dict):
+        raise envelope.MalformedEnvelope("value group is not an object")
+    return values

@@ -1,0 +1,80 @@
+"""What the web process holds while it runs, kept on the app (no module globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, Request, current_app, g
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+
+from crypto.keystore import ServerKeys, load_server_keys
+
+from . import db
+from .config import Config
+
+
+@dataclass
+class AppState:
+    config: Config
+    keys: ServerKeys | None = None
+    ready: bool = False
+
+
+def state(app: Flask | None = None) -> AppState:
+    return (app or current_app).extensions["uglymugs"]
+
+
+def load_keys(app: Flask) -> ServerKeys:
+    """Load the server's keys (public keys, database and index keys: never a private key)."""
+    st = state(app)
+    if st.keys is None:
+        from crypto.errors import KeyFileError
+
+        try:
+            keys = load_server_keys(st.config.keys_dir)
+        except KeyFileError as error:
+            raise db.StartupError(
+                f"{error} Run `flask --app app keys init` to create keys, or point "
+                "UGLYMUGS_KEYS_DIR at the right folder."
+            ) from None
+        st.keys = keys
+        app.secret_key = keys.session_key
+    return st.keys
+
+
+def verify_ready(app: Flask) -> None:
+    """Stop start-up with a clear StartupError unless keys load and the database fits."""
+    keys = load_keys(app)
+    db.check_database(state(app).config.database_path, keys.database_key)
+    state(app).ready = True
+
+
+def get_db() -> db.Connection:
+    """The request's connection, opened on first use and closed at teardown."""
+    if "db" not in g:
+        st = state()
+        keys = load_keys(current_app)
+        g.db = db.connect(st.config.database_path, keys.database_key)
+    return g.db
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+class LazyKeySessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions signed with keys/session.key, loaded on the first request.
+
+    Flask opens the session before any before_request hook runs, so the key is loaded
+    here rather than in create_app (which must work before the key ceremony).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key is None:
+            try:
+                load_keys(app)
+            except db.StartupError:
+                return None  # require_ready answers 503 with the reason logged
+        return super().open_session(app, request)

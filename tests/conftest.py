@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask, g, request
+from nacl.pwhash import argon2id
+
+from app import create_app, db
+from app.config import Config
+from crypto import keystore
+from crypto.keyfile import read_private_key_file
+from crypto.keys import BoxPrivateKey
+
+VETTING_PASSPHRASE = "correct horse battery staple vetting"
+DELIVERY_PASSPHRASE = "correct horse battery staple delivery"
+ROLE_HEADER = "X-Test-Role"
+
+
+@pytest.fixture(scope="session")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One key ceremony for the whole run (INTERACTIVE limits keep it quick)."""
+    path = tmp_path_factory.mktemp("ceremony") / "keys"
+    keystore.init_keys(
+        path,
+        vetting_passphrase=VETTING_PASSPHRASE,
+        delivery_passphrase=DELIVERY_PASSPHRASE,
+        kdf_opslimit=argon2id.OPSLIMIT_INTERACTIVE,
+        kdf_memlimit=argon2id.MEMLIMIT_INTERACTIVE,
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def vetting_key(keys_dir: Path) -> BoxPrivateKey:
+    return read_private_key_file(keys_dir / "vetting.key", VETTING_PASSPHRASE)
+
+
+@pytest.fixture
+def config(tmp_path: Path, keys_dir: Path) -> Config:
+    return Config(
+        keys_dir=keys_dir,
+        database_path=tmp_path / "var" / "uglymugs.db",
+        testing=True,
+    )
+
+
+@pytest.fixture
+def database_key(keys_dir: Path) -> bytes:
+    return keystore.load_server_keys(keys_dir).database_key
+
+
+@pytest.fixture
+def app(config: Config, database_key: bytes) -> Flask:
+    db.init_database(config.database_path, database_key, config.schema_path)
+    application = create_app(config)
+    install_test_role_header(application)
+    return application
+
+
+def install_test_role_header(application: Flask) -> None:
+    """Tests act as a role through a header, until sign-in exists to set g.role."""
+
+    def role_from_header() -> None:
+        role = request.headers.get(ROLE_HEADER)
+        if role:
+            g.role = role
+
+    application.before_request_funcs.setdefault(None, []).insert(0, role_from_header)
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def conn(app: Flask, config: Config, database_key: bytes):
+    connection = db.connect(config.database_path, database_key)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def server_keys(keys_dir: Path) -> keystore.ServerKeys:
+    return keystore.load_server_keys(keys_dir)
+
+
+@pytest.fixture
+def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def with_config(config: Config, **changes: object) -> Config:
+    return replace(config, **changes)

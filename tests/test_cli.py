@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.config import Config
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Config:
+    return Config(keys_dir=tmp_path / "keys", database_path=tmp_path / "var" / "u.db",
+                  testing=True)
+
+
+def _run(config: Config, *args: str):
+    return create_app(config).test_cli_runner().invoke(args=list(args))
+
+
+def test_demo_setup_creates_keys_and_database_then_leaves_them(fresh: Config) -> None:
+    first = _run(fresh, "demo-setup")
+    assert first.exit_code == 0, first.output
+    assert "vetting key:" in first.output and "demo-passphrases.txt" in first.output
+    assert fresh.database_path.exists()
+    assert stat.S_IMODE(os.stat(fresh.keys_dir).st_mode) == 0o700
+    for name in ("database.key", "index.key", "session.key", "vetting.key", "delivery.key",
+                 "audit.key", "demo-passphrases.txt"):
+        assert stat.S_IMODE(os.stat(fresh.keys_dir / name).st_mode) == 0o600, name
+    before = {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()}
+    second = _run(fresh, "demo-setup")
+    assert second.exit_code == 0
+    assert "leaving them as they are" in second.output
+    assert {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()} == before
+
+
+def test_keys_init_refuses_to_overwrite(fresh: Config) -> None:
+    assert _run(fresh, "keys", "init", "--demo").exit_code == 0
+    before = {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()}
+    again = _run(fresh, "keys", "init", "--demo")
+    assert again.exit_code == 1
+    assert "never overwrites" in again.output
+    assert {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()} == before
+
+
+def test_keys_init_writes_vetting_key_where_told(fresh: Config, tmp_path: Path) -> None:
+    away = tmp_path / "usb" / "vetting.key"
+    away.parent.mkdir()
+    result = _run(fresh, "keys", "init", "--demo", "--vetting-key-out", str(away))
+    assert result.exit_code == 0, result.output
+    assert away.exists() and not (fresh.keys_dir / "vetting.key").exists()
+    assert stat.S_IMODE(os.stat(away).st_mode) == 0o600
+
+
+def test_keys_init_asks_for_passphrases_when_not_a_demo(fresh: Config) -> None:
+    answers = ("short\nshort\n" + "vetting phrase long enough\n" * 2
+               + "delivery phrase long enough\n" * 2)
+    result = create_app(fresh).test_cli_runner().invoke(args=["keys", "init"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "at least 12 characters" in result.output
+    assert "Move the vetting key file" in result.output
+    assert not (fresh.keys_dir / "demo-passphrases.txt").exists()
+
+
+def test_keys_show_prints_fingerprints(fresh: Config) -> None:
+    init = _run(fresh, "keys", "init", "--demo")
+    shown = _run(fresh, "keys", "show")
+    assert shown.exit_code == 0
+    for name in ("vetting", "delivery", "audit"):
+        line = next(text for text in shown.output.splitlines() if text.startswith(name))
+        assert line.split()[1] in init.output, "show agrees with what init printed"
+
+
+def test_keys_show_without_keys_says_how_to_make_them(fresh: Config) -> None:
+    result = _run(fresh, "keys", "show")
+    assert result.exit_code == 1 and "keys init" in result.output
+
+
+def test_init_db_refuses_to_overwrite(fresh: Config) -> None:
+    _run(fresh, "keys", "init", "--demo")
+    assert _run(fresh, "init-db").exit_code == 0
+    before = fresh.database_path.read_bytes()
+    again = _run(fresh, "init-db")
+    assert again.exit_code == 1 and "never overwrites" in again.output
+    assert fresh.database_path.read_bytes() == before
+    assert stat.S_IMODE(os.stat(fresh.database_path).st_mode) == 0o600

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
+
+
+class _Resources(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str, str]] = []
+        self.inline_scripts = 0
+        self.style_blocks = 0
+        self.style_attributes = 0
+        self._in_script_without_src = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if "style" in attributes:
+            self.style_attributes += 1
+        if any(name.startswith("on") for name in attributes):
+            self.inline_scripts += 1
+        if tag == "style":
+            self.style_blocks += 1
+        if tag == "script" and not attributes.get("src"):
+            self._in_script_without_src = True
+        for name in ("src", "href", "action"):
+            if attributes.get(name):
+                self.urls.append((tag, name, attributes[name] or ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script_without_src and data.strip():
+            self.inline_scripts += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script_without_src = False
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def test_first_page_explains_the_three_membership_types(client) -> None:
+    page = _text(client.get("/"))
+    for kind in ("Individual sex workers", "Projects", "Sites and establishments"):
+        assert kind in page
+
+
+def test_first_page_states_processing_hours(client) -> None:
+    assert "Monday to Friday, 9:00 to 17:00" in _text(client.get("/"))
+
+
+def test_first_page_states_what_data_is_held_and_the_promises(client) -> None:
+    page = _text(client.get("/"))
+    assert "A work name is all we need" in page
+    assert "pay-as-you-go SIM" in page
+    assert "A mobile number only if you want text alerts" in page
+    for circumstance in ("protect a child", "prevent a crime", "put lives in danger",
+                         "terrorism"):
+        assert circumstance in page
+    assert "we tell you what was shared, with whom and why" in page
+
+
+@pytest.mark.parametrize("path", ["/", "/no-such-page"])
+def test_quick_exit_is_on_every_page_and_works_without_script(client, path: str) -> None:
+    parser = _Resources()
+    parser.feed(client.get(path).get_data(as_text=True))
+    exits = [url for tag, name, url in parser.urls if tag == "a" and "weather" in url]
+    assert exits == ["https://www.bbc.co.uk/weather"]
+
+
+def test_no_third_party_assets_and_no_inline_script_or_style(client) -> None:
+    parser = _Resources()
+    parser.feed(client.get("/").get_data(as_text=True))
+    assert parser.inline_scripts == 0
+    assert parser.style_blocks == 0 and parser.style_attributes == 0
+    for tag, name, url in parser.urls:
+        if tag == "a":
+            continue  # links are navigation, not assets
+        assert url.startswith("/"), f"<{tag} {name}={url}> loads from elsewhere"
+
+
+def test_page_content_is_in_the_html_not_built_by_script(client) -> None:
+    """With JavaScript off, everything must already be in the served HTML."""
+    page = client.get("/").get_data(as_text=True)
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert all("defer" in s and "quick-exit.js" in s for s in scripts)
+
+
+def _untranslated_text(source: str) -> str:
+    stripped = re.sub(r"{%\s*trans\b.*?{%\s*endtrans\s*%}", " ", source, flags=re.S)
+    stripped = re.sub(r"{{.*?}}", " ", stripped, flags=re.S)
+    stripped = re.sub(r"{%.*?%}", " ", stripped, flags=re.S)
+    stripped = re.sub(r"<!doctype[^>]*>", " ", stripped, flags=re.I)
+    stripped = re.sub(r"<[^>]+>", " ", stripped, flags=re.S)
+    stripped = re.sub(r"&[a-z]+;|[·\s]", " ", stripped)
+    return stripped.strip()
+
+
+@pytest.mark.parametrize("template", sorted(p.name for p in TEMPLATES.rglob("*.html")))
+def test_user_facing_text_goes_through_gettext(template: str) -> None:
+    source = (TEMPLATES / template).read_text(encoding="utf-8")
+    assert _untranslated_text(source) == ""
