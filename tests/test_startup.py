@@ -97,3 +97,22 @@ def test_server_keys_repr_shows_no_secret(server_keys: keystore.ServerKeys) -> N
     shown = repr(server_keys)
     for secret in (server_keys.database_key, server_keys.index_key, server_keys.session_key):
         assert secret.hex() not in shown
+
+
+def test_gunicorn_entry_point_refuses_a_wrong_database_key(app, config, wrong_keys_dir) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UGLYMUGS_")}
+    env.update(UGLYMUGS_KEYS_DIR=str(wrong_keys_dir), UGLYMUGS_DATABASE=str(config.database_path))
+    result = subprocess.run([sys.executable, "-c", "import app.wsgi"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "Not starting:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_gunicorn_entry_point_builds_a_ready_app(app, config, keys_dir) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UGLYMUGS_")}
+    env.update(UGLYMUGS_KEYS_DIR=str(keys_dir), UGLYMUGS_DATABASE=str(config.database_path))
+    probe = ("import app.wsgi as w; c = w.app.test_client(); "
+             "print(c.get('/').status_code)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.stdout.strip() == "200", result.stderr

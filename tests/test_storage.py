@@ -93,3 +93,15 @@ def test_canary_search_finds_values_in_every_encoding() -> None:
 def test_wrong_key_does_not_open_the_database(app, config) -> None:
     with pytest.raises(db.StartupError, match="does not open with the database key"):
         db.connect(config.database_path, bytes(32))
+
+
+def test_request_connection_is_closed_at_teardown(app) -> None:
+    from app.state import get_db
+
+    with app.test_request_context("/"):
+        app.preprocess_request()
+        conn = get_db()
+        assert get_db() is conn, "one connection per request"
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(db.sqlcipher3.ProgrammingError):
+        conn.execute("SELECT 1")
