@@ -9,16 +9,76 @@
 --  * Row ids of sealed rows are random text made by the app, so an envelope can be bound
 --    to its row before the row is written.
 
--- Members and applicants. Identity (work name, real name) and contact (email, mobile)
--- are separate envelopes because they have different recipients (DESIGN.md).
+-- Members and applicants. Identity (work name, real name, organisation details) and
+-- contact (email, mobile) are separate envelopes because they have different recipients
+-- (DESIGN.md). Both are NULL once a member has left: secure_delete overwrites them.
 CREATE TABLE members (
-    id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL CHECK (kind IN ('individual', 'project', 'site')),
-    status      TEXT NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'active', 'rejected', 'left', 'revoked')),
-    created_at  TEXT NOT NULL,
-    identity    BLOB NOT NULL,
-    contact     BLOB
+    id            TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL CHECK (kind IN ('individual', 'project', 'site')),
+    status        TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'info_requested', 'active', 'rejected',
+                                    'left', 'revoked')),
+    created_at    TEXT NOT NULL,
+    identity      BLOB,
+    contact       BLOB,
+    -- How the member wants alerts: the channel, never the address.
+    alert_channel TEXT NOT NULL DEFAULT 'none' CHECK (alert_channel IN ('email', 'sms', 'none')),
+    -- "possible duplicate (N candidates)" at apply time, from truncated indexes only.
+    duplicate_candidates INTEGER NOT NULL DEFAULT 0,
+    decided_at    TEXT,
+    CHECK (status IN ('left', 'revoked') OR identity IS NOT NULL)
+) STRICT;
+
+-- Sign-in accounts. Members' usernames are generated (words and digits) and derived from
+-- nothing the applicant typed. Organisation staff logins point at their organisation.
+CREATE TABLE accounts (
+    id              TEXT PRIMARY KEY,
+    username        TEXT NOT NULL UNIQUE,
+    password_hash   TEXT NOT NULL,
+    role            TEXT NOT NULL
+                    CHECK (role IN ('member', 'org_contact', 'org_staff', 'coordinator', 'auditor')),
+    member_id       TEXT REFERENCES members (id),
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'active', 'disabled')),
+    -- TOTP seed for staff (and members who turn it on). It identifies no one, so it is
+    -- kept under the database key only; the server must check codes unattended.
+    totp_secret     TEXT,
+    totp_last_step  INTEGER,
+    created_at      TEXT NOT NULL,
+    CHECK ((role IN ('coordinator', 'auditor')) = (member_id IS NULL))
+) STRICT;
+CREATE INDEX accounts_by_member ON accounts (member_id);
+
+-- Server-side sessions: only a hash of the cookie's token is stored, so a copy of the
+-- database cannot be replayed as a session.
+CREATE TABLE sessions (
+    token_hash    BLOB PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    created_at    TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_account ON sessions (account_id);
+
+-- Who decided what about a membership, and when. Reasons are codes from a fixed list,
+-- so no free text about a person lands here.
+CREATE TABLE membership_decisions (
+    id          INTEGER PRIMARY KEY,
+    member_id   TEXT NOT NULL REFERENCES members (id),
+    action      TEXT NOT NULL CHECK (action IN ('approve', 'reject', 'request_info', 'revoke',
+                                                'leave', 'leave_recorded')),
+    reason      TEXT,
+    actor_id    TEXT REFERENCES accounts (id),
+    at          TEXT NOT NULL
+) STRICT;
+CREATE INDEX membership_decisions_by_member ON membership_decisions (member_id);
+
+-- Monitoring answers as bare counters: no member id, no time, so an answer can never be
+-- traced back to the person who gave it. Only ever shown in aggregate.
+CREATE TABLE monitoring_counts (
+    question  TEXT NOT NULL,
+    answer    TEXT NOT NULL,
+    count     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (question, answer)
 ) STRICT;
 
 -- Truncated blind indexes over a member's normalised contact values, for duplicate
@@ -49,4 +109,4 @@ CREATE TABLE audit_checkpoints (
     signature   BLOB NOT NULL
 ) STRICT;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

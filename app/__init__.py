@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from . import access, cli, errors, logs, security
+from .auth.passwords import Passwords
 from .config import Config
 from .db import StartupError
 from .state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
@@ -39,7 +40,12 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=3600,
         **config.extra,
     )
-    app.extensions["uglymugs"] = AppState(config=config)
+    app.extensions["uglymugs"] = AppState(
+        config=config,
+        passwords=Passwords(max_concurrent=config.max_concurrent_hashes,
+                            wait_seconds=config.hash_wait_seconds,
+                            cheap_for_tests=config.cheap_password_hashing),
+    )
     app.session_interface = LazyKeySessionInterface()
 
     Babel(app, locale_selector=lambda: "en")

@@ -24,6 +24,11 @@ class Config:
     max_content_length: int = 256 * 1024
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
     testing: bool = False
+    # At most this many Argon2id password hashes at once (each takes 64 MiB).
+    max_concurrent_hashes: int = 2
+    hash_wait_seconds: float = 3.0
+    # Tests only: the same hashing code with parameters that take milliseconds.
+    cheap_password_hashing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod

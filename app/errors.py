@@ -9,6 +9,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .auth.passwords import HashingBusy
+
 MESSAGES = {
     400: (_l("Something in that request was not right"),
           _l("Please go back, check the form and try again.")),
@@ -47,6 +49,10 @@ def frames_only(error: BaseException) -> str:
 
 
 def install(app: Flask) -> None:
+    @app.errorhandler(HashingBusy)
+    def hashing_busy(_error: HashingBusy) -> tuple[str, int]:
+        return _render(429)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str, int]:
         return _render(400, str(CSRF_MESSAGE))

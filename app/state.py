@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flask import Flask, Request, current_app, g
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -10,14 +12,26 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from crypto.keystore import ServerKeys, load_server_keys
 
 from . import db
+from .auth.passwords import Passwords
 from .config import Config
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
 class AppState:
     config: Config
+    passwords: Passwords
     keys: ServerKeys | None = None
     ready: bool = False
+    # Every "now" in the app comes from here, so tests can move time.
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+def now() -> datetime:
+    return state().clock()
 
 
 def state(app: Flask | None = None) -> AppState:

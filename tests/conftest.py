@@ -44,6 +44,7 @@ def config(tmp_path: Path, keys_dir: Path) -> Config:
         keys_dir=keys_dir,
         database_path=tmp_path / "var" / "uglymugs.db",
         testing=True,
+        cheap_password_hashing=True,
     )
 
 

@@ -1,0 +1,83 @@
+"""Password hashing with Argon2id (argon2-cffi), bounded in how many run at once.
+
+Each hash takes the profile's memory (64 MiB for RFC 9106's low-memory profile), so a
+burst of sign-ins could exhaust the machine: at most `max_concurrent` hashes run at once,
+and a request that cannot get a slot within `wait_seconds` is refused with HashingBusy
+(a 429 page), never queued without bound.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
+# For tests only: the same code path with parameters that take milliseconds.
+CHEAP_TEST_PROFILE = RFC_9106_LOW_MEMORY.__class__(
+    type=Type.ID, version=19, salt_len=16, hash_len=32,
+    time_cost=1, memory_cost=8, parallelism=1,
+)
+
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 256
+
+
+class HashingBusy(Exception):
+    """Too many password hashes are running; the caller answers 429."""
+
+
+class Passwords:
+    def __init__(self, *, max_concurrent: int = 2, wait_seconds: float = 3.0,
+                 cheap_for_tests: bool = False) -> None:
+        profile = CHEAP_TEST_PROFILE if cheap_for_tests else RFC_9106_LOW_MEMORY
+        self._hasher = PasswordHasher.from_parameters(profile)
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._wait = wait_seconds
+        # Verified against when the username is unknown, so that an unknown username
+        # costs the same time as a wrong password.
+        self._dummy_hash = self._hasher.hash("uglymugs: no such account")
+
+    @property
+    def parameters(self) -> object:
+        return self._hasher
+
+    def _slot(self) -> threading.BoundedSemaphore:
+        if not self._slots.acquire(timeout=self._wait):
+            raise HashingBusy
+        return self._slots
+
+    def hash(self, password: str) -> str:
+        slots = self._slot()
+        try:
+            return self._hasher.hash(password)
+        finally:
+            slots.release()
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True only for the right password; an unknown account (None) costs the same."""
+        slots = self._slot()
+        try:
+            try:
+                return self._hasher.verify(stored_hash or self._dummy_hash, password) and (
+                    stored_hash is not None
+                )
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                return False
+        finally:
+            slots.release()
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self._hasher.check_needs_rehash(stored_hash)
+
+
+def password_problem(password: str) -> str | None:
+    """A message saying what is wrong with a new password, or None."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"Use at least {MIN_PASSWORD_CHARS} characters. Several words work well."
+    if len(password) > MAX_PASSWORD_CHARS:
+        return f"Use at most {MAX_PASSWORD_CHARS} characters."
+    if not password.strip():
+        return "A password cannot be only spaces."
+    return None
