@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from . import access, cli, errors, logs, security
+from .auth.current import load_current_account
 from .auth.passwords import Passwords
 from .config import Config
 from .db import StartupError
@@ -62,6 +63,7 @@ def create_app(config: Config | None = None) -> Flask:
                 log.error("not ready: %s", error)
                 abort(503)
 
+    app.before_request(load_current_account)
     app.before_request(access.enforce_roles)
     # After require_ready: the CSRF check needs the session key that readiness loads.
     CSRFProtect(app)
@@ -69,11 +71,19 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.context_processor
     def template_globals() -> dict[str, object]:
-        return {"quick_exit_url": config.quick_exit_url}
+        role = access.current_role()
+        return {"quick_exit_url": config.quick_exit_url, "current_role": role,
+                "signed_in": role in access.SIGNED_IN}
 
+    from .account.views import bp as account_bp
+    from .auth.views import bp as auth_bp
+    from .coordinator.views import bp as coordinator_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(coordinator_bp)
     cli.register(app)
     return app
 

@@ -2,7 +2,7 @@
 
 Every view states its roles with `@allow(...)`; a request to a view that states none is
 refused (fail closed), and tests/test_routes_by_role.py checks every route against every
-role. Until sign-in exists (the Membership issue) every visitor is anonymous.
+role. The role comes from the signed-in account (app/auth/current.py); without one, anonymous.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 
 ANONYMOUS = "anonymous"
 PENDING = "pending"
@@ -24,6 +24,8 @@ ROLES: tuple[str, ...] = (
     ANONYMOUS, PENDING, MEMBER, ORG_CONTACT, ORG_STAFF, COORDINATOR, AUDITOR,
 )
 EVERYONE: frozenset[str] = frozenset(ROLES)
+SIGNED_IN: frozenset[str] = frozenset({MEMBER, ORG_CONTACT, ORG_STAFF, COORDINATOR, AUDITOR})
+MEMBERS: frozenset[str] = frozenset({MEMBER, ORG_CONTACT, ORG_STAFF})
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -52,10 +54,20 @@ def current_role() -> str:
     return g.get("role", ANONYMOUS)
 
 
-def enforce_roles() -> None:
-    """before_request: 403 for a role the view does not allow, or a view with no statement."""
+def enforce_roles() -> Response | None:
+    """before_request: refuse a role the view does not allow, or a view with no statement.
+
+    Someone not signed in who follows a link to a signed-in page is sent to sign in;
+    everyone else gets a 403.
+    """
     if request.endpoint is None:
-        return  # 404/405 are Flask's to answer
+        return None  # 404/405 are Flask's to answer
     roles = allowed_roles(current_app, request.endpoint)
-    if roles is None or current_role() not in roles:
+    if roles is None:
         abort(403)
+    role = current_role()
+    if role in roles:
+        return None
+    if role == ANONYMOUS and request.method == "GET" and roles & SIGNED_IN:
+        return redirect(url_for("auth.login", required=1))
+    abort(403)

@@ -20,9 +20,13 @@ from crypto.errors import KeyFileError, KeysExist
 from crypto.passphrase import generate_passphrase
 
 from . import db
+from .auth import accounts
+from .auth.accounts import STAFF_ROLES
+from .auth.passwords import password_problem
 from .state import load_keys, state, verify_ready
 
 DEMO_PASSPHRASE_FILE = "demo-passphrases.txt"  # noqa: S105 (a file name)
+DEMO_STAFF_FILE = "demo-staff.txt"
 
 
 class AddresslessRequestHandler(WSGIRequestHandler):
@@ -95,6 +99,59 @@ def run_ceremony(keys_dir: Path, *, demo: bool, vetting_key_out: Path | None) ->
                    "from this server: the server must never hold it at rest.")
 
 
+def _create_staff(app: Flask, role: str, password: str | None) -> accounts.NewStaff:
+    try:
+        verify_ready(app)
+    except db.StartupError as error:
+        _fail(str(error))
+    st = state(app)
+    conn = db.connect(st.config.database_path, load_keys(app).database_key)
+    try:
+        with db.transaction(conn):
+            return accounts.create_staff(conn, st.passwords, role=role, password=password,
+                                         now=st.clock())
+    finally:
+        conn.close()
+
+
+def _totp_command(secret: str) -> str:
+    return f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
+
+
+def _print_staff(new: accounts.NewStaff, *, show_password: bool) -> list[str]:
+    lines = [
+        f"{new.account.role}: username {new.account.username}",
+        f"  password:    {new.password if show_password else '(as typed)'}",
+        f"  TOTP secret: {new.totp_secret}  (add it to an authenticator app)",
+        f"  setup link:  {accounts.totp_uri(new.totp_secret, new.account.username)}",
+        f"  current code from the command line: {_totp_command(new.totp_secret)}",
+    ]
+    for line in lines:
+        click.echo(line)
+    return lines
+
+
+def _demo_staff(app: Flask) -> None:
+    """One coordinator and one auditor for the demo, if there are none yet."""
+    st = state(app)
+    conn = db.connect(st.config.database_path, load_keys(app).database_key)
+    try:
+        missing = [role for role in STAFF_ROLES if accounts.count_staff(conn, role) == 0]
+    finally:
+        conn.close()
+    if not missing:
+        click.echo(f"Demo staff already exist (see {st.config.keys_dir / DEMO_STAFF_FILE}).")
+        return
+    click.echo("DEMO staff logins (sign in at /login; staff always need a TOTP code):")
+    lines = ["DEMO ONLY. Real staff are created with: flask --app app staff create"]
+    for role in missing:
+        lines += _print_staff(_create_staff(app, role, None), show_password=True)
+    note = st.config.keys_dir / DEMO_STAFF_FILE
+    note.unlink(missing_ok=True)
+    _write_private_text(note, "\n".join(lines) + "\n")
+    click.echo(f"(also written to {note}, mode 0600)")
+
+
 def register(app: Flask) -> None:
     keys_cli = AppGroup("keys", help="The key ceremony and key fingerprints.")
 
@@ -130,6 +187,26 @@ def register(app: Flask) -> None:
         click.echo(f"Created the encrypted database at {config.database_path} "
                    f"(schema version {db.SCHEMA_VERSION}).")
 
+    staff_cli = AppGroup("staff", help="Coordinator and auditor logins.")
+
+    @staff_cli.command("create")
+    @click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
+    @click.option("--ask-password", is_flag=True,
+                  help="Type the password instead of having one generated.")
+    def staff_create(role: str, ask_password: bool) -> None:
+        """Create a coordinator or auditor login (always with two-step sign-in)."""
+        password = None
+        if ask_password:
+            password = click.prompt("Password (10 characters or more)", hide_input=True,
+                                    confirmation_prompt=True, err=True)
+            problem = password_problem(password)
+            if problem:
+                _fail(problem)
+        new = _create_staff(app, role, password)
+        _print_staff(new, show_password=not ask_password)
+
+    app.cli.add_command(staff_cli)
+
     @app.cli.command("demo-setup")
     def demo_setup() -> None:
         """Create demo keys and the database if they are absent (used by `make run`)."""
@@ -148,6 +225,7 @@ def register(app: Flask) -> None:
             except db.StartupError as error:
                 _fail(str(error))
             click.echo(f"Created the encrypted database at {config.database_path}.")
+        _demo_staff(app)
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -13,7 +13,9 @@ from crypto.keystore import ServerKeys, load_server_keys
 
 from . import db
 from .auth.passwords import Passwords
+from .auth.throttle import SignInThrottle
 from .config import Config
+from .unlocks import UnlockStore
 
 
 def _utc_now() -> datetime:
@@ -26,8 +28,14 @@ class AppState:
     passwords: Passwords
     keys: ServerKeys | None = None
     ready: bool = False
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Every "now" in the app comes from here, so tests can move time.
     clock: Callable[[], datetime] = field(default=_utc_now)
+
+    def forget_session(self, session_token: str) -> None:
+        """Whatever the process holds for a session ends with it (the unlocked key)."""
+        self.unlocks.forget(session_token)
 
 
 def now() -> datetime:

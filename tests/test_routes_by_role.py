@@ -1,8 +1,9 @@
 """Every route against every role: who gets what.
 
-EXPECTED lists every endpoint the app serves and the roles that reach it. A new route that
-is not listed here fails `test_every_route_is_listed`, so nobody can add one without
-saying who may reach it.
+EXPECTED lists every endpoint the app serves, one request that reaches it, and the roles
+that may. A new route not listed here fails `test_every_route_is_listed`, so nobody can add
+one without saying who may reach it. Each role is a real account signed in through the real
+pages (staff with a TOTP code), not a simulated role.
 """
 
 from __future__ import annotations
@@ -10,13 +11,29 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from app.access import EVERYONE, ROLES, allowed_roles
-from tests.conftest import ROLE_HEADER
+from app.access import (
+    AUDITOR,
+    COORDINATOR,
+    EVERYONE,
+    MEMBERS,
+    ROLES,
+    SIGNED_IN,
+    allowed_roles,
+)
+from tests.people import make_member, make_staff, signed_in_client
 
-# endpoint -> (a URL that reaches it, the roles that get it)
-EXPECTED: dict[str, tuple[str, frozenset[str]]] = {
-    "public.index": ("/", EVERYONE),
-    "static": ("/static/style.css", EVERYONE),
+# endpoint -> (method, url, roles that reach it)
+EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
+    "public.index": ("GET", "/", EVERYONE),
+    "static": ("GET", "/static/style.css", EVERYONE),
+    "auth.login": ("GET", "/login", EVERYONE),
+    "auth.code": ("GET", "/login/code", EVERYONE),
+    "auth.logout": ("POST", "/logout", SIGNED_IN),
+    "account.settings": ("GET", "/account", SIGNED_IN),
+    "account.change_password": ("POST", "/account/password", SIGNED_IN),
+    "account.sign_out_everywhere": ("POST", "/account/sign-out-everywhere", SIGNED_IN),
+    "account.two_step": ("GET", "/account/two-step", MEMBERS),
+    "coordinator.queue": ("GET", "/coordinator/", frozenset({COORDINATOR})),
 }
 
 
@@ -31,16 +48,44 @@ def test_every_route_states_its_roles(app: Flask) -> None:
 
 
 def test_stated_roles_match_the_expectations(app: Flask) -> None:
-    for endpoint, (_url, roles) in EXPECTED.items():
+    for endpoint, (_method, _url, roles) in EXPECTED.items():
         assert allowed_roles(app, endpoint) == roles, endpoint
 
 
+def _client_for(app: Flask, role: str):
+    if role == "anonymous":
+        return app.test_client()
+    if role == "pending":
+        # An applicant awaiting vetting gets no session: they browse as anyone does.
+        make_member(app, status="pending")
+        return app.test_client()
+    if role in (COORDINATOR, AUDITOR):
+        return signed_in_client(app, make_staff(app, role))
+    if role == "member":
+        return signed_in_client(app, make_member(app))
+    organisation = make_member(app, role="org_contact", kind="project")
+    if role == "org_contact":
+        return signed_in_client(app, organisation)
+    return signed_in_client(app, make_member(app, role="org_staff", kind="project",
+                                             member_id=organisation.member_id))
+
+
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
-def test_route_answers_each_role_as_expected(client, endpoint: str, role: str) -> None:
-    url, roles = EXPECTED[endpoint]
-    response = client.get(url, headers={ROLE_HEADER: role})
-    if role in roles:
-        assert response.status_code == 200
-    else:
-        assert response.status_code in (302, 403, 404)
+def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> None:
+    client = _client_for(app, role)
+    wrong = []
+    # Sign-out routes last, so they do not end the session the others need.
+    order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
+    for endpoint in order:
+        method, url, roles = EXPECTED[endpoint]
+        response = client.open(url, method=method)
+        location = response.headers.get("Location", "")
+        refused = response.status_code == 403 or (
+            response.status_code == 302 and "/login?required=1" in location)
+        if role in roles and refused:
+            wrong.append(f"{method} {url}: {role} refused ({response.status_code})")
+        if role not in roles and not refused:
+            wrong.append(f"{method} {url}: {role} let in ({response.status_code})")
+        if response.status_code >= 500:
+            wrong.append(f"{method} {url}: {role} got {response.status_code}")
+    assert wrong == []

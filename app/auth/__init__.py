@@ -1,0 +1,1 @@
+"""Sign-in, sign-out, sessions, passwords and TOTP."""

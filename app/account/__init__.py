@@ -1,0 +1,1 @@
+"""A signed-in person's own settings."""

@@ -1,0 +1,42 @@
+"""Account settings as plain functions: change password, sign out everywhere, TOTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..auth import accounts, sessions
+from ..auth.passwords import Passwords, password_problem
+from ..db import Connection, transaction
+
+
+def change_password(conn: Connection, passwords: Passwords, account: accounts.Account,
+                    current: str, new: str, keep_token: str) -> str | None:
+    """Change the password and end every other session; returns a problem or None."""
+    if not passwords.verify(account.password_hash, current):
+        return "Your current password is not right."
+    problem = password_problem(new)
+    if problem:
+        return problem
+    with transaction(conn):
+        accounts.set_password(conn, passwords, account.id, new)
+        sessions.end_all(conn, account.id, keep_token=keep_token)
+    return None
+
+
+def sign_out_everywhere(conn: Connection, account_id: str) -> int:
+    with transaction(conn):
+        return sessions.end_all(conn, account_id)
+
+
+def turn_on_totp(conn: Connection, account: accounts.Account, secret: str, code: str,
+                 now: datetime) -> bool:
+    """Turn TOTP on only once the member has shown a working code for the new secret."""
+    trial = accounts.Account(**{**account.__dict__, "totp_secret": secret,
+                                "totp_last_step": None})
+    with transaction(conn):
+        accounts.enable_totp(conn, account.id, secret)
+        if not accounts.check_totp(conn, trial, code, now):
+            conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
+                         (account.totp_secret, account.totp_last_step, account.id))
+            return False
+    return True

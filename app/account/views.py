@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..access import MEMBERS, SIGNED_IN, allow
+from ..auth import accounts
+from ..auth.current import current_account
+from ..auth.forms import ChangePasswordForm, CodeForm, ConfirmForm
+from ..state import get_db, now, state
+from . import service
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+_NEW_TOTP = "new_totp_secret"
+
+
+def _settings(password_form: ChangePasswordForm | None = None,
+              error: str | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template(
+        "account/settings.html",
+        account=current_account(),
+        password_form=password_form or ChangePasswordForm(),
+        confirm_form=ConfirmForm(),
+        password_error=error,
+    ), status
+
+
+@bp.get("")
+@allow(*SIGNED_IN)
+def settings() -> tuple[str, int]:
+    return _settings()
+
+
+@bp.post("/password")
+@allow(*SIGNED_IN)
+def change_password() -> Response | tuple[str, int]:
+    form = ChangePasswordForm()
+    if not form.validate():
+        return _settings(form, status=400)
+    problem = service.change_password(get_db(), state().passwords, current_account(),
+                                      form.current.data, form.new.data,
+                                      keep_token=session["token"])
+    if problem:
+        return _settings(form, error=_(problem), status=400)
+    flash(_("Your password is changed. Every other session has been signed out."))
+    return redirect(url_for("account.settings"))
+
+
+@bp.post("/sign-out-everywhere")
+@allow(*SIGNED_IN)
+def sign_out_everywhere() -> Response:
+    token = session.get("token")
+    service.sign_out_everywhere(get_db(), current_account().id)
+    if token:
+        state().forget_session(token)
+    session.clear()
+    flash(_("You are signed out on every device."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/two-step", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def two_step() -> Response | str | tuple[str, int]:
+    account = current_account()
+    if account.totp_secret is not None:
+        flash(_("Two-step sign-in is already on."))
+        return redirect(url_for("account.settings"))
+    secret = session.get(_NEW_TOTP)
+    if not secret:
+        secret = accounts.new_totp_secret()
+        session[_NEW_TOTP] = secret
+    form = CodeForm()
+    context = {"form": form, "secret": secret,
+               "uri": accounts.totp_uri(secret, account.username)}
+    if not form.is_submitted():
+        return render_template("account/two_step.html", **context)
+    if not form.validate():
+        return render_template("account/two_step.html", **context), 400
+    if not service.turn_on_totp(get_db(), account, secret, form.code.data, now()):
+        return render_template("account/two_step.html", failed=True, **context), 400
+    session.pop(_NEW_TOTP, None)
+    flash(_("Two-step sign-in is on. You will be asked for a code each time you sign in."))
+    return redirect(url_for("account.settings"))

@@ -1,0 +1,158 @@
+"""Accounts: looking them up, checking passwords and TOTP codes, creating staff logins.
+
+Plain functions over a connection; no request, no Flask.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyotp
+
+from crypto.passphrase import generate_passphrase, generate_username
+
+from ..db import Connection, IntegrityError
+from .passwords import Passwords
+
+STAFF_ROLES = ("coordinator", "auditor")
+MEMBER_ROLES = ("member", "org_contact", "org_staff")
+TOTP_ISSUER = "Ugly Mugs"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    username: str
+    role: str
+    status: str
+    member_id: str | None
+    password_hash: str
+    totp_secret: str | None
+    totp_last_step: int | None
+
+    @property
+    def needs_totp(self) -> bool:
+        return self.role in STAFF_ROLES or self.totp_secret is not None
+
+    def __repr__(self) -> str:
+        return f"Account(id={self.id!r}, role={self.role!r}, status={self.status!r})"
+
+
+_COLUMNS = ("id, username, role, status, member_id, password_hash, totp_secret, "
+            "totp_last_step")
+
+
+def _row(row: tuple | None) -> Account | None:
+    return Account(*row) if row else None
+
+
+def by_username(conn: Connection, username: str) -> Account | None:
+    return _row(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE username = ?",  # noqa: S608
+                             (username.strip().lower(),)).fetchone())
+
+
+def by_id(conn: Connection, account_id: str) -> Account | None:
+    return _row(conn.execute(f"SELECT {_COLUMNS} FROM accounts WHERE id = ?",  # noqa: S608
+                             (account_id,)).fetchone())
+
+
+def authenticate(conn: Connection, passwords: Passwords, username: str,
+                 password: str) -> Account | None:
+    """The account if the password is right, else None; unknown names cost the same."""
+    account = by_username(conn, username)
+    if not passwords.verify(account.password_hash if account else None, password):
+        return None
+    assert account is not None
+    if passwords.needs_rehash(account.password_hash):
+        conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?",
+                     (passwords.hash(password), account.id))
+    return account
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, username: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def check_totp(conn: Connection, account: Account, code: str, now: datetime) -> bool:
+    """Accept a current code once: a code already used (or an older one) is refused."""
+    if account.totp_secret is None:
+        return False
+    code = "".join(code.split())
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    totp = pyotp.TOTP(account.totp_secret)
+    current = totp.timecode(now)
+    for step in (current, current - 1, current + 1):  # one step of clock drift either way
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            if account.totp_last_step is not None and step <= account.totp_last_step:
+                return False
+            updated = conn.execute(
+                "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND "
+                "(totp_last_step IS NULL OR totp_last_step < ?)",
+                (step, account.id, step),
+            )
+            return updated.rowcount == 1
+    return False
+
+
+def create_login(conn: Connection, passwords: Passwords, *, role: str, password: str,
+                 now: datetime, member_id: str | None = None, status: str = "active",
+                 totp_secret: str | None = None) -> Account:
+    """Insert an account with a fresh generated username (retried on the rare clash)."""
+    for _attempt in range(20):
+        username = generate_username()
+        try:
+            conn.execute(
+                "INSERT INTO accounts (id, username, password_hash, role, member_id, status, "
+                "totp_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (secrets.token_urlsafe(16), username, passwords.hash(password), role,
+                 member_id, status, totp_secret, now.isoformat(timespec="seconds")),
+            )
+        except IntegrityError:
+            if by_username(conn, username) is None:
+                raise
+            continue
+        account = by_username(conn, username)
+        assert account is not None
+        return account
+    raise RuntimeError("could not find a free username")
+
+
+@dataclass(frozen=True)
+class NewStaff:
+    account: Account
+    password: str
+    totp_secret: str
+
+
+def create_staff(conn: Connection, passwords: Passwords, *, role: str, now: datetime,
+                 password: str | None = None) -> NewStaff:
+    if role not in STAFF_ROLES:
+        raise ValueError(f"staff role must be one of {STAFF_ROLES}")
+    password = password or generate_passphrase()
+    secret = new_totp_secret()
+    account = create_login(conn, passwords, role=role, password=password, now=now,
+                           totp_secret=secret)
+    return NewStaff(account, password, secret)
+
+
+def count_staff(conn: Connection, role: str) -> int:
+    return conn.execute("SELECT count(*) FROM accounts WHERE role = ? AND status = 'active'",
+                        (role,)).fetchone()[0]
+
+
+def set_password(conn: Connection, passwords: Passwords, account_id: str,
+                 new_password: str) -> None:
+    conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?",
+                 (passwords.hash(new_password), account_id))
+
+
+def enable_totp(conn: Connection, account_id: str, secret: str) -> None:
+    conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?",
+                 (secret, account_id))

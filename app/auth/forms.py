@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+
+class SignInForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                      "spellcheck": "false"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"),
+                       validators=[DataRequired(), Length(min=6, max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"),
+                            validators=[DataRequired(), EqualTo(
+                                "new", message=_l("The two new passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class ConfirmForm(FlaskForm):
+    """A button-only form: the CSRF token is its only field."""

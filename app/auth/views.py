@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..access import EVERYONE, SIGNED_IN, allow
+from ..db import transaction
+from ..state import get_db, now, state
+from . import sessions
+from .current import SESSION_TOKEN
+from .forms import CodeForm, SignInForm
+from .signin import Outcome, attempt_code, attempt_password
+
+bp = Blueprint("auth", __name__)
+
+_CODE_FOR = "code_for"
+_CODE_UNTIL = "code_until"
+CODE_WINDOW = timedelta(minutes=5)
+
+
+def _landing(role: str) -> str:
+    if role == "coordinator":
+        return url_for("coordinator.queue")
+    return url_for("account.settings")
+
+
+def begin_session(account_id: str, role: str) -> Response:
+    """A brand-new session token (never reuse one from before sign-in)."""
+    conn = get_db()
+    with transaction(conn):
+        token = sessions.create(conn, account_id, now())
+    session.clear()
+    session[SESSION_TOKEN] = token
+    return redirect(_landing(role))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def login() -> Response | str | tuple[str, int]:
+    if g.get("account") is not None:
+        return redirect(_landing(g.account.role))
+    form = SignInForm()
+    if not form.is_submitted():
+        return render_template("auth/login.html", form=form,
+                               required=request.args.get("required") == "1")
+    if not form.validate():
+        return render_template("auth/login.html", form=form), 400
+    attempt = attempt_password(get_db(), state().passwords, state().throttle,
+                               form.username.data, form.password.data)
+    if attempt.outcome is Outcome.THROTTLED:
+        abort(429)
+    if attempt.outcome is Outcome.FAILED:
+        return render_template("auth/login.html", form=form, failed=True), 401
+    assert attempt.account is not None
+    if attempt.outcome is Outcome.PENDING:
+        return render_template("auth/pending.html")
+    if attempt.outcome is Outcome.CLOSED:
+        return render_template("auth/closed.html"), 403
+    if attempt.outcome is Outcome.NEEDS_CODE:
+        session.clear()
+        session[_CODE_FOR] = attempt.account.id
+        session[_CODE_UNTIL] = (now() + CODE_WINDOW).timestamp()
+        return redirect(url_for("auth.code"))
+    return begin_session(attempt.account.id, attempt.account.role)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def code() -> Response | str | tuple[str, int]:
+    account_id = session.get(_CODE_FOR)
+    if not account_id or now().timestamp() > session.get(_CODE_UNTIL, 0):
+        session.pop(_CODE_FOR, None)
+        flash(_("Please sign in again."))
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.is_submitted():
+        return render_template("auth/code.html", form=form)
+    if not form.validate():
+        return render_template("auth/code.html", form=form), 400
+    attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data, now())
+    if attempt.outcome is Outcome.THROTTLED:
+        abort(429)
+    if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
+        return render_template("auth/code.html", form=form, failed=True), 401
+    return begin_session(attempt.account.id, attempt.account.role)
+
+
+@bp.post("/logout")
+@allow(*SIGNED_IN)
+def logout() -> Response:
+    token = session.get(SESSION_TOKEN)
+    if token:
+        conn = get_db()
+        with transaction(conn):
+            sessions.end(conn, token)
+        state().forget_session(token)
+    session.clear()
+    flash(_("You are signed out."))
+    return redirect(url_for("public.index"))

@@ -1,0 +1,1 @@
+"""The coordinators' area: vetting applications with the separately held key."""

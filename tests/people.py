@@ -1,0 +1,91 @@
+"""Making the people of a test: members, organisations, staff, and signing them in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyotp
+from flask import Flask
+
+from app import db
+from app.auth import accounts
+from app.member_records import insert_member
+from app.state import state
+from crypto.keystore import load_server_keys
+from tests.webtools import post_form
+
+PASSWORD = "a long test password"
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    password: str
+    role: str
+    account_id: str
+    member_id: str | None = None
+    totp_secret: str | None = None
+
+
+def _conn(app: Flask) -> db.Connection:
+    st = state(app)
+    return db.connect(st.config.database_path, load_server_keys(st.config.keys_dir).database_key)
+
+
+def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
+                status: str = "active", member_id: str | None = None,
+                work_name: str = "Test Work Name") -> Person:
+    """A member (or organisation contact/staff) account, by default already approved."""
+    st = state(app)
+    keys = load_server_keys(st.config.keys_dir)
+    conn = _conn(app)
+    try:
+        with db.transaction(conn):
+            if member_id is None:
+                identity = ({"work_name": work_name} if kind == "individual"
+                            else {"org_name": work_name, "key_contact": "Test Contact"})
+                member_id = insert_member(conn, keys, kind=kind, identity=identity,
+                                          contact={"email": "test@example.org"})
+                member_status = "active" if status == "active" else "pending"
+                conn.execute("UPDATE members SET status = ? WHERE id = ?",
+                             (member_status, member_id))
+            account = accounts.create_login(conn, st.passwords, role=role, password=PASSWORD,
+                                            now=st.clock(), member_id=member_id, status=status)
+    finally:
+        conn.close()
+    return Person(account.username, PASSWORD, role, account.id, member_id)
+
+
+def make_staff(app: Flask, role: str) -> Person:
+    st = state(app)
+    conn = _conn(app)
+    try:
+        with db.transaction(conn):
+            new = accounts.create_staff(conn, st.passwords, role=role, password=PASSWORD,
+                                        now=st.clock())
+    finally:
+        conn.close()
+    return Person(new.account.username, PASSWORD, role, new.account.id,
+                  totp_secret=new.totp_secret)
+
+
+def current_code(app: Flask, secret: str) -> str:
+    return pyotp.TOTP(secret).at(state(app).clock())
+
+
+def sign_in(app: Flask, client, person: Person):
+    """Sign in through the real pages; returns the last response."""
+    response = post_form(client, "/login", {"username": person.username,
+                                            "password": person.password})
+    if person.totp_secret and response.status_code == 302 and \
+            response.headers["Location"].endswith("/login/code"):
+        response = post_form(client, "/login/code",
+                             {"code": current_code(app, person.totp_secret)})
+    return response
+
+
+def signed_in_client(app: Flask, person: Person):
+    client = app.test_client()
+    response = sign_in(app, client, person)
+    assert response.status_code == 302, (person.role, response.status_code)
+    return client
