@@ -107,9 +107,8 @@ def _create_staff(app: Flask, role: str, password: str | None) -> accounts.NewSt
     st = state(app)
     conn = db.connect(st.config.database_path, load_keys(app).database_key)
     try:
-        with db.transaction(conn):
-            return accounts.create_staff(conn, st.passwords, role=role, password=password,
-                                         now=st.clock())
+        return accounts.create_staff(conn, st.passwords, role=role, password=password,
+                                     now=st.clock())
     finally:
         conn.close()
 

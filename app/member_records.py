@@ -55,6 +55,74 @@ def contact_indexes(indexer: BlindIndexer, contact: Mapping[str, str]) -> list[t
     return found
 
 
+# Alert channels the members table accepts; a push channel means the alert worker (which
+# alone holds the delivery key) must be able to open the member's contact envelope.
+ALERT_CHANNELS = ("email", "sms", "none")
+PUSH_CHANNELS = frozenset({"email", "sms"})
+
+# Members in these states are not counted as possible duplicates of a new application.
+CLOSED_STATUSES = ("left", "revoked", "rejected")
+
+
+def _channel(alert_channel: str | None, delivery: bool | None,
+             contact: Mapping[str, str]) -> str:
+    """The alert channel to store, checked against the contact it needs.
+
+    `delivery` is the older way of asking for push alerts; it must agree with
+    `alert_channel` when both are given, so the stored channel and the envelope's
+    recipients can never disagree.
+    """
+    email = contact.get("email") or contact.get("org_email")
+    if alert_channel is None:
+        alert_channel = ("email" if email else "sms") if delivery else "none"
+    if alert_channel not in ALERT_CHANNELS:
+        raise ValueError(f"unknown alert channel {alert_channel!r}")
+    if delivery is not None and delivery != (alert_channel in PUSH_CHANNELS):
+        raise ValueError("delivery and alert_channel disagree")
+    if alert_channel == "email" and not email:
+        raise ValueError("email alerts need an email address")
+    if alert_channel == "sms" and not contact.get("mobile"):
+        raise ValueError("text alerts need a mobile number")
+    return alert_channel
+
+
+def _count_possible_duplicates(conn: Connection, indexes: list[tuple[str, bytes]]) -> int:
+    """How many open members share at least one truncated index value with `indexes`."""
+    if not indexes:
+        return 0
+    matches = " OR ".join("(i.index_name = ? AND i.value = ?)" for _ in indexes)
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    query = (  # only placeholders are formatted in; every value is a parameter
+        "SELECT COUNT(DISTINCT i.member_id) FROM member_contact_index AS i "  # noqa: S608
+        "JOIN members AS m ON m.id = i.member_id "
+        f"WHERE m.status NOT IN ({closed}) AND ({matches})"
+    )
+    params = [*CLOSED_STATUSES, *(part for pair in indexes for part in pair)]
+    return int(conn.execute(query, params).fetchone()[0])
+
+
+def duplicate_candidates(conn: Connection, member_id: str, *,
+                         include_closed: bool = False) -> list[str]:
+    """Ids of the other members sharing any truncated contact index value with `member_id`.
+
+    Oldest first. A shared value is only a lead (see the arithmetic above): a coordinator
+    settles it by unsealing both records. Members who left, were revoked or were rejected
+    are left out unless `include_closed` (the same rule as the count made at apply time).
+    """
+    closed = ",".join("?" * len(CLOSED_STATUSES))
+    status_rule = "" if include_closed else f"AND m.status NOT IN ({closed}) "
+    query = (  # only placeholders are formatted in; every value is a parameter
+        "SELECT other.member_id FROM member_contact_index AS mine "  # noqa: S608
+        "JOIN member_contact_index AS other ON other.index_name = mine.index_name "
+        "AND other.value = mine.value AND other.member_id != mine.member_id "
+        "JOIN members AS m ON m.id = other.member_id "
+        f"WHERE mine.member_id = ? {status_rule}"
+        "GROUP BY other.member_id ORDER BY MIN(m.created_at), other.member_id"
+    )
+    params = [member_id, *(() if include_closed else CLOSED_STATUSES)]
+    return [row[0] for row in conn.execute(query, params).fetchall()]
+
+
 def insert_member(
     conn: Connection,
     keys: ServerKeys,
@@ -62,22 +130,33 @@ def insert_member(
     kind: str,
     identity: Mapping[str, str],
     contact: Mapping[str, str],
-    delivery: bool = False,
+    alert_channel: str | None = None,
+    delivery: bool | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Seal and store a new (pending) member; must run inside a transaction."""
+    """Seal and store a new (pending) member; must run inside a transaction.
+
+    The contact envelope is sealed for the delivery key only for a push channel (email or
+    sms). `duplicate_candidates` is set to the number of open members whose truncated
+    contact indexes meet this member's, counted before this member's own are written.
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("insert_member must run inside db.transaction")
+    channel = _channel(alert_channel, delivery, contact)
     member_id = new_id()
-    contact_recipients = [keys.vetting_public] + ([keys.delivery_public] if delivery else [])
+    push = channel in PUSH_CHANNELS
+    contact_recipients = [keys.vetting_public] + ([keys.delivery_public] if push else [])
     sealed_identity = sealing.seal_group("members", "identity", member_id, identity,
                                          [keys.vetting_public])
     sealed_contact = (sealing.seal_group("members", "contact", member_id, contact,
                                          contact_recipients) if contact else None)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
+    candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(
-        "INSERT INTO members (id, kind, status, created_at, identity, contact) "
-        "VALUES (?, ?, 'pending', ?, ?, ?)",
+        "INSERT INTO members (id, kind, status, created_at, identity, contact, alert_channel, "
+        "duplicate_candidates) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
         (member_id, kind, (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-         sealed_identity, sealed_contact),
+         sealed_identity, sealed_contact, channel, candidates),
     )
     conn.executemany(
         "INSERT OR IGNORE INTO member_contact_index (member_id, index_name, value) "

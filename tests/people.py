@@ -49,7 +49,8 @@ def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 member_status = "active" if status == "active" else "pending"
                 conn.execute("UPDATE members SET status = ? WHERE id = ?",
                              (member_status, member_id))
-            account = accounts.create_login(conn, st.passwords, role=role, password=PASSWORD,
+            account = accounts.create_login(conn, role=role,
+                                            password_hash=st.passwords.hash(PASSWORD),
                                             now=st.clock(), member_id=member_id, status=status)
     finally:
         conn.close()
@@ -60,9 +61,8 @@ def make_staff(app: Flask, role: str) -> Person:
     st = state(app)
     conn = _conn(app)
     try:
-        with db.transaction(conn):
-            new = accounts.create_staff(conn, st.passwords, role=role, password=PASSWORD,
-                                        now=st.clock())
+        new = accounts.create_staff(conn, st.passwords, role=role, password=PASSWORD,
+                                    now=st.clock())
     finally:
         conn.close()
     return Person(new.account.username, PASSWORD, role, new.account.id,

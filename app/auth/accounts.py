@@ -13,7 +13,7 @@ import pyotp
 
 from crypto.passphrase import generate_passphrase, generate_username
 
-from ..db import Connection, IntegrityError
+from ..db import Connection, IntegrityError, transaction
 from .passwords import Passwords
 
 STAFF_ROLES = ("coordinator", "auditor")
@@ -101,27 +101,37 @@ def check_totp(conn: Connection, account: Account, code: str, now: datetime) -> 
     return False
 
 
-def create_login(conn: Connection, passwords: Passwords, *, role: str, password: str,
-                 now: datetime, member_id: str | None = None, status: str = "active",
+USERNAME_ATTEMPTS = 20
+
+
+def create_login(conn: Connection, *, role: str, password_hash: str, now: datetime,
+                 member_id: str | None = None, status: str = "active",
                  totp_secret: str | None = None) -> Account:
-    """Insert an account with a fresh generated username (retried on the rare clash)."""
-    for _attempt in range(20):
+    """Insert an account with a fresh generated username; must run inside a transaction.
+
+    Takes a ready hash: hashing costs 64 MiB and a noticeable time, and must not run while
+    the transaction holds the database's write lock.
+    """
+    account_id = secrets.token_urlsafe(16)
+    for _attempt in range(USERNAME_ATTEMPTS):
         username = generate_username()
         try:
             conn.execute(
                 "INSERT INTO accounts (id, username, password_hash, role, member_id, status, "
                 "totp_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (secrets.token_urlsafe(16), username, passwords.hash(password), role,
-                 member_id, status, totp_secret, now.isoformat(timespec="seconds")),
+                (account_id, username, password_hash, role, member_id, status, totp_secret,
+                 now.isoformat(timespec="seconds")),
             )
-        except IntegrityError:
-            if by_username(conn, username) is None:
-                raise
-            continue
-        account = by_username(conn, username)
+        except IntegrityError as error:
+            # Only a taken username is worth another try; the failed statement alone is
+            # undone and the transaction goes on.
+            if "accounts.username" in str(error):
+                continue
+            raise
+        account = by_id(conn, account_id)
         assert account is not None
         return account
-    raise RuntimeError("could not find a free username")
+    raise RuntimeError("no free username found")
 
 
 @dataclass(frozen=True)
@@ -133,12 +143,15 @@ class NewStaff:
 
 def create_staff(conn: Connection, passwords: Passwords, *, role: str, now: datetime,
                  password: str | None = None) -> NewStaff:
+    """A coordinator or auditor login, always with TOTP; opens its own transaction."""
     if role not in STAFF_ROLES:
         raise ValueError(f"staff role must be one of {STAFF_ROLES}")
     password = password or generate_passphrase()
+    password_hash = passwords.hash(password)
     secret = new_totp_secret()
-    account = create_login(conn, passwords, role=role, password=password, now=now,
-                           totp_secret=secret)
+    with transaction(conn):
+        account = create_login(conn, role=role, password_hash=password_hash, now=now,
+                               totp_secret=secret)
     return NewStaff(account, password, secret)
 
 
@@ -147,10 +160,9 @@ def count_staff(conn: Connection, role: str) -> int:
                         (role,)).fetchone()[0]
 
 
-def set_password(conn: Connection, passwords: Passwords, account_id: str,
-                 new_password: str) -> None:
+def set_password_hash(conn: Connection, account_id: str, password_hash: str) -> None:
     conn.execute("UPDATE accounts SET password_hash = ? WHERE id = ?",
-                 (passwords.hash(new_password), account_id))
+                 (password_hash, account_id))
 
 
 def enable_totp(conn: Connection, account_id: str, secret: str) -> None:

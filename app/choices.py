@@ -1,0 +1,75 @@
+"""Option lists shared by membership (monitoring, alert channel) and, later, reports.
+
+Each list is a tuple of (value, label): the value is a short ASCII code, which is what is
+stored or counted; the label is shown to people and goes through gettext. "Prefer not to
+say" is not in the lists themselves: monitoring questions add it as their first option and
+never count it (see PREFER_NOT_TO_SAY).
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+Choices = tuple[tuple[str, object], ...]
+
+# The default answer to every optional monitoring question; never counted or stored.
+PREFER_NOT_TO_SAY = "unsaid"
+PREFER_NOT_TO_SAY_LABEL = _l("Prefer not to say")
+
+# UK nations and English regions (the ITL1 regions), and Ireland.
+AREAS: Choices = (
+    ("ldn", _l("London")),
+    ("se", _l("South East England")),
+    ("sw", _l("South West England")),
+    ("eoe", _l("East of England")),
+    ("em", _l("East Midlands")),
+    ("wm", _l("West Midlands")),
+    ("yh", _l("Yorkshire and the Humber")),
+    ("nw", _l("North West England")),
+    ("ne", _l("North East England")),
+    ("sco", _l("Scotland")),
+    ("wal", _l("Wales")),
+    ("ni", _l("Northern Ireland")),
+    ("ie", _l("Ireland (Éire)")),
+)
+
+GENDERS: Choices = (
+    ("woman", _l("Woman (including trans women)")),
+    ("man", _l("Man (including trans men)")),
+    ("nb", _l("Non-binary")),
+    ("other", _l("In another way")),
+)
+
+SECTORS: Choices = (
+    ("indep", _l("Independent escort")),
+    ("agency", _l("Agency escort")),
+    ("parlour", _l("Parlour, sauna or massage")),
+    ("street", _l("Street-based")),
+    ("online", _l("Online or webcam")),
+    ("other", _l("Other")),
+)
+
+ALERT_CHANNELS: Choices = (
+    ("email", _l("By email")),
+    ("sms", _l("By text message")),
+    ("none", _l("No alerts sent to me: I will sign in to read them")),
+)
+
+# Organisations get alerts at their official email address, or not at all.
+ORG_ALERT_CHANNELS: Choices = tuple(c for c in ALERT_CHANNELS if c[0] in ("email", "none"))
+
+# Monitoring question code -> its options. The codes are what monitoring_counts stores.
+MONITORING_QUESTIONS: dict[str, Choices] = {
+    "gender": GENDERS,
+    "sector": SECTORS,
+    "area": AREAS,
+}
+
+
+def values(choices: Choices) -> frozenset[str]:
+    return frozenset(value for value, _label in choices)
+
+
+def with_prefer_not_to_say(choices: Choices) -> list[tuple[str, object]]:
+    """The options for an optional question: "prefer not to say" first (the default)."""
+    return [(PREFER_NOT_TO_SAY, PREFER_NOT_TO_SAY_LABEL), *choices]

@@ -1,0 +1,289 @@
+"""Applying for membership, without a Flask request: check, hash, then write in one go.
+
+`apply_individual` and `apply_organisation` take what the applicant typed (plain strings),
+check all of it, and only then write the member, the account and the monitoring counts
+inside one transaction. Anything wrong raises `ApplicationInvalid` before a single byte is
+written; a failure while writing rolls the whole application back.
+
+What is stored:
+  * identity and contact, sealed (app/member_records.insert_member): the server cannot
+    read them back;
+  * an account with a generated username, the password's Argon2id hash, status pending;
+  * for individuals, +1 on each monitoring answer actually given: bare counters, with no
+    member id and no time, so an answer cannot be traced to whoever gave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from crypto.keystore import ServerKeys
+
+from .. import choices, member_records
+from ..auth import accounts
+from ..auth.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
+from ..db import Connection, transaction
+from . import validation
+from .validation import Invalid
+
+INDIVIDUAL = "individual"
+ORGANISATION_KINDS = ("project", "site")
+
+
+class ApplicationInvalid(Exception):
+    """What the applicant typed cannot be used; `problems` maps field name -> message."""
+
+    def __init__(self, problems: Mapping[str, object]) -> None:
+        # Field names only: the messages and values stay out of anything that logs this.
+        super().__init__(f"problems with: {', '.join(sorted(problems))}")
+        self.problems = dict(problems)
+
+
+@dataclass(frozen=True)
+class IndividualApplication:
+    """An individual sex worker's application, as typed. Field names match the form."""
+
+    work_name: str = ""
+    real_name: str = ""
+    email: str = ""
+    mobile: str = ""
+    alert_channel: str = ""
+    gender: str = choices.PREFER_NOT_TO_SAY
+    sector: str = choices.PREFER_NOT_TO_SAY
+    area: str = choices.PREFER_NOT_TO_SAY
+    agree_terms: bool = False
+    password: str = field(default="", repr=False)
+    password_again: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class OrganisationApplication:
+    """A project's or a site/establishment's application, as typed."""
+
+    kind: str = "project"
+    org_name: str = ""
+    org_website: str = ""
+    org_email: str = ""
+    key_contact: str = ""
+    org_description: str = ""
+    alert_channel: str = ""
+    agree_terms: bool = False
+    password: str = field(default="", repr=False)
+    password_again: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of a stored application. Show `username` once; keep no copy of it."""
+
+    member_id: str
+    account_id: str
+    username: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    kind: str
+    role: str
+    identity: dict[str, str]
+    contact: dict[str, str]
+    alert_channel: str
+    monitoring: dict[str, str]
+
+
+class _Problems:
+    """Collects one message per field, so every problem is reported at once."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, object] = {}
+
+    def check(self, name: str, check, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return check(*args, **kwargs)
+        except Invalid as invalid:
+            self.found.setdefault(name, invalid.message)
+            return None
+
+    def add(self, name: str, message: object) -> None:
+        self.found.setdefault(name, message)
+
+    def raise_if_any(self) -> None:
+        if self.found:
+            raise ApplicationInvalid(self.found)
+
+
+def _name(raw: str, required_message: object | None = None) -> str:
+    return validation.single_line(raw, max_chars=validation.MAX_NAME_CHARS,
+                                  required_message=required_message)
+
+
+def _check_password(problems: _Problems, password: str, again: str) -> None:
+    password = password if isinstance(password, str) else ""
+    again = again if isinstance(again, str) else ""
+    problem = password_problem(password)
+    if problem is not None:
+        if len(password) < MIN_PASSWORD_CHARS:
+            message = _l("Use at least %(count)d characters. Several words work well.",
+                         count=MIN_PASSWORD_CHARS)
+        elif len(password) > MAX_PASSWORD_CHARS:
+            message = _l("Use at most %(count)d characters.", count=MAX_PASSWORD_CHARS)
+        elif not password.strip():
+            message = _l("A password cannot be only spaces.")
+        else:
+            message = problem
+        problems.add("password", message)
+    elif password != again:
+        problems.add("password_again", _l("The two passwords are not the same. Type the "
+                                          "same password in both boxes."))
+
+
+def _check_terms(problems: _Problems, agreed: bool) -> None:
+    if agreed is not True:
+        problems.add("agree_terms", _l("You need to agree to the membership terms to join."))
+
+
+def check_individual(application: IndividualApplication) -> _Checked:
+    """Everything checked and cleaned, or ApplicationInvalid naming each problem."""
+    problems = _Problems()
+    work_name = problems.check("work_name", _name, application.work_name, _l(
+        "Enter a work name: the name you work under, or any name you would like us to use."))
+    real_name = problems.check("real_name", _name, application.real_name)
+    email = problems.check("email", validation.email, application.email)
+    mobile = problems.check("mobile", validation.mobile, application.mobile)
+    email_ok = "email" not in problems.found
+    mobile_ok = "mobile" not in problems.found
+    if email_ok and mobile_ok and email is None and mobile is None:
+        problems.add("email", _l("Give an email address, a mobile number, or both, so that "
+                                 "we can send you alerts."))
+
+    channel = application.alert_channel
+    if channel not in choices.values(choices.ALERT_CHANNELS):
+        problems.add("alert_channel", _l("Choose how you want to receive alerts."))
+    elif channel == "sms" and mobile is None and mobile_ok:
+        problems.add("alert_channel", _l("Text alerts need a mobile number: add one above, "
+                                         "or choose another way."))
+    elif channel == "email" and email is None and email_ok:
+        problems.add("alert_channel", _l("Email alerts need an email address: add one "
+                                         "above, or choose another way."))
+
+    monitoring: dict[str, str] = {}
+    for question, options in choices.MONITORING_QUESTIONS.items():
+        answer = getattr(application, question)
+        if answer == choices.PREFER_NOT_TO_SAY:
+            continue
+        if answer not in choices.values(options):
+            problems.add(question, _l("Choose one of the options, or \"Prefer not to say\"."))
+        else:
+            monitoring[question] = answer
+
+    _check_terms(problems, application.agree_terms)
+    _check_password(problems, application.password, application.password_again)
+    problems.raise_if_any()
+
+    identity = {"work_name": work_name}
+    if real_name:
+        identity["real_name"] = real_name
+    contact = {}
+    if email is not None:
+        contact["email"] = email.address
+    if mobile is not None:
+        contact["mobile"] = mobile
+    return _Checked(kind=INDIVIDUAL, role="member", identity=identity, contact=contact,
+                    alert_channel=channel, monitoring=monitoring)
+
+
+def check_organisation(application: OrganisationApplication) -> _Checked:
+    """Everything checked and cleaned, or ApplicationInvalid naming each problem."""
+    if application.kind not in ORGANISATION_KINDS:
+        raise ValueError("unknown organisation kind")  # the URL decides this, not a form
+    problems = _Problems()
+    org_name = problems.check("org_name", _name, application.org_name,
+                              _l("Enter your organisation's name."))
+    site = problems.check("org_website", validation.website, application.org_website)
+    email = problems.check("org_email", validation.email, application.org_email)
+    if email is None and "org_email" not in problems.found:
+        problems.add("org_email", _l("Enter your organisation's official email address."))
+    if site is not None and email is not None and not validation.email_belongs_to_website(
+            email.ascii_domain, site.ascii_host):
+        problems.add("org_email", _l(
+            "Use an official email address at your website's own domain (%(domain)s), not a "
+            "personal or free webmail address.", domain=site.ascii_host.removeprefix("www.")))
+    key_contact = problems.check("key_contact", _name, application.key_contact,
+                                 _l("Enter the name of your organisation's key contact."))
+    description = problems.check(
+        "org_description", validation.multi_line, application.org_description,
+        max_chars=validation.MAX_DESCRIPTION_CHARS,
+        required_message=_l("Tell us briefly about your organisation's work with sex workers."))
+    channel = application.alert_channel
+    if channel not in choices.values(choices.ORG_ALERT_CHANNELS):
+        problems.add("alert_channel", _l("Choose how you want to receive alerts."))
+    _check_terms(problems, application.agree_terms)
+    _check_password(problems, application.password, application.password_again)
+    problems.raise_if_any()
+
+    identity = {"org_name": org_name, "org_website": site.url, "key_contact": key_contact,
+                "org_description": description}
+    return _Checked(kind=application.kind, role="org_contact", identity=identity,
+                    contact={"org_email": email.address}, alert_channel=channel,
+                    monitoring={})
+
+
+def _monitoring_pairs() -> list[tuple[str, str]]:
+    return [(question, value) for question, options in choices.MONITORING_QUESTIONS.items()
+            for value in choices.values(options)]
+
+
+def count_monitoring_answers(conn: Connection, answers: Mapping[str, str]) -> None:
+    """+1 for each (question, answer) given; must run inside a transaction.
+
+    Every counter row is created (at zero, in a fixed order) before any is incremented,
+    so neither which rows exist nor the order they were made in says what any one
+    applicant answered. Only the counts change.
+    """
+    conn.executemany(
+        "INSERT OR IGNORE INTO monitoring_counts (question, answer, count) VALUES (?, ?, 0)",
+        sorted(_monitoring_pairs()),
+    )
+    valid = set(_monitoring_pairs())
+    given = [(q, a) for q, a in sorted(answers.items()) if a != choices.PREFER_NOT_TO_SAY]
+    if any(pair not in valid for pair in given):
+        raise ValueError("unknown monitoring answer")
+    conn.executemany(
+        "INSERT INTO monitoring_counts (question, answer, count) VALUES (?, ?, 1) "
+        "ON CONFLICT (question, answer) DO UPDATE SET count = count + 1",
+        given,
+    )
+
+
+def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
+           checked: _Checked, password: str) -> Applied:
+    # Hashed before the write lock is taken: the hash is the slow part.
+    password_hash = passwords.hash(password)
+    with transaction(conn):
+        member_id = member_records.insert_member(
+            conn, keys, kind=checked.kind, identity=checked.identity,
+            contact=checked.contact, alert_channel=checked.alert_channel, now=now)
+        account = accounts.create_login(conn, role=checked.role, password_hash=password_hash,
+                                        now=now, member_id=member_id, status="pending")
+        account_id, username = account.id, account.username
+        if checked.monitoring:
+            count_monitoring_answers(conn, checked.monitoring)
+    return Applied(member_id=member_id, account_id=account_id, username=username)
+
+
+def apply_individual(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
+                     application: IndividualApplication) -> Applied:
+    """Check and store an individual's application (member, account, monitoring counts)."""
+    checked = check_individual(application)
+    return _store(conn, keys, passwords, now, checked, application.password)
+
+
+def apply_organisation(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
+                       application: OrganisationApplication) -> Applied:
+    """Check and store a project's or a site/establishment's application."""
+    checked = check_organisation(application)
+    return _store(conn, keys, passwords, now, checked, application.password)

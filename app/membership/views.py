@@ -1,0 +1,58 @@
+"""/apply pages: thin views over app/membership/service.py.
+
+The confirmation is rendered in the POST response itself (never a redirect), so the
+generated username exists only in that one response. It is the same page, apart from the
+username, whether or not the application looks like a duplicate: no membership oracle.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+
+from ..access import EVERYONE, allow
+from ..state import get_db, load_keys, now, state
+from . import bp, service
+from .forms import IndividualForm, OrganisationForm
+
+Page = str | tuple[str, int]
+
+
+@bp.get("/apply")
+@allow(*EVERYONE)
+def choose() -> str:
+    return render_template("apply/choose.html")
+
+
+def _confirmation(kind: str, applied: service.Applied) -> str:
+    return render_template("apply/done.html", kind=kind, username=applied.username)
+
+
+@bp.route("/apply/individual", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def individual() -> Page:
+    form = IndividualForm()
+    if form.is_submitted():
+        try:
+            applied = service.apply_individual(get_db(), load_keys(current_app),
+                                               state().passwords, now(), form.application())
+        except service.ApplicationInvalid as invalid:
+            form.show_problems(invalid.problems)
+            return render_template("apply/individual.html", form=form), 400
+        return _confirmation(service.INDIVIDUAL, applied)
+    return render_template("apply/individual.html", form=form)
+
+
+@bp.route("/apply/<any(project, site):kind>", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def organisation(kind: str) -> Page:
+    form = OrganisationForm()
+    if form.is_submitted():
+        try:
+            applied = service.apply_organisation(get_db(), load_keys(current_app),
+                                                 state().passwords, now(),
+                                                 form.application(kind))
+        except service.ApplicationInvalid as invalid:
+            form.show_problems(invalid.problems)
+            return render_template("apply/organisation.html", form=form, kind=kind), 400
+        return _confirmation(kind, applied)
+    return render_template("apply/organisation.html", form=form, kind=kind)
