@@ -7,7 +7,7 @@ and no plaintext is returned: no entry, no plaintext.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -20,15 +20,16 @@ PURPOSES = frozenset({"vetting", "report_review", "alert_delivery", "disclosure"
 LEGAL_BASES = frozenset({"consent", "child_protection", "preventing_crime",
                          "risk_to_life", "terrorism", "court_order"})
 
+Opened = dict[str, dict[str, dict[str, str]]]  # row id -> column -> field -> value
+
 
 @dataclass(frozen=True)
 class UnsealRequest:
     actor_id: str
     purpose: str
     table: str
-    column: str
     row_ids: Sequence[str]
-    fields: Sequence[str]
+    fields: Mapping[str, Sequence[str]]  # column -> the field names wanted from it
     legal_basis: str | None = None
     member_notified: bool = False
     approver_id: str | None = None
@@ -38,28 +39,33 @@ class UnsealRequest:
             raise ValueError(f"unknown purpose {self.purpose!r}")
         if self.legal_basis is not None and self.legal_basis not in LEGAL_BASES:
             raise ValueError(f"unknown legal basis {self.legal_basis!r}")
-        if not self.row_ids or not self.fields:
+        if not self.row_ids or not self.fields or not all(self.fields.values()):
             raise ValueError("an unseal names at least one record and one field")
+        for column, names in self.fields.items():
+            allowed = sealing.SEALED_PLACES.get((self.table, column))
+            if allowed is None or not set(names) <= allowed:
+                raise sealing.UnknownPlace(f"cannot unseal {self.table}.{column}")
+
+    @property
+    def field_names(self) -> list[str]:
+        return sorted(f"{column}.{name}" for column, names in self.fields.items()
+                      for name in names)
 
 
-def unseal(
-    conn: Connection, request: UnsealRequest, key: BoxPrivateKey,
-    now: datetime | None = None,
-) -> dict[str, dict[str, str]]:
-    """Log, then open `request.fields` of each row; returns {row_id: {field: value}}."""
-    allowed = sealing.SEALED_PLACES.get((request.table, request.column))
-    if allowed is None or not set(request.fields) <= allowed:
-        raise sealing.UnknownPlace(f"cannot unseal {request.table}.{request.column}")
+def unseal(conn: Connection, request: UnsealRequest, key: BoxPrivateKey,
+           now: datetime | None = None) -> Opened:
+    """Log, then open the requested fields of each row."""
     when = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    columns = sorted(request.fields)
     placeholders = ",".join("?" * len(request.row_ids))
-    # Table and column come from SEALED_PLACES, never from input, so formatting is safe.
-    query = (f"SELECT id, {request.column} FROM {request.table} "  # noqa: S608
+    # Table and columns were checked against SEALED_PLACES, never taken from input.
+    query = (f"SELECT id, {', '.join(columns)} FROM {request.table} "  # noqa: S608
              f"WHERE id IN ({placeholders})")
     with transaction(conn):
-        rows = dict(conn.execute(query, tuple(request.row_ids)).fetchall())
-        missing = [rid for rid in request.row_ids if rows.get(rid) is None]
+        rows = {row[0]: row[1:] for row in conn.execute(query, tuple(request.row_ids))}
+        missing = [rid for rid in request.row_ids if rid not in rows]
         if missing:
-            raise LookupError(f"no sealed {request.column} for {len(missing)} record(s)")
+            raise LookupError(f"{len(missing)} record(s) not found")
         disclosure_log.append(conn, {
             "at": when,
             "actor": request.actor_id,
@@ -67,12 +73,15 @@ def unseal(
             "purpose": request.purpose,
             "legal_basis": request.legal_basis,
             "records": [f"{request.table}/{rid}" for rid in request.row_ids],
-            "fields": sorted(request.fields),
+            "fields": request.field_names,
             "member_notified": request.member_notified,
         })
-        opened = {
-            rid: sealing.open_group(request.table, request.column, rid, bytes(rows[rid]), key)
-            for rid in request.row_ids
-        }
-    return {rid: {f: values.get(f, "") for f in request.fields}
-            for rid, values in opened.items()}
+        opened: Opened = {}
+        for rid in request.row_ids:
+            opened[rid] = {}
+            for column, sealed in zip(columns, rows[rid], strict=True):
+                values = ({} if sealed is None else
+                          sealing.open_group(request.table, column, rid, bytes(sealed), key))
+                opened[rid][column] = {name: values.get(name, "")
+                                       for name in request.fields[column]}
+    return opened

@@ -22,7 +22,7 @@ def member_id(conn, server_keys) -> str:
 
 def _request(member_id: str, **changes) -> unseal.UnsealRequest:
     fields = {"actor_id": "coordinator-1", "purpose": "vetting", "table": "members",
-              "column": "identity", "row_ids": [member_id], "fields": ["work_name"]}
+              "row_ids": [member_id], "fields": {"identity": ["work_name"]}}
     fields.update(changes)
     return unseal.UnsealRequest(**fields)
 
@@ -30,19 +30,20 @@ def _request(member_id: str, **changes) -> unseal.UnsealRequest:
 def test_unseal_writes_its_log_entry_and_returns_only_named_fields(conn, member_id,
                                                                    vetting_key) -> None:
     opened = unseal.unseal(conn, _request(member_id), vetting_key)
-    assert opened == {member_id: {"work_name": IDENTITY["work_name"]}}
+    assert opened == {member_id: {"identity": {"work_name": IDENTITY["work_name"]}}}
     entries = disclosure_log.entries(conn)
     assert len(entries) == 1
     body = entries[0].body
     assert body["records"] == [f"members/{member_id}"]
-    assert body["fields"] == ["work_name"] and body["purpose"] == "vetting"
+    assert body["fields"] == ["identity.work_name"] and body["purpose"] == "vetting"
     assert disclosure_log.verify(conn).ok
 
 
 def test_log_entry_holds_no_sealed_value(conn, member_id, vetting_key) -> None:
-    unseal.unseal(conn, _request(member_id, fields=["work_name", "real_name"]), vetting_key)
+    unseal.unseal(conn, _request(member_id, fields={"identity": ["work_name", "real_name"],
+                                                    "contact": ["email"]}), vetting_key)
     text = json.dumps([dict(e.body) for e in disclosure_log.entries(conn)])
-    for value in IDENTITY.values():
+    for value in [*IDENTITY.values(), *CONTACT.values()]:
         assert value not in text
 
 
@@ -84,9 +85,27 @@ def test_unseal_refuses_unknown_purpose_or_place(member_id) -> None:
         _request(member_id, legal_basis="because")
 
 
-def test_unseal_refuses_fields_outside_the_place(conn, member_id, vetting_key) -> None:
+def test_unseal_refuses_fields_outside_the_place(member_id) -> None:
     with pytest.raises(ValueError):
-        unseal.unseal(conn, _request(member_id, fields=["password"]), vetting_key)
+        _request(member_id, fields={"identity": ["password"]})
+    with pytest.raises(ValueError):
+        _request(member_id, fields={"password_hash": ["x"]})
+
+
+def test_one_entry_covers_identity_and_contact_of_several_records(conn, member_id,
+                                                                   server_keys,
+                                                                   vetting_key) -> None:
+    with db.transaction(conn):
+        other = insert_member(conn, server_keys, kind="individual",
+                              identity={"work_name": "Other"}, contact={})
+    opened = unseal.unseal(conn, _request(member_id, row_ids=[member_id, other],
+                                          fields={"identity": ["work_name"],
+                                                  "contact": ["email"]}), vetting_key)
+    assert opened[member_id]["contact"] == {"email": CONTACT["email"]}
+    assert opened[other]["contact"] == {"email": ""}, "no contact group: nothing to show"
+    [entry] = disclosure_log.entries(conn)
+    assert entry.body["records"] == [f"members/{member_id}", f"members/{other}"]
+    assert entry.body["fields"] == ["contact.email", "identity.work_name"]
 
 
 def test_contact_sealed_for_delivery_only_when_member_wants_push(conn, server_keys) -> None:

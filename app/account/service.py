@@ -17,8 +17,9 @@ def change_password(conn: Connection, passwords: Passwords, account: accounts.Ac
     problem = password_problem(new)
     if problem:
         return problem
+    new_hash = passwords.hash(new)
     with transaction(conn):
-        accounts.set_password(conn, passwords, account.id, new)
+        accounts.set_password_hash(conn, account.id, new_hash)
         sessions.end_all(conn, account.id, keep_token=keep_token)
     return None
 

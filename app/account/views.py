@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..access import MEMBERS, SIGNED_IN, allow
+from .. import memberships
+from ..access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
 from ..auth import accounts
 from ..auth.current import current_account
-from ..auth.forms import ChangePasswordForm, CodeForm, ConfirmForm
+from ..auth.forms import ChangePasswordForm, CodeForm, LeaveForm
 from ..state import get_db, now, state
 from . import service
 
@@ -16,12 +17,13 @@ _NEW_TOTP = "new_totp_secret"
 
 
 def _settings(password_form: ChangePasswordForm | None = None,
-              error: str | None = None, status: int = 200) -> tuple[str, int]:
+              error: str | None = None, status: int = 200,
+              leave_form: LeaveForm | None = None) -> tuple[str, int]:
     return render_template(
         "account/settings.html",
         account=current_account(),
         password_form=password_form or ChangePasswordForm(),
-        confirm_form=ConfirmForm(),
+        leave_form=leave_form or LeaveForm(),
         password_error=error,
     ), status
 
@@ -57,6 +59,24 @@ def sign_out_everywhere() -> Response:
     session.clear()
     flash(_("You are signed out on every device."))
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/leave")
+@allow(MEMBER, ORG_CONTACT)
+def leave() -> Response | tuple[str, int]:
+    form = LeaveForm()
+    if not form.validate():
+        return _settings(leave_form=form, status=400)
+    account = current_account()
+    assert account.member_id is not None
+    try:
+        memberships.leave(get_db(), account.member_id, account.id, now())
+    except memberships.DecisionError:
+        abort(409)
+    state().forget_session(session.get("token", ""))
+    session.clear()
+    flash(_("You have left the scheme. Your name and contact details are deleted."))
+    return redirect(url_for("public.index"))
 
 
 @bp.route("/two-step", methods=["GET", "POST"])

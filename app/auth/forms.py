@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -33,3 +33,10 @@ class ChangePasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: the CSRF token is its only field."""
+
+
+class LeaveForm(FlaskForm):
+    understood = BooleanField(
+        _l("I understand: my name and contact details are deleted now and cannot be "
+           "recovered, and this account stops working."),
+        validators=[DataRequired(message=_l("Tick the box to confirm you want to leave."))])

@@ -1,13 +1,224 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
+from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
+from crypto.keys import BoxPrivateKey
+
+from .. import memberships
 from ..access import COORDINATOR, allow
+from ..auth.current import current_account
+from ..state import get_db, load_keys, now, state
+from . import unlock as unlocking
+from . import vetting
+from .forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
+from .labels import FIELD_LABELS, KIND_LABELS, STATUS_LABELS
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+_WRAPPING = "vetting_wrap"
+
+
+def _held_key() -> BoxPrivateKey | None:
+    return unlocking.held_key(state().unlocks, session["token"], session.get(_WRAPPING), now())
+
+
+def _unlocked_until() -> object:
+    return state().unlocks.expires_at(session["token"], now())
+
+
+@bp.app_template_filter("business_age")
+def business_age(hours: float) -> str:
+    days, rest = divmod(round(hours * 2) / 2, 8)
+    if days == 0:
+        return _("%(hours)s business hours", hours=f"{rest:g}")
+    return _("%(days)d business days and %(hours)s hours", days=int(days), hours=f"{rest:g}")
+
+
+@bp.context_processor
+def coordinator_globals() -> dict[str, object]:
+    return {"unlocked_until": _unlocked_until() if "token" in session else None,
+            "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
+            "field_labels": FIELD_LABELS}
+
+
+def _application_or_404(member_id: str) -> vetting.Application:
+    application = vetting.find(get_db(), member_id, now())
+    if application is None:
+        abort(404)
+    return application
 
 
 @bp.get("/")
 @allow(COORDINATOR)
 def queue() -> str:
-    return render_template("coordinator/queue.html", applications=[])
+    return render_template("coordinator/queue.html",
+                           applications=vetting.queue(get_db(), now()))
+
+
+@bp.route("/unlock", methods=["GET", "POST"])
+@allow(COORDINATOR)
+def unlock() -> Response | str | tuple[str, int]:
+    form = UnlockForm()
+    if not form.is_submitted():
+        return render_template("coordinator/unlock.html", form=form)
+    if not form.validate():
+        return render_template("coordinator/unlock.html", form=form), 400
+    data = form.key_file.data.read(unlocking.MAX_KEY_FILE_BYTES + 1)
+    try:
+        if len(data) > unlocking.MAX_KEY_FILE_BYTES:
+            raise DamagedKeyFile("too large to be a key file")
+        wrapping, _expires = unlocking.unlock(
+            get_db(), state().unlocks, key_file=data, passphrase=form.passphrase.data,
+            expected=load_keys(current_app).vetting_public, session_token=session["token"],
+            actor_id=current_account().id, now=now())
+    except KeyMismatch:
+        problem = _("That file is a key, but not this scheme's vetting key.")
+    except WrongPassphrase:
+        problem = _("The passphrase does not open that key file. Check it and try again.")
+    except (DamagedKeyFile, KeyFileError):
+        problem = _("That file is not a vetting key file, or it is damaged.")
+    else:
+        session[_WRAPPING] = wrapping.hex()
+        flash(_("The vetting key is unlocked for 15 minutes, for you only."))
+        next_id = request.args.get("next_id")
+        if next_id and vetting.find(get_db(), next_id, now()) is not None:
+            return redirect(url_for("coordinator.application", member_id=next_id))
+        return redirect(url_for("coordinator.queue"))
+    return render_template("coordinator/unlock.html", form=form, problem=problem), 400
+
+
+@bp.post("/lock")
+@allow(COORDINATOR)
+def lock() -> Response:
+    state().unlocks.forget(session["token"])
+    session.pop(_WRAPPING, None)
+    flash(_("The vetting key is locked."))
+    return redirect(url_for("coordinator.queue"))
+
+
+@bp.get("/applications/<member_id>")
+@allow(COORDINATOR)
+def application(member_id: str) -> str:
+    return render_template("coordinator/application.html",
+                           application=_application_or_404(member_id),
+                           reject_form=RejectForm(), info_form=InfoForm())
+
+
+@bp.post("/applications/<member_id>/unseal")
+@allow(COORDINATOR)
+def unseal(member_id: str) -> str | tuple[str, int]:
+    application = _application_or_404(member_id)
+    key = _held_key()
+    if key is None:
+        return render_template("coordinator/locked.html", application=application), 423
+    opened = vetting.open_for_vetting(get_db(), key, current_account().id, member_id, now())
+    return render_template("coordinator/unsealed.html", opened=opened,
+                           reject_form=RejectForm(), info_form=InfoForm())
+
+
+def _decided(action: str, member_id: str, reason: str | None = None) -> Response:
+    actor = current_account().id
+    try:
+        if action == "approve":
+            memberships.approve(get_db(), member_id, actor, now())
+            flash(_("Approved. The applicant can now sign in."))
+        elif action == "reject":
+            memberships.reject(get_db(), member_id, reason or "", actor, now())
+            flash(_("Rejected."))
+        else:
+            memberships.request_info(get_db(), member_id, reason or "", actor, now())
+            flash(_("Marked as waiting for more information."))
+    except memberships.DecisionError as error:
+        flash(_(str(error)))
+        return redirect(url_for("coordinator.application", member_id=member_id))
+    return redirect(url_for("coordinator.queue"))
+
+
+@bp.post("/applications/<member_id>/approve")
+@allow(COORDINATOR)
+def approve(member_id: str) -> Response:
+    _application_or_404(member_id)
+    return _decided("approve", member_id)
+
+
+@bp.post("/applications/<member_id>/reject")
+@allow(COORDINATOR)
+def reject(member_id: str) -> Response | tuple[str, int]:
+    _application_or_404(member_id)
+    form = RejectForm()
+    if not form.validate():
+        abort(400)
+    return _decided("reject", member_id, form.reason.data)
+
+
+@bp.post("/applications/<member_id>/request-info")
+@allow(COORDINATOR)
+def request_info(member_id: str) -> Response:
+    _application_or_404(member_id)
+    form = InfoForm()
+    if not form.validate():
+        abort(400)
+    return _decided("request_info", member_id, form.reason.data)
+
+
+@bp.get("/members")
+@allow(COORDINATOR)
+def members() -> str | tuple[str, int]:
+    find = FindMemberForm(request.args)
+    found = None
+    if request.args.get("username"):
+        if not find.validate():
+            abort(400)
+        found = vetting.member_id_for_username(get_db(), find.username.data)
+        if found:
+            return redirect(url_for("coordinator.member", member_id=found))
+        flash(_("No member has that username."))
+    return render_template("coordinator/members.html", find=find,
+                           members=vetting.members(get_db(), now()))
+
+
+@bp.get("/members/<member_id>")
+@allow(COORDINATOR)
+def member(member_id: str) -> str:
+    return render_template("coordinator/member.html",
+                           member=_application_or_404(member_id), revoke_form=RevokeForm())
+
+
+@bp.post("/members/<member_id>/revoke")
+@allow(COORDINATOR)
+def revoke(member_id: str) -> Response:
+    _application_or_404(member_id)
+    form = RevokeForm()
+    if not form.validate():
+        abort(400)
+    try:
+        memberships.revoke(get_db(), member_id, form.reason.data, current_account().id, now())
+        flash(_("The membership is revoked and its logins are closed."))
+    except memberships.DecisionError as error:
+        flash(_(str(error)))
+    return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.post("/members/<member_id>/leave")
+@allow(COORDINATOR)
+def record_leave(member_id: str) -> Response:
+    _application_or_404(member_id)
+    try:
+        memberships.leave(get_db(), member_id, current_account().id, now(),
+                          recorded_by_coordinator=True)
+        flash(_("Recorded: the member has left, and their details are deleted."))
+    except memberships.DecisionError as error:
+        flash(_(str(error)))
+    return redirect(url_for("coordinator.member", member_id=member_id))

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from ..memberships import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
+
+
+class UnlockForm(FlaskForm):
+    key_file = FileField(_l("Vetting key file"), validators=[FileRequired()])
+    passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)],
+                               render_kw={"autocomplete": "off"})
+
+
+def _choices(reasons: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in reasons.items()]
+
+
+class RejectForm(FlaskForm):
+    reason = SelectField(_l("Reason"), choices=_choices(REJECT_REASONS))
+
+
+class InfoForm(FlaskForm):
+    reason = SelectField(_l("What we need"), choices=_choices(INFO_REASONS))
+
+
+class RevokeForm(FlaskForm):
+    reason = SelectField(_l("Reason"), choices=_choices(REVOKE_REASONS))
+
+
+class FindMemberForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search that changes nothing
+
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)])

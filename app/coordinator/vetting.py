@@ -1,0 +1,92 @@
+"""The vetting queue and opening an application beside its possible duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from crypto.keys import BoxPrivateKey
+
+from ..business_hours import business_hours_between
+from ..db import Connection
+from ..member_records import duplicate_candidates
+from ..sealing import SEALED_PLACES
+from ..unseal import UnsealRequest, unseal
+
+IDENTITY_FIELDS = ("work_name", "real_name", "org_name", "org_website", "key_contact",
+                   "org_description")
+CONTACT_FIELDS = ("email", "mobile", "org_email")
+assert set(IDENTITY_FIELDS) == SEALED_PLACES[("members", "identity")]
+assert set(CONTACT_FIELDS) == SEALED_PLACES[("members", "contact")]
+
+
+@dataclass(frozen=True)
+class Application:
+    member_id: str
+    kind: str
+    status: str
+    created_at: datetime
+    alert_channel: str
+    duplicates: int
+    age_hours: float
+
+
+_SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates "
+           "FROM members")
+
+
+def _application(row: tuple, now: datetime) -> Application:
+    created = datetime.fromisoformat(row[3])
+    return Application(row[0], row[1], row[2], created, row[4], row[5],
+                       business_hours_between(created, now))
+
+
+def queue(conn: Connection, now: datetime) -> list[Application]:
+    """Waiting applications, the longest-waiting first."""
+    rows = conn.execute(f"{_SELECT} WHERE status IN ('pending', 'info_requested') "
+                        "ORDER BY created_at, id").fetchall()
+    return [_application(row, now) for row in rows]
+
+
+def find(conn: Connection, member_id: str, now: datetime) -> Application | None:
+    row = conn.execute(f"{_SELECT} WHERE id = ?", (member_id,)).fetchone()
+    return _application(row, now) if row else None
+
+
+def members(conn: Connection, now: datetime, limit: int = 500) -> list[Application]:
+    rows = conn.execute(f"{_SELECT} WHERE status NOT IN ('pending', 'info_requested') "
+                        "ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+    return [_application(row, now) for row in rows]
+
+
+def member_id_for_username(conn: Connection, username: str) -> str | None:
+    row = conn.execute("SELECT member_id FROM accounts WHERE username = ? AND member_id "
+                       "IS NOT NULL", (username.strip().lower(),)).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class Opened:
+    application: Application
+    values: dict[str, dict[str, str]]  # "identity"/"contact" -> field -> value
+    candidates: list[tuple[Application, dict[str, dict[str, str]]]]
+
+
+def open_for_vetting(conn: Connection, key: BoxPrivateKey, actor_id: str, member_id: str,
+                     now: datetime) -> Opened:
+    """Unseal an application and its duplicate candidates: one logged disclosure."""
+    application = find(conn, member_id, now)
+    if application is None:
+        raise LookupError("no such application")
+    candidate_ids = duplicate_candidates(conn, member_id, include_closed=True)
+    opened = unseal(conn, UnsealRequest(
+        actor_id=actor_id, purpose="vetting", table="members",
+        row_ids=[member_id, *candidate_ids],
+        fields={"identity": IDENTITY_FIELDS, "contact": CONTACT_FIELDS},
+    ), key, now)
+    candidates = []
+    for candidate_id in candidate_ids:
+        candidate = find(conn, candidate_id, now)
+        if candidate is not None:
+            candidates.append((candidate, opened[candidate_id]))
+    return Opened(application, opened[member_id], candidates)

@@ -1,0 +1,1 @@
+"""An organisation key contact managing the staff logins of the organisation."""
