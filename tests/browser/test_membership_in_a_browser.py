@@ -1,0 +1,108 @@
+"""The membership journey in real Chromium with JavaScript turned off.
+
+Every page must work without script, so the browser here has it disabled. Runs against a
+live server on 127.0.0.1. Skipped where Chromium or Playwright is missing, except in CI
+(.ci/run installs Debian's chromium), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app, db
+from tests.conftest import VETTING_PASSPHRASE
+from tests.people import current_code, make_staff
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if not os.environ.get("CI"):
+    pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+@pytest.fixture
+def live(config, database_key) -> Iterator[tuple[str, object]]:
+    plain_http = replace(config, secure_cookies=False)
+    db.init_database(plain_http.database_path, database_key, plain_http.schema_path)
+    app = create_app(plain_http)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    assert CHROMIUM, "CI must have Chromium (.ci/run installs it)"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _page(browser):
+    return browser.new_context(java_script_enabled=False).new_page()
+
+
+def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> None:
+    base, app = live
+    applicant = _page(browser)
+    applicant.goto(base + "/")
+    applicant.click("text=Apply to join")
+    applicant.click("a[href='/apply/individual']")
+    applicant.click("main button[type=submit]")
+    assert "Please check the form" in applicant.content(), "errors shown without script"
+    applicant.fill("#work_name", "Browser Canary")
+    applicant.fill("#mobile", "07700 900456")
+    applicant.check("input[name=alert_channel][value=sms]")
+    applicant.check("#agree_terms")
+    applicant.fill("#password", "browser password 99")
+    applicant.fill("#password_again", "browser password 99")
+    applicant.click("main button[type=submit]")
+    username = re.search(r"\b([a-z]+-[a-z]+-\d{4})\b", applicant.inner_text("main")).group(1)
+
+    staff = make_staff(app, "coordinator")
+    coordinator = _page(browser)
+    coordinator.goto(base + "/login")
+    coordinator.fill("#username", staff.username)
+    coordinator.fill("#password", staff.password)
+    coordinator.click("main button[type=submit]")
+    coordinator.fill("#code", current_code(app, staff.totp_secret))
+    coordinator.click("main button[type=submit]")
+    assert "Applications waiting" in coordinator.inner_text("h1")
+    coordinator.click("text=Unlock it")
+    coordinator.set_input_files("#key_file", str(keys_dir / "vetting.key"))
+    coordinator.fill("#passphrase", VETTING_PASSPHRASE)
+    coordinator.click("main button[type=submit]")
+    assert "unlocked" in coordinator.inner_text("main")
+    coordinator.click("table.queue a")
+    coordinator.click("text=Open the details to vet")
+    assert "Browser Canary" in coordinator.inner_text("main")
+    coordinator.click("main button:has-text('Approve')")
+    assert "Approved" in coordinator.inner_text("main")
+
+    member = _page(browser)
+    member.goto(base + "/login")
+    member.fill("#username", username)
+    member.fill("#password", "browser password 99")
+    member.click("main button[type=submit]")
+    assert member.url.endswith("/account")
+    member.click("header button:has-text('Sign out')")
+    assert "You are signed out" in member.inner_text("main")
