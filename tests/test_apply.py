@@ -17,7 +17,7 @@ from app.sealing import open_group
 from app.state import state
 from crypto.envelope import recipients_of
 from tests import canary
-from tests.webtools import post_form, text
+from tests.webtools import hidden_fields, post_form, text
 
 PASSWORD = "a long enough password"
 USERNAME = re.compile(r'id="username">([^<]+)<')
@@ -716,3 +716,19 @@ def test_any_organisation_input_is_checked_without_crashing(org_website, org_ema
         assert invalid.problems
         return
     assert checked.identity["org_website"].startswith("https://")
+
+
+# --- sending the same form twice ----------------------------------------------------------
+
+
+def test_sending_the_same_form_twice_makes_one_application(client, conn) -> None:
+    form = hidden_fields(client, "/apply/individual")
+    data = {**INDIVIDUAL, **form}
+    first = client.post("/apply/individual", data=data)
+    assert first.status_code == 200 and USERNAME.search(first.get_data(as_text=True))
+    before = rows(conn)
+    again = client.post("/apply/individual", data=data)  # the browser's refresh
+    assert again.status_code == 200
+    assert "already sent" in text(again)
+    assert USERNAME.search(again.get_data(as_text=True)) is None, "the username is shown once"
+    assert rows(conn) == before

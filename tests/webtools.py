@@ -1,26 +1,41 @@
-"""Driving forms the way a browser does: fetch the page, take its CSRF token, post."""
+"""Driving forms the way a browser does: fetch the page, keep its hidden fields, post."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from html.parser import HTMLParser
 
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "input" and attributes.get("type") == "hidden" and attributes.get("name"):
+            self.values.setdefault(attributes["name"] or "", attributes.get("value") or "")
+
+
+def hidden_fields(client, url: str) -> dict[str, str]:
+    """The hidden inputs (CSRF token, one-time ids) of the page at `url`."""
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    parser = _HiddenInputs()
+    parser.feed(page.get_data(as_text=True))
+    assert "csrf_token" in parser.values, f"no csrf_token field on {url}"
+    return parser.values
 
 
 def csrf_token(client, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    match = _TOKEN.search(page.get_data(as_text=True))
-    assert match, f"no csrf_token field on {url}"
-    return match.group(1) or match.group(2)
+    return hidden_fields(client, url)["csrf_token"]
 
 
 def post_form(client, url: str, data: Mapping[str, object], *, form_url: str | None = None,
               **kwargs: object):
-    """POST `data` to `url` with the CSRF token from the page at `form_url` (default: url)."""
-    token = csrf_token(client, form_url or url)
-    return client.post(url, data={**data, "csrf_token": token}, **kwargs)
+    """POST `data` with the hidden fields of the page at `form_url` (default: url)."""
+    return client.post(url, data={**hidden_fields(client, form_url or url), **data}, **kwargs)
 
 
 def text(response) -> str:

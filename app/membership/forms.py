@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
@@ -54,6 +55,9 @@ def _monitoring(label: object, options: choices.Choices) -> SelectField:
 
 
 class _ApplyForm(FlaskForm):
+    # One random id per filled-in form, so that sending the same form twice (a refresh of
+    # the confirmation page) cannot create a second application.
+    submission = HiddenField()
     agree_terms = BooleanField(_l("I have read the membership terms above and I agree to them"))
     password = _password(_l("Choose a password"))
     password_again = _password(_l("Type the same password again"))

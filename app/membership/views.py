@@ -1,13 +1,17 @@
 """/apply pages: thin views over app/membership/service.py.
 
 The confirmation is rendered in the POST response itself (never a redirect), so the
-generated username exists only in that one response. It is the same page, apart from the
+generated username exists only in that one response. Each form carries a one-time
+submission id; sending the same form again (a refresh) shows "already sent" instead of
+creating a second application. It is the same page, apart from the
 username, whether or not the application looks like a duplicate: no membership oracle.
 """
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+import secrets
+
+from flask import current_app, render_template, session
 
 from ..access import EVERYONE, allow
 from ..state import get_db, load_keys, now, state
@@ -23,7 +27,21 @@ def choose() -> str:
     return render_template("apply/choose.html")
 
 
-def _confirmation(kind: str, applied: service.Applied) -> str:
+_SENT = "sent_applications"
+_REMEMBER_SENT = 5
+
+
+def _fresh_submission(form: IndividualForm | OrganisationForm) -> None:
+    form.submission.data = secrets.token_urlsafe(16)
+
+
+def _already_sent(form: IndividualForm | OrganisationForm) -> bool:
+    return bool(form.submission.data) and form.submission.data in session.get(_SENT, [])
+
+
+def _confirmation(kind: str, applied: service.Applied,
+                  form: IndividualForm | OrganisationForm) -> str:
+    session[_SENT] = [*session.get(_SENT, [])[-(_REMEMBER_SENT - 1):], form.submission.data]
     return render_template("apply/done.html", kind=kind, username=applied.username)
 
 
@@ -31,6 +49,8 @@ def _confirmation(kind: str, applied: service.Applied) -> str:
 @allow(*EVERYONE)
 def individual() -> Page:
     form = IndividualForm()
+    if form.is_submitted() and _already_sent(form):
+        return render_template("apply/already_sent.html")
     if form.is_submitted():
         try:
             applied = service.apply_individual(get_db(), load_keys(current_app),
@@ -38,7 +58,8 @@ def individual() -> Page:
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/individual.html", form=form), 400
-        return _confirmation(service.INDIVIDUAL, applied)
+        return _confirmation(service.INDIVIDUAL, applied, form)
+    _fresh_submission(form)
     return render_template("apply/individual.html", form=form)
 
 
@@ -46,6 +67,8 @@ def individual() -> Page:
 @allow(*EVERYONE)
 def organisation(kind: str) -> Page:
     form = OrganisationForm()
+    if form.is_submitted() and _already_sent(form):
+        return render_template("apply/already_sent.html")
     if form.is_submitted():
         try:
             applied = service.apply_organisation(get_db(), load_keys(current_app),
@@ -54,5 +77,6 @@ def organisation(kind: str) -> Page:
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/organisation.html", form=form, kind=kind), 400
-        return _confirmation(kind, applied)
+        return _confirmation(kind, applied, form)
+    _fresh_submission(form)
     return render_template("apply/organisation.html", form=form, kind=kind)
