@@ -8,6 +8,8 @@ pages (staff with a TOTP code), not a simulated role.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 
@@ -120,6 +122,10 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
             wrong.append(f"{method} {url}: {role} let in ({response.status_code})")
         if method == "POST" and role in roles and response.status_code != 400:
             wrong.append(f"{method} {url}: {role} got past CSRF ({response.status_code})")
+        if response.status_code == 200 and response.mimetype == "text/html":
+            title = re.search(r"<title>(.*?)</title>", response.get_data(as_text=True), re.S)
+            if not title or "<" in title.group(1) or len(title.group(1)) > 120:
+                wrong.append(f"{method} {url}: a broken <title>")
         if response.status_code >= 500:
             wrong.append(f"{method} {url}: {role} got {response.status_code}")
     assert wrong == []

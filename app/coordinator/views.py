@@ -153,24 +153,23 @@ def approve(member_id: str) -> Response:
     return _decided("approve", member_id)
 
 
-@bp.post("/applications/<member_id>/reject")
-@allow(COORDINATOR)
-def reject(member_id: str) -> Response | tuple[str, int]:
+def _decided_with_reason(action: str, member_id: str, form: RejectForm | InfoForm) -> Response:
     _application_or_404(member_id)
-    form = RejectForm()
     if not form.validate():
         abort(400)
-    return _decided("reject", member_id, form.reason.data)
+    return _decided(action, member_id, form.reason.data)
+
+
+@bp.post("/applications/<member_id>/reject")
+@allow(COORDINATOR)
+def reject(member_id: str) -> Response:
+    return _decided_with_reason("reject", member_id, RejectForm())
 
 
 @bp.post("/applications/<member_id>/request-info")
 @allow(COORDINATOR)
 def request_info(member_id: str) -> Response:
-    _application_or_404(member_id)
-    form = InfoForm()
-    if not form.validate():
-        abort(400)
-    return _decided("request_info", member_id, form.reason.data)
+    return _decided_with_reason("request_info", member_id, InfoForm())
 
 
 @bp.get("/members")
