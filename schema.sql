@@ -109,4 +109,89 @@ CREATE TABLE audit_checkpoints (
     signature   BLOB NOT NULL
 ) STRICT;
 
-PRAGMA user_version = 2;
+-- Reports of harm. Narrative (with the place description) and the offender (description
+-- and identifiers) are envelopes sealed to the vetting key. Dates, area, categories and
+-- consents stay plain (under the database key) for queues and statistics. When a member
+-- leaves, reporter columns are set to NULL: the report stays, no longer linked to them.
+CREATE TABLE reports (
+    id                  TEXT PRIMARY KEY,
+    reporter_account_id TEXT REFERENCES accounts (id),
+    reporter_member_id  TEXT REFERENCES members (id),
+    created_at          TEXT NOT NULL,
+    incident_date       TEXT NOT NULL,
+    incident_time       TEXT NOT NULL
+                        CHECK (incident_time IN ('morning', 'afternoon', 'evening', 'night',
+                                                 'unknown')),
+    area                TEXT NOT NULL,
+    -- Sent more than 72 hours after the incident: coordinators see that at once.
+    late                INTEGER NOT NULL CHECK (late IN (0, 1)),
+    third_party         INTEGER NOT NULL CHECK (third_party IN (0, 1)),
+    consent_alert       INTEGER NOT NULL CHECK (consent_alert IN (0, 1)),
+    consent_police_anonymous INTEGER NOT NULL CHECK (consent_police_anonymous IN (0, 1)),
+    consent_police_details   INTEGER NOT NULL CHECK (consent_police_details IN (0, 1)),
+    wants_support       INTEGER NOT NULL CHECK (wants_support IN (0, 1)),
+    status              TEXT NOT NULL DEFAULT 'received'
+                        CHECK (status IN ('received', 'under_review', 'alert_published',
+                                          'closed')),
+    malicious           INTEGER NOT NULL DEFAULT 0 CHECK (malicious IN (0, 1)),
+    narrative           BLOB NOT NULL,
+    offender            BLOB NOT NULL
+) STRICT;
+CREATE INDEX reports_by_reporter ON reports (reporter_account_id);
+CREATE INDEX reports_by_created ON reports (created_at);
+
+CREATE TABLE report_categories (
+    report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    category   TEXT NOT NULL,
+    PRIMARY KEY (report_id, category)
+) STRICT;
+
+-- Full-length blind indexes of offender identifiers (DESIGN.md): exact matching of
+-- reports that share an identifier, without unsealing either.
+CREATE TABLE report_identifier_index (
+    report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    index_name TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    PRIMARY KEY (report_id, index_name, value)
+) STRICT;
+CREATE INDEX report_identifier_lookup ON report_identifier_index (index_name, value);
+
+-- What coordinators did with a report, and when.
+CREATE TABLE report_events (
+    id         INTEGER PRIMARY KEY,
+    report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    action     TEXT NOT NULL CHECK (action IN ('review', 'malicious', 'close', 'alert_draft')),
+    actor_id   TEXT REFERENCES accounts (id),
+    at         TEXT NOT NULL
+) STRICT;
+
+-- Alerts. Published alert text is readable by members, so it is stored under the database
+-- key only (DESIGN.md). The Alerts issue fills in composing, publishing and delivery; the
+-- number checker already reads published alerts' identifier indexes.
+CREATE TABLE alerts (
+    id          TEXT PRIMARY KEY,
+    report_id   TEXT REFERENCES reports (id),
+    status      TEXT NOT NULL DEFAULT 'draft'
+                CHECK (status IN ('draft', 'published', 'withdrawn')),
+    title       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    created_by  TEXT REFERENCES accounts (id),
+    published_at TEXT
+) STRICT;
+
+-- Identifiers a published alert names, indexed exactly as report identifiers are.
+CREATE TABLE alert_identifier_index (
+    alert_id   TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    index_name TEXT NOT NULL,
+    value      BLOB NOT NULL,
+    PRIMARY KEY (alert_id, index_name, value)
+) STRICT;
+CREATE INDEX alert_identifier_lookup ON alert_identifier_index (index_name, value);
+
+-- How many checks members made each day: the only trace the number checker leaves.
+CREATE TABLE check_counts (
+    day    TEXT PRIMARY KEY,
+    count  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+PRAGMA user_version = 3;

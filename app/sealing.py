@@ -21,6 +21,9 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("members", "identity"): frozenset({"work_name", "real_name", "org_name",
                                         "org_website", "key_contact", "org_description"}),
     ("members", "contact"): frozenset({"email", "mobile", "org_email"}),
+    ("reports", "narrative"): frozenset({"narrative", "place"}),
+    # identifiers: a JSON list of {"kind", "value"} as typed, kept for the coordinator.
+    ("reports", "offender"): frozenset({"description", "identifiers"}),
 }
 
 

@@ -167,3 +167,39 @@ def normalise_handle(raw: str) -> str:
     if not text or _has_space_or_control(text.replace(" ", "")):
         raise NormalisationError(_HANDLE_ERROR)
     return text
+
+
+_LINK_ERROR = "That is not a web address."
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalise_link(raw: str) -> str:
+    """One spelling for an advert or profile link.
+
+    Scheme and host are case-folded, "www." and a default port dropped, the fragment
+    dropped, and a trailing "/" removed; the path and query are kept as typed, because
+    sites treat their case as meaningful. http and https give the same value: the same
+    advert is reachable by both.
+    """
+    from urllib.parse import urlsplit
+
+    text = _text(raw, _LINK_ERROR).strip()
+    if _has_space_or_control(text):
+        raise NormalisationError(_LINK_ERROR)
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise NormalisationError(_LINK_ERROR) from None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if scheme not in _DEFAULT_PORTS or "." not in host:
+        raise NormalisationError(_LINK_ERROR)
+    host = _fold(host).removeprefix("www.")
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{path}{query}"
