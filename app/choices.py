@@ -8,7 +8,10 @@ never count it (see PREFER_NOT_TO_SAY).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 Choices = tuple[tuple[str, object], ...]
 
@@ -66,6 +69,11 @@ MONITORING_QUESTIONS: dict[str, Choices] = {
 }
 
 
+def options(pairs: Iterable[tuple[str, object]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select options."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 def values(choices: Choices) -> frozenset[str]:
     return frozenset(value for value, _label in choices)
 
@@ -73,3 +81,26 @@ def values(choices: Choices) -> frozenset[str]:
 def with_prefer_not_to_say(choices: Choices) -> list[tuple[str, object]]:
     """The options for an optional question: "prefer not to say" first (the default)."""
     return [(PREFER_NOT_TO_SAY, PREFER_NOT_TO_SAY_LABEL), *choices]
+
+
+# What happened, for reports and alerts (one or more).
+REPORT_CATEGORIES: Choices = (
+    ("assault", _l("Physical assault")),
+    ("sexual_assault", _l("Rape or sexual assault")),
+    ("robbery", _l("Robbery or theft")),
+    ("threats", _l("Threats or intimidation")),
+    ("stalking", _l("Stalking or harassment")),
+    ("non_payment", _l("Refusing to pay, or fraud")),
+    ("stealthing", _l("Removing a condom without consent")),
+    ("abusive_contact", _l("Abusive or time-wasting contact")),
+    ("other", _l("Something else")),
+)
+
+# When it happened, roughly: an exact time can identify the reporter.
+TIMES_OF_DAY: Choices = (
+    ("morning", _l("Morning (6:00 to 12:00)")),
+    ("afternoon", _l("Afternoon (12:00 to 18:00)")),
+    ("evening", _l("Evening (18:00 to midnight)")),
+    ("night", _l("Night (midnight to 6:00)")),
+    ("unknown", _l("I don't know or would rather not say")),
+)

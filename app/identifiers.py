@@ -9,6 +9,7 @@ alert and a query name the same offender identifier, never who reported it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,6 +64,10 @@ def check(kind: str, raw: str) -> str | None:
     """A message saying what is wrong with one identifier, or None."""
     if kind not in _INDEXES:
         return str(_l("Choose what kind of identifier this is."))
+    # Some normalisers skip control characters (a pasted "\x07" before a number); they
+    # are never part of a real identifier, so refuse them here for every caller.
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        return str(_l("Remove the control characters from this identifier."))
     try:
         for _name, _field, _index, normaliser in _INDEXES[kind]:
             normaliser(raw)

@@ -132,6 +132,9 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
                      "alert_channel = 'none', decided_at = ? WHERE id = ?",
                      (now.isoformat(timespec="seconds"), member_id))
         conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+        # Reports stay (they protect others) but no longer point at the member.
+        conn.execute("UPDATE reports SET reporter_account_id = NULL, reporter_member_id = NULL "
+                     "WHERE reporter_member_id = ?", (member_id,))
         _close_accounts(conn, member_id)
         _record(conn, member_id, "leave_recorded" if recorded_by_coordinator else "leave",
                 None, actor_id, now)

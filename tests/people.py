@@ -89,3 +89,24 @@ def signed_in_client(app: Flask, person: Person):
     response = sign_in(app, client, person)
     assert response.status_code == 302, (person.role, response.status_code)
     return client
+
+
+def make_report(app: Flask, reporter: Person | None = None, *,
+                identifiers: tuple[tuple[str, str], ...] = (("phone", "07700 900999"),),
+                narrative: str = "A test narrative.", **changes: object) -> str:
+    """A report stored through the real service (sealed and indexed)."""
+    from app.reports.service import ReportSubmission, submit_report
+
+    reporter = reporter or make_member(app)
+    st = state(app)
+    submission = ReportSubmission(**{
+        "incident_date": st.clock().date().isoformat(), "incident_time": "evening",
+        "area": "ldn", "place": "", "categories": ["threats"], "identifiers": identifiers,
+        "description": "", "narrative": narrative, **changes})
+    conn = _conn(app)
+    try:
+        return submit_report(conn, load_server_keys(st.config.keys_dir),
+                             account_id=reporter.account_id, member_id=reporter.member_id,
+                             submission=submission, now=st.clock())
+    finally:
+        conn.close()

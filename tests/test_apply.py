@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import db, member_records
+from app import db, member_records, validation
 from app.auth import accounts
-from app.membership import service, validation
+from app.membership import service
 from app.sealing import open_group
 from app.state import state
 from crypto.envelope import recipients_of

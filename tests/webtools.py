@@ -40,3 +40,8 @@ def post_form(client, url: str, data: Mapping[str, object], *, form_url: str | N
 
 def text(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def plain(response) -> str:
+    """The page's text as a reader sees it: tags removed, white space collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))

@@ -4,9 +4,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
+from ..choices import options
 from ..memberships import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
 
 
@@ -16,20 +16,16 @@ class UnlockForm(FlaskForm):
                                render_kw={"autocomplete": "off"})
 
 
-def _choices(reasons: dict) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in reasons.items()]
-
-
 class RejectForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=_choices(REJECT_REASONS))
+    reason = SelectField(_l("Reason"), choices=options(REJECT_REASONS.items()))
 
 
 class InfoForm(FlaskForm):
-    reason = SelectField(_l("What we need"), choices=_choices(INFO_REASONS))
+    reason = SelectField(_l("What we need"), choices=options(INFO_REASONS.items()))
 
 
 class RevokeForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=_choices(REVOKE_REASONS))
+    reason = SelectField(_l("Reason"), choices=options(REVOKE_REASONS.items()))
 
 
 class FindMemberForm(FlaskForm):

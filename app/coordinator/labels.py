@@ -11,3 +11,5 @@ FIELD_LABELS = {"work_name": _l("Work name"), "real_name": _l("Real name"),
                 "org_name": _l("Organisation"), "org_website": _l("Official website"),
                 "key_contact": _l("Key contact"), "org_description": _l("Work with sex workers"),
                 "email": _l("Email"), "mobile": _l("Mobile"), "org_email": _l("Official email")}
+REPORT_STATUS_LABELS = {"received": _l("Received"), "under_review": _l("Under review"),
+                        "alert_published": _l("Alert published"), "closed": _l("Closed")}

@@ -17,20 +17,22 @@ from werkzeug.wrappers import Response
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 from crypto.keys import BoxPrivateKey
 
-from .. import memberships
+from .. import choices, identifiers, memberships
 from ..access import COORDINATOR, allow
 from ..auth.current import current_account
 from ..state import get_db, load_keys, now, state
+from . import reports as report_review
 from . import unlock as unlocking
 from . import vetting
 from .forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
-from .labels import FIELD_LABELS, KIND_LABELS, STATUS_LABELS
+from .labels import FIELD_LABELS, KIND_LABELS, REPORT_STATUS_LABELS, STATUS_LABELS
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 _WRAPPING = "vetting_wrap"
 
 
-def _held_key() -> BoxPrivateKey | None:
+def held_vetting_key() -> BoxPrivateKey | None:
+    """The vetting key this coordinator unlocked, if it is still held."""
     return unlocking.held_key(state().unlocks, session["token"], session.get(_WRAPPING), now())
 
 
@@ -50,7 +52,10 @@ def business_age(hours: float) -> str:
 def coordinator_globals() -> dict[str, object]:
     return {"unlocked_until": _unlocked_until() if "token" in session else None,
             "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
-            "field_labels": FIELD_LABELS}
+            "field_labels": FIELD_LABELS, "report_status_labels": REPORT_STATUS_LABELS,
+            "category_labels": dict(choices.REPORT_CATEGORIES),
+            "area_labels": dict(choices.AREAS), "time_labels": dict(choices.TIMES_OF_DAY),
+            "identifier_labels": identifiers.KINDS}
 
 
 def _application_or_404(member_id: str) -> vetting.Application:
@@ -120,7 +125,7 @@ def application(member_id: str) -> str:
 @allow(COORDINATOR)
 def unseal(member_id: str) -> str | tuple[str, int]:
     application = _application_or_404(member_id)
-    key = _held_key()
+    key = held_vetting_key()
     if key is None:
         return render_template("coordinator/locked.html", application=application), 423
     opened = vetting.open_for_vetting(get_db(), key, current_account().id, member_id, now())
@@ -192,7 +197,8 @@ def members() -> str | tuple[str, int]:
 @allow(COORDINATOR)
 def member(member_id: str) -> str:
     return render_template("coordinator/member.html",
-                           member=_application_or_404(member_id), revoke_form=RevokeForm())
+                           member=_application_or_404(member_id), revoke_form=RevokeForm(),
+                           malicious_reports=report_review.malicious_count(get_db(), member_id))
 
 
 @bp.post("/members/<member_id>/revoke")
@@ -221,3 +227,6 @@ def record_leave(member_id: str) -> Response:
     except memberships.DecisionError as error:
         flash(_(str(error)))
     return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+from . import report_views  # noqa: E402,F401  (registers the report routes on bp)

@@ -24,11 +24,9 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
 
-from .. import choices
+from .. import choices, validation
 from ..auth.passwords import MAX_PASSWORD_CHARS
-from . import validation
 from .service import IndividualApplication, OrganisationApplication
 
 
@@ -45,12 +43,8 @@ def _password(label: object) -> PasswordField:
                                            "autocomplete": "new-password"})
 
 
-def _options(pairs: choices.Choices | list[tuple[str, object]]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
 def _monitoring(label: object, options: choices.Choices) -> SelectField:
-    return SelectField(label, choices=_options(choices.with_prefer_not_to_say(options)),
+    return SelectField(label, choices=choices.options(choices.with_prefer_not_to_say(options)),
                        default=choices.PREFER_NOT_TO_SAY, validate_choice=False)
 
 
@@ -80,7 +74,8 @@ class IndividualForm(_ApplyForm):
     email = _text(_l("Email address"), validation.MAX_EMAIL_CHARS, EmailField)
     mobile = _text(_l("Mobile number"), validation.MAX_PHONE_CHARS, TelField)
     alert_channel = RadioField(_l("How do you want to receive alerts?"),
-                               choices=_options(choices.ALERT_CHANNELS), validate_choice=False)
+                               choices=choices.options(choices.ALERT_CHANNELS),
+                               validate_choice=False)
     gender = _monitoring(_l("Gender (optional)"), choices.GENDERS)
     sector = _monitoring(_l("Kind of sex work (optional)"), choices.SECTORS)
     area = _monitoring(_l("Area where you mostly work (optional)"), choices.AREAS)
@@ -112,7 +107,8 @@ class OrganisationForm(_ApplyForm):
         render_kw={"maxlength": validation.MAX_DESCRIPTION_CHARS, "rows": 6,
                    "autocomplete": "off"})
     alert_channel = RadioField(_l("How do you want to receive alerts?"),
-                               choices=_options(choices.ORG_ALERT_CHANNELS), validate_choice=False)
+                               choices=choices.options(choices.ORG_ALERT_CHANNELS),
+                               validate_choice=False)
 
     field_order = ("org_name", "org_website", "org_email", "key_contact", "org_description",
                    "alert_channel", "agree_terms", "password", "password_again")

@@ -23,12 +23,11 @@ from flask_babel import lazy_gettext as _l
 
 from crypto.keystore import ServerKeys
 
-from .. import choices, member_records
+from .. import choices, member_records, validation
 from ..auth import accounts
 from ..auth.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
 from ..db import Connection, transaction
-from . import validation
-from .validation import Invalid
+from ..validation import Invalid
 
 INDIVIDUAL = "individual"
 ORGANISATION_KINDS = ("project", "site")

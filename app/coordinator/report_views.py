@@ -1,0 +1,72 @@
+"""Report review pages, on the coordinator blueprint."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..access import COORDINATOR, allow
+from ..auth.current import current_account
+from ..state import get_db, now
+from . import reports
+from .views import bp, held_vetting_key
+
+
+def _report_or_404(report_id: str) -> reports.ReportSummary:
+    report = reports.find(get_db(), report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+@bp.get("/reports")
+@allow(COORDINATOR)
+def reports_queue() -> str:
+    return render_template("coordinator/reports.html", reports=reports.queue(get_db()))
+
+
+@bp.get("/reports/<report_id>")
+@allow(COORDINATOR)
+def report(report_id: str) -> str:
+    return render_template("coordinator/report.html", report=_report_or_404(report_id),
+                           linked=reports.linked(get_db(), report_id))
+
+
+@bp.post("/reports/<report_id>/unseal")
+@allow(COORDINATOR)
+def report_unseal(report_id: str) -> str | tuple[str, int]:
+    report = _report_or_404(report_id)
+    key = held_vetting_key()
+    if key is None:
+        return render_template("coordinator/locked.html", report=report), 423
+    opened = reports.open_report(get_db(), key, current_account().id, report_id, now())
+    return render_template("coordinator/report_unsealed.html", opened=opened,
+                           linked=reports.linked(get_db(), report_id))
+
+
+@bp.post("/reports/<report_id>/malicious")
+@allow(COORDINATOR)
+def report_malicious(report_id: str) -> Response:
+    _report_or_404(report_id)
+    reports.mark_malicious(get_db(), report_id, current_account().id, now())
+    flash(_("Marked as malicious or false, and closed. Consider revoking the membership."))
+    return redirect(url_for("coordinator.report", report_id=report_id))
+
+
+@bp.post("/reports/<report_id>/close")
+@allow(COORDINATOR)
+def report_close(report_id: str) -> Response:
+    _report_or_404(report_id)
+    reports.close(get_db(), report_id, current_account().id, now())
+    flash(_("Report closed."))
+    return redirect(url_for("coordinator.report", report_id=report_id))
+
+
+@bp.post("/reports/<report_id>/alert")
+@allow(COORDINATOR)
+def report_alert(report_id: str) -> Response:
+    _report_or_404(report_id)
+    reports.start_alert_draft(get_db(), report_id, current_account().id, now())
+    flash(_("An alert draft has been started from this report."))
+    return redirect(url_for("coordinator.report", report_id=report_id))

@@ -1,0 +1,1 @@
+"""Members reporting harm, and seeing what became of their reports."""

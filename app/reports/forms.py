@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import choices, identifiers
+from .service import MAX_IDENTIFIERS, ReportSubmission
+
+START_ROWS = 3
+ADD_ROWS = 3
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ReportForm(FlaskForm):
+    incident_date = DateField(_l("Date it happened"), validators=[])
+    incident_time = SelectField(_l("Roughly when"), choices=choices.options(choices.TIMES_OF_DAY),
+                                validate_choice=False)
+    area = SelectField(_l("Area"),
+                       choices=choices.options([("", _l("Choose an area")), *choices.AREAS]),
+                       validate_choice=False)
+    place = StringField(_l("Where, in a few words (optional)"))
+    categories = CheckboxList(_l("What happened (choose all that apply)"),
+                              choices=choices.options(choices.REPORT_CATEGORIES),
+                              validate_choice=False)
+    description = TextAreaField(_l("What he looks like, his vehicle, how he behaves (optional)"))
+    narrative = TextAreaField(_l("What happened, in your own words"))
+    consent_alert = BooleanField(_l("Yes: share an anonymised alert with other members"))
+    consent_police_anonymous = BooleanField(
+        _l("Yes: share this anonymously with police intelligence"))
+    consent_police_details = BooleanField(
+        _l("Yes: share this with the police including my details"))
+    wants_support = BooleanField(_l("Yes: I would like support from a caseworker or ISVA"))
+    third_party = BooleanField(_l("I am reporting for someone else"))
+
+
+def identifier_rows(form_data: MultiDict) -> list[tuple[str, str]]:
+    """The (kind, value) rows posted as identifiers-N-kind / identifiers-N-value.
+
+    Every posted row is read (not only the first MAX_IDENTIFIERS), so that too many is
+    refused with a message rather than silently cut short.
+    """
+    indices = sorted({int(key.split("-")[1]) for key in form_data
+                      if key.startswith("identifiers-") and key.count("-") == 2
+                      and key.split("-")[1].isdigit()})
+    return [(form_data.get(f"identifiers-{i}-kind", ""),
+             form_data.get(f"identifiers-{i}-value", "")) for i in indices[:10_000]]
+
+
+def rows_to_show(rows: list[tuple[str, str]], add: bool) -> list[tuple[str, str]]:
+    shown = list(rows)[:MAX_IDENTIFIERS]
+    wanted = max(START_ROWS, len(shown) + (ADD_ROWS if add else 0))
+    wanted = min(wanted, max(MAX_IDENTIFIERS, len(shown)))
+    return shown + [("phone", "")] * (wanted - len(shown))
+
+
+def submission(form: ReportForm, rows: list[tuple[str, str]], raw_date: str) -> ReportSubmission:
+    return ReportSubmission(
+        incident_date=raw_date,
+        incident_time=form.incident_time.data or "",
+        area=form.area.data or "",
+        place=form.place.data or "",
+        categories=list(form.categories.data or []),
+        identifiers=rows,
+        description=form.description.data or "",
+        narrative=form.narrative.data or "",
+        consent_alert=bool(form.consent_alert.data),
+        consent_police_anonymous=bool(form.consent_police_anonymous.data),
+        consent_police_details=bool(form.consent_police_details.data),
+        wants_support=bool(form.wants_support.data),
+        third_party=bool(form.third_party.data),
+    )
+
+
+IDENTIFIER_KINDS = list(identifiers.KINDS.items())

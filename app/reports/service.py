@@ -1,0 +1,192 @@
+"""Submitting a report and listing one's own, as plain functions over a connection.
+
+Narrative and place are one envelope, the offender's description and identifiers another,
+both sealed to the vetting key. Each identifier also gets full-length blind indexes
+(app/identifiers.py) so coordinators can link reports without unsealing them. Dates, area,
+categories and consents stay plain for queues and statistics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from crypto.blind_index import BlindIndexer
+from crypto.keystore import ServerKeys
+
+from .. import choices, identifiers, validation
+from ..business_hours import UK
+from ..db import Connection, transaction
+from ..member_records import new_id
+from ..sealing import seal_group
+
+MAX_NARRATIVE_CHARS = 20_000
+MAX_DESCRIPTION_CHARS = 5_000
+MAX_PLACE_CHARS = 300
+MAX_IDENTIFIER_CHARS = 300
+MAX_IDENTIFIERS = 20
+LATE_AFTER = timedelta(hours=72)
+EARLIEST_INCIDENT = date(1990, 1, 1)
+# The latest moment of each time band: a report counts as late only when even that is
+# more than 72 hours ago, so an approximate time never makes a report look late.
+_BAND_ENDS = {"morning": time(12), "afternoon": time(18), "evening": time(23, 59),
+              "night": time(6), "unknown": time(23, 59)}
+
+
+@dataclass(frozen=True)
+class ReportSubmission:
+    incident_date: str
+    incident_time: str
+    area: str
+    place: str
+    categories: Sequence[str]
+    identifiers: Sequence[tuple[str, str]]  # (kind, value) rows; empty values are ignored
+    description: str
+    narrative: str
+    consent_alert: bool = False
+    consent_police_anonymous: bool = False
+    consent_police_details: bool = False
+    wants_support: bool = False
+    third_party: bool = False
+
+
+class ReportInvalid(ValueError):
+    """Problems by form field name; nothing has been written."""
+
+    def __init__(self, problems: dict[str, object]) -> None:
+        super().__init__("invalid report")  # never a value: this may be logged
+        self.problems = problems
+
+
+@dataclass
+class _Checked:
+    incident_date: date
+    place: str = ""
+    description: str = ""
+    narrative: str = ""
+    identifiers: list[identifiers.Identifier] = field(default_factory=list)
+
+
+def uk_today(now: datetime) -> date:
+    return now.astimezone(UK).date()
+
+
+def check_report(sub: ReportSubmission, today: date) -> _Checked:
+    problems: dict[str, object] = {}
+    incident = EARLIEST_INCIDENT
+    try:
+        incident = date.fromisoformat(sub.incident_date.strip())
+    except ValueError:
+        problems["incident_date"] = _l("Enter the date like 2026-11-21 (year, month, day).")
+    else:
+        if incident > today:
+            problems["incident_date"] = _l("That date is in the future.")
+        elif incident < EARLIEST_INCIDENT:
+            problems["incident_date"] = _l("Enter a date from 1990 onwards.")
+    if sub.incident_time not in choices.values(choices.TIMES_OF_DAY):
+        problems["incident_time"] = _l("Choose roughly when it happened.")
+    if sub.area not in choices.values(choices.AREAS):
+        problems["area"] = _l("Choose the area where it happened.")
+    if not sub.categories:
+        problems["categories"] = _l("Choose at least one kind of incident.")
+    elif not set(sub.categories) <= choices.values(choices.REPORT_CATEGORIES):
+        problems["categories"] = _l("Choose from the kinds of incident listed.")
+    checked = _Checked(incident_date=incident)
+
+    def text(name: str, check: object) -> str:
+        try:
+            return check()  # type: ignore[operator]
+        except validation.Invalid as invalid:
+            problems[name] = invalid.message
+            return ""
+
+    checked.place = text("place", lambda: validation.single_line(
+        sub.place, max_chars=MAX_PLACE_CHARS))
+    checked.narrative = text("narrative", lambda: validation.multi_line(
+        sub.narrative, max_chars=MAX_NARRATIVE_CHARS,
+        required_message=_l("Tell us what happened, in your own words.")))
+    description = sub.description.strip()
+    if description:
+        checked.description = text("description", lambda: validation.multi_line(
+            description, max_chars=MAX_DESCRIPTION_CHARS, required_message=""))
+
+    rows = [(i, kind, value.strip()) for i, (kind, value) in enumerate(sub.identifiers)
+            if value.strip()]
+    if len(rows) > MAX_IDENTIFIERS:
+        problems["identifiers"] = _l("Give at most %(count)d identifiers; put the most "
+                                     "useful first.", count=MAX_IDENTIFIERS)
+    else:
+        for i, kind, value in rows:
+            if len(value) > MAX_IDENTIFIER_CHARS:
+                problems[f"identifiers-{i}-value"] = _l("That is too long for an identifier.")
+                continue
+            message = identifiers.check(kind, value)
+            if message:
+                problems[f"identifiers-{i}-value"] = message
+            else:
+                checked.identifiers.append(identifiers.Identifier(kind, value))
+    if problems:
+        raise ReportInvalid(problems)
+    return checked
+
+
+def _late(incident: date, band: str, now: datetime) -> bool:
+    end = datetime.combine(incident, _BAND_ENDS.get(band, time(23, 59)), tzinfo=UK)
+    if band == "night":
+        end += timedelta(days=1)  # "night" runs past midnight into the next day
+    return now - end > LATE_AFTER
+
+
+def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
+                  member_id: str | None, submission: ReportSubmission,
+                  now: datetime) -> str:
+    """Check, seal, index and store a report in one transaction; returns its id."""
+    checked = check_report(submission, uk_today(now))
+    report_id = new_id()
+    vetting = [keys.vetting_public]
+    narrative = seal_group("reports", "narrative", report_id,
+                           {"narrative": checked.narrative, "place": checked.place}, vetting)
+    offender = seal_group("reports", "offender", report_id, {
+        "description": checked.description,
+        "identifiers": json.dumps([{"kind": i.kind, "value": i.value}
+                                   for i in checked.identifiers], ensure_ascii=False),
+    }, vetting)
+    indexer = BlindIndexer(keys.index_key)
+    indexes = {pair for ident in checked.identifiers
+               for pair in identifiers.index_values(indexer, ident.kind, ident.value)}
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO reports (id, reporter_account_id, reporter_member_id, created_at, "
+            "incident_date, incident_time, area, late, third_party, consent_alert, "
+            "consent_police_anonymous, consent_police_details, wants_support, narrative, "
+            "offender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (report_id, account_id, member_id, now.isoformat(timespec="seconds"),
+             checked.incident_date.isoformat(), submission.incident_time, submission.area,
+             int(_late(checked.incident_date, submission.incident_time, now)),
+             int(submission.third_party), int(submission.consent_alert),
+             int(submission.consent_police_anonymous), int(submission.consent_police_details),
+             int(submission.wants_support), narrative, offender))
+        conn.executemany("INSERT INTO report_categories (report_id, category) VALUES (?, ?)",
+                         [(report_id, c) for c in sorted(set(submission.categories))])
+        conn.executemany("INSERT INTO report_identifier_index (report_id, index_name, value) "
+                         "VALUES (?, ?, ?)", [(report_id, n, v) for n, v in sorted(indexes)])
+    return report_id
+
+
+@dataclass(frozen=True)
+class OwnReport:
+    id: str
+    created_at: str
+    incident_date: str
+    status: str
+
+
+def own_reports(conn: Connection, account_id: str) -> list[OwnReport]:
+    rows = conn.execute("SELECT id, created_at, incident_date, status FROM reports "
+                        "WHERE reporter_account_id = ? ORDER BY created_at DESC",
+                        (account_id,)).fetchall()
+    return [OwnReport(*row) for row in rows]

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ..access import MEMBERS, allow
+from ..auth.current import current_account
+from ..coordinator.labels import REPORT_STATUS_LABELS
+from ..state import get_db, load_keys, now
+from . import service
+from .forms import IDENTIFIER_KINDS, ReportForm, identifier_rows, rows_to_show, submission
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+@bp.context_processor
+def report_labels() -> dict[str, object]:
+    return {"report_status_labels": REPORT_STATUS_LABELS}
+
+
+def _form_page(form: ReportForm, rows: list[tuple[str, str]],
+               problems: dict[str, object] | None = None, status: int = 200) -> tuple[str, int]:
+    for name, message in (problems or {}).items():
+        if name in form:
+            form[name].errors = [message]
+    return render_template("reports/new.html", form=form, rows=rows, kinds=IDENTIFIER_KINDS,
+                           problems=problems or {},
+                           max_date=service.uk_today(now()).isoformat()), status
+
+
+@bp.get("")
+@allow(*MEMBERS)
+def mine() -> str:
+    return render_template("reports/mine.html",
+                           reports=service.own_reports(get_db(), current_account().id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def new() -> Response | tuple[str, int]:
+    form = ReportForm()
+    if not form.is_submitted():
+        return _form_page(form, rows_to_show([], add=False))
+    rows = identifier_rows(request.form)
+    if "add_identifier" in request.form:
+        return _form_page(form, rows_to_show(rows, add=True))
+    account = current_account()
+    try:
+        service.submit_report(get_db(), load_keys(current_app), account_id=account.id,
+                              member_id=account.member_id,
+                              submission=submission(form, rows,
+                                                    request.form.get("incident_date", "")),
+                              now=now())
+    except service.ReportInvalid as invalid:
+        return _form_page(form, rows_to_show(rows, add=False), invalid.problems, 400)
+    flash(_("Thank you. Your report has been received, and a coordinator will review it."))
+    return redirect(url_for("reports.mine"))
