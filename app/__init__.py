@@ -77,10 +77,12 @@ def create_app(config: Config | None = None) -> Flask:
 
     from .account.views import bp as account_bp
     from .auth.views import bp as auth_bp
+    from .checker.views import bp as checker_bp
     from .coordinator.views import bp as coordinator_bp
     from .membership import bp as membership_bp
     from .organisation.views import bp as organisation_bp
     from .public import bp as public_bp
+    from .reports.views import bp as reports_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(membership_bp)
@@ -88,6 +90,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(account_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(organisation_bp)
+    app.register_blueprint(checker_bp)
+    app.register_blueprint(reports_bp)
     cli.register(app)
     return app
 

@@ -14,6 +14,7 @@ from crypto.keystore import ServerKeys, load_server_keys
 from . import db
 from .auth.passwords import Passwords
 from .auth.throttle import SignInThrottle
+from .checker.service import CheckLimiter
 from .config import Config
 from .unlocks import UnlockStore
 
@@ -29,6 +30,7 @@ class AppState:
     keys: ServerKeys | None = None
     ready: bool = False
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
     unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Every "now" in the app comes from here, so tests can move time.
     clock: Callable[[], datetime] = field(default=_utc_now)

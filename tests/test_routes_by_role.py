@@ -24,7 +24,7 @@ from app.access import (
     SIGNED_IN,
     allowed_roles,
 )
-from tests.people import make_member, make_staff, signed_in_client
+from tests.people import make_member, make_report, make_staff, signed_in_client
 
 ONLY_COORDINATORS = frozenset({COORDINATOR})
 
@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "organisation.add_staff": ("POST", "/organisation/staff/add", frozenset({ORG_CONTACT})),
     "organisation.remove_staff": ("POST", "/organisation/staff/{member_id}/remove",
                                   frozenset({ORG_CONTACT})),
+    "checker.check": ("GET", "/check", MEMBERS),
     "coordinator.queue": ("GET", "/coordinator/", ONLY_COORDINATORS),
     "coordinator.unlock": ("GET", "/coordinator/unlock", ONLY_COORDINATORS),
     "coordinator.lock": ("POST", "/coordinator/lock", ONLY_COORDINATORS),
@@ -66,6 +67,18 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "coordinator.revoke": ("POST", "/coordinator/members/{member_id}/revoke",
                            ONLY_COORDINATORS),
     "coordinator.record_leave": ("POST", "/coordinator/members/{member_id}/leave",
+                                 ONLY_COORDINATORS),
+    "reports.mine": ("GET", "/reports", MEMBERS),
+    "reports.new": ("GET", "/reports/new", MEMBERS),
+    "coordinator.reports_queue": ("GET", "/coordinator/reports", ONLY_COORDINATORS),
+    "coordinator.report": ("GET", "/coordinator/reports/{report_id}", ONLY_COORDINATORS),
+    "coordinator.report_unseal": ("POST", "/coordinator/reports/{report_id}/unseal",
+                                  ONLY_COORDINATORS),
+    "coordinator.report_malicious": ("POST", "/coordinator/reports/{report_id}/malicious",
+                                     ONLY_COORDINATORS),
+    "coordinator.report_close": ("POST", "/coordinator/reports/{report_id}/close",
+                                 ONLY_COORDINATORS),
+    "coordinator.report_alert": ("POST", "/coordinator/reports/{report_id}/alert",
                                  ONLY_COORDINATORS),
 }
 
@@ -107,12 +120,14 @@ def _client_for(app: Flask, role: str):
 def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> None:
     client = _client_for(app, role)
     applicant = make_member(app, status="pending", work_name="Someone Applying")
+    report_id = make_report(app)
     wrong = []
     # Sign-out routes last, so they do not end the session the others need.
     order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
     for endpoint in order:
         method, url, roles = EXPECTED[endpoint]
-        response = client.open(url.format(member_id=applicant.member_id), method=method)
+        response = client.open(url.format(member_id=applicant.member_id, report_id=report_id),
+                               method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (
             response.status_code == 302 and "/login?required=1" in location)

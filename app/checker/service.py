@@ -1,0 +1,178 @@
+"""The number checker: does any published alert name this phone, email, plate or handle?
+
+Plain functions, callable without a request. The query is normalised and blind-indexed
+exactly as report and alert identifiers are (app/identifiers.py), then compared with the
+index of PUBLISHED alerts only: an unvetted report never answers a check.
+
+What a check leaves behind: one more in `check_counts` for the UK day, nothing else. The
+value typed is never written to the database, a log, the session or a URL, and is never
+shown back (someone may be looking at the screen). Its blind index is used as a query
+parameter and dropped. A per-account rate limit, held in memory, keeps the checker from
+being used to sweep a list of numbers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from crypto.blind_index import BlindIndexer
+from crypto.errors import NormalisationError
+
+from .. import db, identifiers
+
+UK = ZoneInfo("Europe/London")
+PER_ACCOUNT_CHECKS = "30 per hour"
+# Longer than any real phone number, email address, plate or handle (the normalisers'
+# own limit); anything longer is refused before it is normalised.
+MAX_VALUE_CHARS = 320
+
+# How the answer refers to what was typed, without showing it.
+YOU_ENTERED: dict[str, object] = {
+    "phone": _l("the phone number you entered"),
+    "email": _l("the email address you entered"),
+    "plate": _l("the vehicle registration you entered"),
+    "handle": _l("the username or handle you entered"),
+}
+_EMPTY: dict[str, object] = {
+    "phone": _l("Type the phone number you want to check."),
+    "email": _l("Type the email address you want to check."),
+    "plate": _l("Type the vehicle registration you want to check."),
+    "handle": _l("Type the username or handle you want to check."),
+}
+_TOO_LONG = _l("That is far too long to be a phone number, email address, vehicle "
+               "registration or username. Please check what you typed.")
+_CONTROL = _l("That contains an invisible control character, which cannot be part of what "
+              "you are checking. Please type it again rather than pasting it.")
+_NO_KIND = _l("Choose whether you are checking a phone number, an email address, a vehicle "
+              "registration or a username.")
+
+
+class InvalidCheck(Exception):
+    """A check that cannot be answered: `field` is the form field, `message` says why.
+
+    The message never quotes the value typed.
+    """
+
+    def __init__(self, field: str, message: object) -> None:
+        super().__init__(field)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class AlertMention:
+    alert_id: str
+    title: str
+    published_on: date | None  # the UK date it was published
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    kind: str
+    alerts: list[AlertMention]
+
+
+def validate(kind: str, raw: str) -> None:
+    """Raise InvalidCheck unless `raw` is a checkable value of `kind`."""
+    if kind not in identifiers.CHECKABLE:
+        raise InvalidCheck("kind", _NO_KIND)
+    if len(raw) > MAX_VALUE_CHARS:
+        raise InvalidCheck("value", _TOO_LONG)
+    if not raw.strip():
+        raise InvalidCheck("value", _EMPTY[kind])
+    # C0 and C1 controls (NUL, escape, tab, line breaks...). Some normalisers would skip
+    # a stray one; refusing says plainly that what was pasted is not what it looks like.
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        raise InvalidCheck("value", _CONTROL)
+    problem = identifiers.check(kind, raw)
+    if problem is not None:
+        raise InvalidCheck("value", problem)
+
+
+def _uk_date(stamp: str | None) -> date | None:
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UK).date()
+
+
+def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind: str,
+                                raw: str) -> list[AlertMention]:
+    """Published alerts whose identifier index matches the value, newest first.
+
+    Raises InvalidCheck for a value that `validate` refuses.
+    """
+    validate(kind, raw)
+    try:
+        pairs = identifiers.index_values(indexer, kind, raw)
+    except (NormalisationError, ValueError) as error:  # validate() already ruled these out
+        raise InvalidCheck("value", str(error)) from None
+    clause, params = identifiers.matching_clause(pairs, "i")
+    # `clause` is built from placeholders only; every value is a parameter.
+    rows = conn.execute(
+        "SELECT DISTINCT a.id, a.title, a.published_at FROM alerts AS a "  # noqa: S608
+        "JOIN alert_identifier_index AS i ON i.alert_id = a.id "
+        f"WHERE a.status = 'published' AND {clause} "
+        "ORDER BY a.published_at DESC, a.id",
+        params).fetchall()
+    return [AlertMention(row[0], row[1], _uk_date(row[2])) for row in rows]
+
+
+def uk_day(now: datetime) -> str:
+    """The UK calendar day of an aware datetime, as YYYY-MM-DD."""
+    return now.astimezone(UK).date().isoformat()
+
+
+def count_check(conn: db.Connection, now: datetime) -> None:
+    """One more check today (UK date): the only trace a check leaves, in its own transaction."""
+    with db.transaction(conn):
+        conn.execute(
+            "INSERT INTO check_counts (day, count) VALUES (?, 1) "
+            "ON CONFLICT (day) DO UPDATE SET count = count + 1",
+            (uk_day(now),))
+
+
+def run_check(conn: db.Connection, indexer: BlindIndexer, kind: str, raw: str,
+              now: datetime) -> CheckResult:
+    """Answer one check and count it; raises InvalidCheck (nothing counted) for bad input."""
+    alerts = published_alerts_mentioning(conn, indexer, kind, raw)
+    count_check(conn, now)
+    return CheckResult(kind, alerts)
+
+
+def checks_on(conn: db.Connection, day: str) -> int:
+    row = conn.execute("SELECT count FROM check_counts WHERE day = ?", (day,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+class CheckLimiter:
+    """At most `per_account` checks per account in a moving window, held in memory only.
+
+    Every attempt counts, valid or not, so probing formats costs the same as checking.
+    Keys are account ids (random, identifying no one); nothing typed is kept here. Memory
+    only, like the sign-in throttle: one web process (README), and a restart forgets it.
+    """
+
+    def __init__(self, per_account: str = PER_ACCOUNT_CHECKS) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limit = parse(per_account)
+
+    def allow(self, account_id: str) -> bool:
+        """Count one attempt; False (and nothing counted) once the account is over its limit."""
+        return self._limiter.hit(self._limit, "check", account_id)
+
+    def reset(self, account_id: str) -> None:
+        self._limiter.clear(self._limit, "check", account_id)

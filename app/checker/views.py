@@ -1,0 +1,62 @@
+"""/check: a member asks whether any published alert names a phone, email, plate or handle.
+
+Thin on purpose: the rules are in service.py. POST only for the value (never in a URL);
+the answer page and the form never show the value again.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crypto.blind_index import BlindIndexer
+
+from ..access import MEMBERS, allow
+from ..auth.current import current_account
+from ..state import get_db, load_keys, now, state
+from . import service
+from .forms import CheckForm
+
+bp = Blueprint("checker", __name__)
+
+# The Alerts issue adds the page for one alert; until then titles are shown unlinked.
+_ALERT_PAGE = "alerts.show"
+
+
+def _alert_url(alert_id: str) -> str | None:
+    if _ALERT_PAGE not in current_app.view_functions:
+        return None
+    rules = list(current_app.url_map.iter_rules(_ALERT_PAGE))
+    arguments = sorted(rules[0].arguments) if rules else []
+    if len(arguments) != 1:
+        return None
+    return url_for(_ALERT_PAGE, **{arguments[0]: alert_id})
+
+
+def _form_page(form: CheckForm, status: int = 200) -> tuple[str, int]:
+    form.forget_value()
+    return render_template("checker/check.html", form=form), status
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def check() -> tuple[str, int]:
+    form = CheckForm()
+    if request.method == "GET":
+        return _form_page(form)
+    # Counted before anything else, valid or not, so probing formats costs the same.
+    if not state().check_limiter.allow(current_account().id):
+        return render_template("checker/too_many.html"), 429
+    kind = form.kind.data if isinstance(form.kind.data, str) else ""
+    raw = form.value.data if isinstance(form.value.data, str) else ""
+    try:
+        result = service.run_check(get_db(), BlindIndexer(load_keys(current_app).index_key),
+                                   kind, raw, now())
+    except service.InvalidCheck as problem:
+        form.show_problem(problem.field, _(str(problem.message)))
+        return _form_page(form, 400)
+    links = {alert.alert_id: _alert_url(alert.alert_id) for alert in result.alerts}
+    # A fresh, empty form to check something else; only the kind is kept.
+    again = CheckForm(formdata=None, kind=result.kind)
+    return render_template("checker/answer.html", result=result, links=links,
+                           entered=service.YOU_ENTERED[result.kind], form=again), 200
