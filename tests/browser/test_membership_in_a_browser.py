@@ -106,3 +106,47 @@ def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> N
     assert member.url.endswith("/account")
     member.click("header button:has-text('Sign out')")
     assert "You are signed out" in member.inner_text("main")
+
+
+def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
+    from tests.people import PASSWORD, make_member, make_report
+
+    base, app = live
+    earlier = make_report(app, identifiers=(("phone", "+44 7700 900321"),))
+    member = make_member(app)
+    page = _page(browser)
+    page.goto(base + "/login")
+    page.fill("#username", member.username)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.click("header a:has-text('Reports')")
+    page.click("main a:has-text('Report an incident')")
+    page.fill("#incident_date", "2026-01-02")
+    page.select_option("#area", "ldn")
+    page.check("input[name=categories][value=threats]")
+    page.fill("#narrative", "Browser canary narrative")
+    page.fill("#identifiers-0-value", "07700 900321")
+    page.click("text=Add more identifiers")
+    assert page.locator("#identifiers-5-value").count() == 1, "rows added without script"
+    assert page.input_value("#identifiers-0-value") == "07700 900321"
+    page.select_option("#identifiers-3-kind", "plate")
+    page.fill("#identifiers-3-value", "ab12 cde")
+    page.click("main button:has-text('Send the report')")
+    assert "has been received" in page.inner_text("main")
+    page.click("header a:has-text('Check a number')")
+    page.fill("input[name=value]", "07700 900321")
+    page.click("main button[type=submit]")
+    assert "No published alert mentions this" in page.inner_text("main"), \
+        "an unvetted report is never an answer"
+
+    staff = make_staff(app, "coordinator")
+    coordinator = _page(browser)
+    coordinator.goto(base + "/login")
+    coordinator.fill("#username", staff.username)
+    coordinator.fill("#password", staff.password)
+    coordinator.click("main button[type=submit]")
+    coordinator.fill("#code", current_code(app, staff.totp_secret))
+    coordinator.click("main button[type=submit]")
+    coordinator.click("header a:has-text('Reports')")
+    coordinator.locator("table.queue a").filter(has_not_text=earlier[:8]).first.click()
+    assert earlier[:8] in coordinator.inner_text("section:has-text('Linked reports')")
