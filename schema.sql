@@ -166,17 +166,48 @@ CREATE TABLE report_events (
 ) STRICT;
 
 -- Alerts. Published alert text is readable by members, so it is stored under the database
--- key only (DESIGN.md). The Alerts issue fills in composing, publishing and delivery; the
--- number checker already reads published alerts' identifier indexes.
+-- key only (DESIGN.md). Every edit is a new row in alert_versions; alerts points at the
+-- current one. Only identifiers a coordinator chose one by one are ever published.
 CREATE TABLE alerts (
-    id          TEXT PRIMARY KEY,
-    report_id   TEXT REFERENCES reports (id),
-    status      TEXT NOT NULL DEFAULT 'draft'
-                CHECK (status IN ('draft', 'published', 'withdrawn')),
-    title       TEXT NOT NULL DEFAULT '',
-    created_at  TEXT NOT NULL,
-    created_by  TEXT REFERENCES accounts (id),
-    published_at TEXT
+    id              TEXT PRIMARY KEY,
+    report_id       TEXT REFERENCES reports (id) ON DELETE SET NULL,
+    status          TEXT NOT NULL DEFAULT 'draft'
+                    CHECK (status IN ('draft', 'published', 'withdrawn')),
+    current_version INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL,
+    created_by      TEXT REFERENCES accounts (id),
+    published_at    TEXT,
+    withdrawn_at    TEXT
+) STRICT;
+
+CREATE TABLE alert_versions (
+    alert_id      TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    title         TEXT NOT NULL,
+    national      INTEGER NOT NULL CHECK (national IN (0, 1)),
+    areas         TEXT NOT NULL,
+    categories    TEXT NOT NULL,
+    incident_date TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    -- JSON list of {"kind", "value"}: the identifiers chosen for publication.
+    identifiers   TEXT NOT NULL,
+    edited_by     TEXT REFERENCES accounts (id),
+    edited_at     TEXT NOT NULL,
+    PRIMARY KEY (alert_id, version)
+) STRICT;
+
+-- The current version's areas, for the members' feed and for choosing who gets notices.
+CREATE TABLE alert_areas (
+    alert_id  TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+    area      TEXT NOT NULL,
+    PRIMARY KEY (alert_id, area)
+) STRICT;
+
+-- The areas a member wants alerts for (a setting, unrelated to monitoring answers).
+CREATE TABLE member_alert_areas (
+    member_id TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    area      TEXT NOT NULL,
+    PRIMARY KEY (member_id, area)
 ) STRICT;
 
 -- Identifiers a published alert names, indexed exactly as report identifiers are.
@@ -194,4 +225,36 @@ CREATE TABLE check_counts (
     count  INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
-PRAGMA user_version = 3;
+-- Notices waiting to go out. The worker alone can open contact envelopes (it holds the
+-- delivery key); a row names the member by id and the channel, never an address. A secret
+-- a notice must carry (a password-reset code) is sealed to the delivery key in payload.
+-- dedupe_key makes enqueueing idempotent: one notice per (purpose, member).
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    dedupe_key      TEXT NOT NULL UNIQUE,
+    kind            TEXT NOT NULL
+                    CHECK (kind IN ('alert', 'approval', 'reset', 'disclosure', 'message')),
+    member_id       TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    alert_id        TEXT REFERENCES alerts (id) ON DELETE SET NULL,
+    channel         TEXT NOT NULL CHECK (channel IN ('email', 'sms')),
+    payload         BLOB,
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT,
+    -- A short reason such as "smtp 451"; never an address or a message body.
+    last_error      TEXT
+) STRICT;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+
+-- One outstanding password-reset code per account, stored only as a keyed hash.
+CREATE TABLE password_resets (
+    account_id  TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    code_hash   BLOB NOT NULL,
+    expires_at  TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+PRAGMA user_version = 4;

@@ -24,6 +24,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("reports", "narrative"): frozenset({"narrative", "place"}),
     # identifiers: a JSON list of {"kind", "value"} as typed, kept for the coordinator.
     ("reports", "offender"): frozenset({"description", "identifiers"}),
+    # A secret a notice must carry (a reset code), sealed to the delivery key only.
+    ("outbox", "payload"): frozenset({"code"}),
 }
 
 

@@ -52,9 +52,13 @@ def add_alert(conn, indexer: BlindIndexer, found: list[tuple[str, str]], *,
     alert_id = secrets.token_hex(8)
     stamp = published_at.isoformat(timespec="seconds") if published_at else None
     with db.transaction(conn):
-        conn.execute("INSERT INTO alerts (id, status, title, created_at, published_at) "
-                     "VALUES (?, ?, ?, ?, ?)",
-                     (alert_id, status, title, "2026-03-10T09:00:00+00:00", stamp))
+        conn.execute("INSERT INTO alerts (id, status, current_version, created_at, "
+                     "published_at) VALUES (?, ?, 1, ?, ?)",
+                     (alert_id, status, "2026-03-10T09:00:00+00:00", stamp))
+        conn.execute("INSERT INTO alert_versions (alert_id, version, title, national, areas, "
+                     "categories, incident_date, description, identifiers, edited_at) "
+                     "VALUES (?, 1, ?, 1, '', 'threats', '2026-03-09', '', '[]', ?)",
+                     (alert_id, title, "2026-03-10T09:00:00+00:00"))
         index_alert_identifiers(conn, indexer, alert_id, found)
     return alert_id
 

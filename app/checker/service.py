@@ -123,7 +123,8 @@ def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind
     clause, params = identifiers.matching_clause(pairs, "i")
     # `clause` is built from placeholders only; every value is a parameter.
     rows = conn.execute(
-        "SELECT DISTINCT a.id, a.title, a.published_at FROM alerts AS a "  # noqa: S608
+        "SELECT DISTINCT a.id, v.title, a.published_at FROM alerts AS a "  # noqa: S608
+        "JOIN alert_versions AS v ON v.alert_id = a.id AND v.version = a.current_version "
         "JOIN alert_identifier_index AS i ON i.alert_id = a.id "
         f"WHERE a.status = 'published' AND {clause} "
         "ORDER BY a.published_at DESC, a.id",
