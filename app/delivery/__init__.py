@@ -1,0 +1,43 @@
+"""Provider-neutral delivery channels for notices: email over SMTP, text messages
+through Twilio or a JSON webhook, send-rate spacing, and a local SMTP sink for the demo.
+
+The alert worker builds `channels(DeliverySettings.from_env())` once and calls
+`channels[...].send(Notice(...))`, treating `DeliveryError.permanent` as "do not retry".
+"""
+
+from __future__ import annotations
+
+from .email_channel import EmailChannel, message_id_for
+from .message import DeliveryError, Notice
+from .rate import SendRate
+from .settings import DeliverySettings, SmsSettings, SmtpSettings
+from .sms import NoSms, SmsGateway, TwilioSms, WebhookSms, gateway
+
+__all__ = [
+    "DeliveryError",
+    "DeliverySettings",
+    "EmailChannel",
+    "NoSms",
+    "Notice",
+    "SendRate",
+    "SmsGateway",
+    "SmsSettings",
+    "SmtpSettings",
+    "TwilioSms",
+    "WebhookSms",
+    "channels",
+    "gateway",
+    "message_id_for",
+    "send_rates",
+]
+
+
+def channels(settings: DeliverySettings) -> dict[str, object]:
+    """{"email": EmailChannel, "sms": the gateway that settings.sms.provider names}."""
+    return {"email": EmailChannel(settings.smtp), "sms": gateway(settings.sms)}
+
+
+def send_rates(settings: DeliverySettings) -> dict[str, SendRate]:
+    """One SendRate per channel, from UGLYMUGS_EMAIL_PER_SECOND / UGLYMUGS_SMS_PER_SECOND."""
+    return {"email": SendRate(settings.email_per_second),
+            "sms": SendRate(settings.sms_per_second)}
