@@ -18,9 +18,18 @@ $(BIN)/.installed-test: $(BIN)/.installed
 
 install: $(BIN)/.installed
 
-# The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure.
+SINK_PORT ?= 8025
+
+# The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure. The worker
+# runs beside the web server and sends notices to a local SMTP sink that prints them;
+# Ctrl+C stops all three.
 run: $(BIN)/.installed
 	UGLYMUGS_INSECURE_COOKIES=1 $(BIN)/flask --app app demo-setup
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/flask --app app smtp-sink --port $(SINK_PORT) & \
+	UGLYMUGS_SMTP_PORT=$(SINK_PORT) \
+	UGLYMUGS_DELIVERY_PASSPHRASE_FILE=keys/demo-delivery-passphrase.txt \
+	$(BIN)/flask --app app worker & \
 	UGLYMUGS_INSECURE_COOKIES=1 PORT=$(PORT) $(BIN)/flask --app app serve
 
 lint: $(BIN)/.installed-test

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from . import outbox
 from .auth import sessions
 from .db import Connection, transaction
 
@@ -69,6 +70,9 @@ def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> N
         conn.execute("UPDATE accounts SET status = 'active' WHERE member_id = ? "
                      "AND status = 'pending'", (member_id,))
         _record(conn, member_id, "approve", None, actor_id, now)
+        # The applicant learns over their chosen channel, if any, that they can sign in.
+        outbox.enqueue_for_member(conn, kind="approval", member_id=member_id,
+                                  dedupe_key=f"approval:{member_id}", now=now)
 
 
 def reject(conn: Connection, member_id: str, reason: str, actor_id: str,

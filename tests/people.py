@@ -34,7 +34,8 @@ def _conn(app: Flask) -> db.Connection:
 
 def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 status: str = "active", member_id: str | None = None,
-                work_name: str = "Test Work Name") -> Person:
+                work_name: str = "Test Work Name", alert_channel: str = "none",
+                email: str = "test@example.org") -> Person:
     """A member (or organisation contact/staff) account, by default already approved."""
     st = state(app)
     keys = load_server_keys(st.config.keys_dir)
@@ -45,7 +46,8 @@ def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 identity = ({"work_name": work_name} if kind == "individual"
                             else {"org_name": work_name, "key_contact": "Test Contact"})
                 member_id = insert_member(conn, keys, kind=kind, identity=identity,
-                                          contact={"email": "test@example.org"})
+                                          contact={"email": email},
+                                          alert_channel=alert_channel)
                 member_status = "active" if status == "active" else "pending"
                 conn.execute("UPDATE members SET status = ? WHERE id = ?",
                              (member_status, member_id))
@@ -110,3 +112,26 @@ def make_report(app: Flask, reporter: Person | None = None, *,
                              submission=submission, now=st.clock())
     finally:
         conn.close()
+
+
+def make_published_alert(app: Flask, *, areas: tuple[str, ...] = ("ldn",),
+                         identifiers: tuple[tuple[str, str], ...] = ()) -> str:
+    """An alert published through the real service (versions, areas, index, notices)."""
+    from app.alerts import service
+    from crypto.blind_index import BlindIndexer
+
+    st = state(app)
+    keys = load_server_keys(st.config.keys_dir)
+    conn = _conn(app)
+    try:
+        alert_id = service.create(conn, None, st.clock())
+        draft = service.AlertDraft(
+            title="A test alert", national=not areas, areas=areas, categories=["threats"],
+            incident_date=st.clock().date().isoformat(), description="Test description.",
+            identifiers=identifiers)
+        indexer = BlindIndexer(keys.index_key)
+        service.save(conn, indexer, alert_id, draft, None, st.clock())
+        service.publish(conn, indexer, alert_id, None, st.clock())
+    finally:
+        conn.close()
+    return alert_id

@@ -14,10 +14,9 @@ import types
 from datetime import UTC, datetime
 
 import pytest
-from flask import Blueprint, Flask
+from flask import Flask
 
 from app import db, identifiers
-from app.access import MEMBERS, allow
 from app.alert_index import NotInTransaction, clear_alert_identifiers, index_alert_identifiers
 from app.checker import service
 from app.checker.service import CheckLimiter
@@ -108,31 +107,13 @@ def test_answer_lists_each_alert_title_and_uk_date_newest_first(app, conn, index
     assert "Older alert about a driver" in page and "5 January 2026" in page
     assert page.index("Newer alert") < page.index("Older alert")
     assert "About someone else" not in page
-    # No alert page exists yet, so titles are not links.
-    assert "/alerts/" not in page
 
 
-def test_alert_titles_link_to_the_alert_page_once_it_exists(config, database_key, indexer
-                                                           ) -> None:
-    db.init_database(config.database_path, database_key, config.schema_path)
-    from app import create_app
-
-    app = create_app(config)
-    alerts = Blueprint("alerts", __name__)
-
-    @alerts.get("/alerts/<alert_id>")
-    @allow(*MEMBERS)
-    def show(alert_id: str) -> str:
-        return alert_id
-
-    app.register_blueprint(alerts)
-    conn = db.connect(config.database_path, database_key)
-    try:
-        alert_id = add_alert(conn, indexer, PUBLISHED)
-    finally:
-        conn.close()
-    page = text(check(signed_in_client(app, make_member(app)), "plate", "AB 12 CDE"))
+def test_alert_titles_link_to_the_alert_page(app, conn, indexer, member_client) -> None:
+    alert_id = add_alert(conn, indexer, PUBLISHED)
+    page = check(member_client, "plate", "AB 12 CDE").get_data(as_text=True)
     assert f'href="/alerts/{alert_id}"' in page
+    assert member_client.get(f"/alerts/{alert_id}").status_code == 200
 
 
 def test_draft_and_withdrawn_alerts_are_not_found(app, conn, indexer, member_client) -> None:

@@ -40,3 +40,21 @@ class LeaveForm(FlaskForm):
         _l("I understand: my name and contact details are deleted now and cannot be "
            "recovered, and this account stops working."),
         validators=[DataRequired(message=_l("Tick the box to confirm you want to leave."))])
+
+
+class ResetRequestForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+
+
+class ResetCodeForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    code = StringField(_l("The 8-digit code we sent you"),
+                       validators=[DataRequired(), Length(max=16)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), EqualTo(
+        "new", message=_l("The two new passwords differ."))],
+        render_kw={"autocomplete": "new-password"})

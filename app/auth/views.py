@@ -5,6 +5,7 @@ from datetime import timedelta
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -18,10 +19,11 @@ from werkzeug.wrappers import Response
 
 from ..access import EVERYONE, SIGNED_IN, allow
 from ..db import transaction
-from ..state import get_db, now, state
+from ..state import get_db, load_keys, now, state
+from . import reset as reset_codes
 from . import sessions
 from .current import SESSION_TOKEN
-from .forms import CodeForm, SignInForm
+from .forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm
 from .signin import Outcome, attempt_code, attempt_password
 
 bp = Blueprint("auth", __name__)
@@ -110,3 +112,40 @@ def logout() -> Response:
     session.clear()
     flash(_("You are signed out."))
     return redirect(url_for("public.index"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def reset() -> str | tuple[str, int]:
+    form = ResetRequestForm()
+    if not form.is_submitted():
+        return render_template("auth/reset.html", form=form)
+    if not form.validate():
+        return render_template("auth/reset.html", form=form), 400
+    username = form.username.data
+    if not state().throttle.allow_attempt(username):
+        abort(429)
+    # Every request counts against the account's limit, so codes cannot be sprayed.
+    state().throttle.record_failure(username)
+    reset_codes.request_code(get_db(), load_keys(current_app), username, now())
+    # The same page whether or not the username exists or can receive a code.
+    return render_template("auth/reset_sent.html")
+
+
+@bp.route("/reset/code", methods=["GET", "POST"])
+@allow(*EVERYONE)
+def reset_code() -> Response | str | tuple[str, int]:
+    form = ResetCodeForm()
+    if not form.is_submitted():
+        return render_template("auth/reset_code.html", form=form)
+    if not form.validate():
+        return render_template("auth/reset_code.html", form=form), 400
+    if not state().throttle.allow_attempt(form.username.data):
+        abort(429)
+    problem = reset_codes.use_code(get_db(), load_keys(current_app), state().passwords,
+                                   form.username.data, form.code.data, form.new.data, now())
+    if problem:
+        state().throttle.record_failure(form.username.data)
+        return render_template("auth/reset_code.html", form=form, problem=_(problem)), 400
+    flash(_("Your password is changed, and every session was signed out. Sign in now."))
+    return redirect(url_for("auth.login"))

@@ -13,3 +13,5 @@ FIELD_LABELS = {"work_name": _l("Work name"), "real_name": _l("Real name"),
                 "email": _l("Email"), "mobile": _l("Mobile"), "org_email": _l("Official email")}
 REPORT_STATUS_LABELS = {"received": _l("Received"), "under_review": _l("Under review"),
                         "alert_published": _l("Alert published"), "closed": _l("Closed")}
+ALERT_STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"),
+                       "withdrawn": _l("Withdrawn")}

@@ -67,6 +67,6 @@ def report_close(report_id: str) -> Response:
 @allow(COORDINATOR)
 def report_alert(report_id: str) -> Response:
     _report_or_404(report_id)
-    reports.start_alert_draft(get_db(), report_id, current_account().id, now())
+    alert_id = reports.start_alert_draft(get_db(), report_id, current_account().id, now())
     flash(_("An alert draft has been started from this report."))
-    return redirect(url_for("coordinator.report", report_id=report_id))
+    return redirect(url_for("alert_admin.edit", alert_id=alert_id))

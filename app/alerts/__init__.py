@@ -1,0 +1,1 @@
+"""Alerts: composed by coordinators from reports, read by members, sent as notices."""

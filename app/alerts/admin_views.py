@@ -1,0 +1,146 @@
+"""Coordinators composing, previewing, publishing, editing and withdrawing alerts."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from crypto.blind_index import BlindIndexer
+
+from .. import choices, identifiers
+from ..access import COORDINATOR, allow
+from ..auth.current import current_account
+from ..coordinator import reports as report_review
+from ..coordinator.labels import ALERT_STATUS_LABELS, REPORT_STATUS_LABELS
+from ..coordinator.views import held_vetting_key
+from ..reports.forms import IDENTIFIER_KINDS
+from ..state import get_db, load_keys, now
+from . import service
+from .forms import AlertForm, draft_from, fill_form, rows_with_choice
+
+bp = Blueprint("alert_admin", __name__, url_prefix="/coordinator/alerts")
+BLANK_ROWS = 3
+
+
+@bp.context_processor
+def labels() -> dict[str, object]:
+    return {"category_labels": dict(choices.REPORT_CATEGORIES),
+            "area_labels": dict(choices.AREAS), "identifier_labels": identifiers.KINDS,
+            "report_status_labels": REPORT_STATUS_LABELS,
+            "alert_status_labels": ALERT_STATUS_LABELS}
+
+
+def _indexer() -> BlindIndexer:
+    return BlindIndexer(load_keys(current_app).index_key)
+
+
+def _alert_or_404(alert_id: str) -> service.Alert:
+    alert = service.get(get_db(), alert_id)
+    if alert is None:
+        abort(404)
+    return alert
+
+
+def _page(alert: service.Alert, form: AlertForm, rows: list[tuple[str, str, bool]], *,
+          problems: dict[str, object] | None = None, preview: service.AlertDraft | None = None,
+          status: int = 200) -> tuple[str, int]:
+    for name, message in (problems or {}).items():
+        if name in form:
+            form[name].errors = [message]
+    shown = rows + [("phone", "", False)] * BLANK_ROWS
+    return render_template("alerts/edit.html", alert=alert, form=form, rows=shown,
+                           kinds=IDENTIFIER_KINDS, problems=problems or {}, preview=preview,
+                           date_value=request.form.get("incident_date", alert.incident_date)
+                           ), status
+
+
+@bp.get("/")
+@allow(COORDINATOR)
+def index() -> str:
+    return render_template("alerts/admin_list.html", alerts=service.all_alerts(get_db()))
+
+
+@bp.post("/new")
+@allow(COORDINATOR)
+def new() -> Response:
+    alert_id = service.create(get_db(), current_account().id, now())
+    return redirect(url_for("alert_admin.edit", alert_id=alert_id))
+
+
+@bp.get("/<alert_id>")
+@allow(COORDINATOR)
+def edit(alert_id: str) -> tuple[str, int]:
+    alert = _alert_or_404(alert_id)
+    form = AlertForm()
+    fill_form(form, alert)
+    rows = [(i["kind"], i["value"], True) for i in alert.identifiers]
+    return _page(alert, form, rows)
+
+
+@bp.post("/<alert_id>")
+@allow(COORDINATOR)
+def change(alert_id: str) -> Response | tuple[str, int]:
+    alert = _alert_or_404(alert_id)
+    form = AlertForm()
+    rows = [r for r in rows_with_choice(request.form) if r[1].strip()]
+    action = request.form.get("action", "preview")
+    if action == "from_report":
+        return _from_report(alert, form, rows)
+    draft = draft_from(form, rows, request.form.get("incident_date", ""))
+    try:
+        checked = service.check_draft(draft, service.uk_today(now()))
+        if action == "preview":
+            return _page(alert, form, rows, preview=checked)
+        service.save(get_db(), _indexer(), alert_id, draft, current_account().id, now())
+        if action == "publish" and alert.status == "draft":
+            queued = service.publish(get_db(), _indexer(), alert_id, current_account().id,
+                                     now())
+            flash(_("Published. %(n)d notices are queued for members in its areas.",
+                    n=queued))
+        else:
+            flash(_("Saved as a new version."))
+    except service.AlertInvalid as invalid:
+        return _page(alert, form, rows, problems=invalid.problems, status=400)
+    return redirect(url_for("alert_admin.edit", alert_id=alert_id))
+
+
+def _from_report(alert: service.Alert, form: AlertForm,
+                 rows: list[tuple[str, str, bool]]) -> tuple[str, int]:
+    """Bring the report's identifiers in, each unticked: publishing is chosen one by one."""
+    if alert.report_id is None:
+        abort(400)
+    key = held_vetting_key()
+    if key is None:
+        return render_template("coordinator/locked.html", application=None), 423
+    opened = report_review.open_report(get_db(), key, current_account().id, alert.report_id,
+                                       now())
+    known = {(kind, value) for kind, value, _chosen in rows}
+    rows = rows + [(i["kind"], i["value"], False) for i in opened.identifiers
+                   if (i["kind"], i["value"]) not in known]
+    return _page(alert, form, rows)
+
+
+@bp.post("/<alert_id>/withdraw")
+@allow(COORDINATOR)
+def withdraw(alert_id: str) -> Response:
+    _alert_or_404(alert_id)
+    service.withdraw(get_db(), alert_id, now())
+    flash(_("Withdrawn. Members no longer see it and the number checker no longer finds it."))
+    return redirect(url_for("alert_admin.edit", alert_id=alert_id))
+
+
+@bp.get("/<alert_id>/versions")
+@allow(COORDINATOR)
+def history(alert_id: str) -> str:
+    return render_template("alerts/versions.html", alert=_alert_or_404(alert_id),
+                           versions=service.versions(get_db(), alert_id))

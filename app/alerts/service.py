@@ -1,0 +1,265 @@
+"""Composing, publishing, editing and withdrawing alerts; the members' feed.
+
+Plain functions over a connection. Alert text is stored under the database key only
+(DESIGN.md): members read it. Identifiers are published only when a coordinator chose
+each one; publishing fills the identifier index the number checker reads, and queues one
+content-free notice per opted-in member in the alert's areas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+
+from crypto.blind_index import BlindIndexer
+
+from .. import choices, identifiers, outbox, validation
+from ..alert_index import clear_alert_identifiers, index_alert_identifiers
+from ..business_hours import UK
+from ..db import Connection, transaction
+from ..member_records import new_id
+
+MAX_TITLE_CHARS = 120
+MAX_DESCRIPTION_CHARS = 5_000
+MAX_IDENTIFIERS = 20
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    title: str
+    national: bool
+    areas: Sequence[str]
+    categories: Sequence[str]
+    incident_date: str
+    description: str
+    identifiers: Sequence[tuple[str, str]]  # only those chosen for publication
+
+
+class AlertInvalid(ValueError):
+    def __init__(self, problems: dict[str, object]) -> None:
+        super().__init__("invalid alert")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Alert:
+    id: str
+    status: str
+    version: int
+    report_id: str | None
+    created_at: str
+    published_at: str | None
+    withdrawn_at: str | None
+    title: str = ""
+    national: bool = False
+    areas: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    incident_date: str = ""
+    description: str = ""
+    identifiers: tuple[dict[str, str], ...] = ()
+
+
+def check_draft(draft: AlertDraft, today: date) -> AlertDraft:
+    """The cleaned draft, or AlertInvalid with a message per field."""
+    problems: dict[str, object] = {}
+    cleaned: dict[str, object] = {}
+    try:
+        cleaned["title"] = validation.single_line(
+            draft.title, max_chars=MAX_TITLE_CHARS,
+            required_message=_l("Give the alert a short title."))
+    except validation.Invalid as invalid:
+        problems["title"] = invalid.message
+    try:
+        cleaned["description"] = validation.multi_line(
+            draft.description, max_chars=MAX_DESCRIPTION_CHARS,
+            required_message=_l("Describe what members need to know."))
+    except validation.Invalid as invalid:
+        problems["description"] = invalid.message
+    if not draft.national:
+        if not draft.areas:
+            problems["areas"] = _l("Choose the areas, or all of the UK and Ireland.")
+        elif not set(draft.areas) <= choices.values(choices.AREAS):
+            problems["areas"] = _l("Choose from the areas listed.")
+    if not draft.categories or not set(draft.categories) <= choices.values(
+            choices.REPORT_CATEGORIES):
+        problems["categories"] = _l("Choose at least one kind of incident.")
+    try:
+        incident = date.fromisoformat(draft.incident_date.strip())
+        if incident > today:
+            problems["incident_date"] = _l("That date is in the future.")
+    except ValueError:
+        problems["incident_date"] = _l("Enter the date like 2026-11-21 (year, month, day).")
+    chosen = [(kind, value.strip()) for kind, value in draft.identifiers if value.strip()]
+    if len(chosen) > MAX_IDENTIFIERS:
+        problems["identifiers"] = _l("Publish at most %(count)d identifiers.",
+                                     count=MAX_IDENTIFIERS)
+    for kind, value in chosen:
+        message = identifiers.check(kind, value)
+        if message:
+            problems["identifiers"] = message
+            break
+    if problems:
+        raise AlertInvalid(problems)
+    return AlertDraft(
+        title=str(cleaned["title"]), national=draft.national,
+        areas=() if draft.national else tuple(sorted(set(draft.areas))),
+        categories=tuple(sorted(set(draft.categories))),
+        incident_date=draft.incident_date.strip(), description=str(cleaned["description"]),
+        identifiers=tuple(dict.fromkeys(chosen)))
+
+
+def uk_today(now: datetime) -> date:
+    return now.astimezone(UK).date()
+
+
+def create(conn: Connection, actor_id: str | None, now: datetime,
+           report_id: str | None = None) -> str:
+    alert_id = new_id()
+    with transaction(conn):
+        conn.execute("INSERT INTO alerts (id, report_id, status, created_at, created_by) "
+                     "VALUES (?, ?, 'draft', ?, ?)",
+                     (alert_id, report_id, now.isoformat(timespec="seconds"), actor_id))
+    return alert_id
+
+
+_SELECT = ("SELECT a.id, a.status, a.current_version, a.report_id, a.created_at, "
+           "a.published_at, a.withdrawn_at, v.title, v.national, v.areas, v.categories, "
+           "v.incident_date, v.description, v.identifiers FROM alerts a "
+           "LEFT JOIN alert_versions v ON v.alert_id = a.id AND v.version = a.current_version")
+
+
+def _alert(row: tuple) -> Alert:
+    (alert_id, status, version, report_id, created, published, withdrawn, title, national,
+     areas, categories, incident_date, description, idents) = row
+    return Alert(alert_id, status, version, report_id, created, published, withdrawn,
+                 title or "", bool(national),
+                 tuple(a for a in (areas or "").split(",") if a),
+                 tuple(c for c in (categories or "").split(",") if c),
+                 incident_date or "", description or "",
+                 tuple(json.loads(idents)) if idents else ())
+
+
+def get(conn: Connection, alert_id: str) -> Alert | None:
+    row = conn.execute(_SELECT + " WHERE a.id = ?", (alert_id,)).fetchone()
+    return _alert(row) if row else None
+
+
+def all_alerts(conn: Connection) -> list[Alert]:
+    return [_alert(r) for r in conn.execute(_SELECT + " ORDER BY a.created_at DESC, a.id")]
+
+
+def versions(conn: Connection, alert_id: str) -> list[tuple[int, str, str | None, str]]:
+    """(version, edited_at, edited_by, title) newest first: every version is kept."""
+    return conn.execute("SELECT version, edited_at, edited_by, title FROM alert_versions "
+                        "WHERE alert_id = ? ORDER BY version DESC", (alert_id,)).fetchall()
+
+
+def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDraft,
+         actor_id: str | None, now: datetime) -> int:
+    """Check and store a new version; a published alert's index follows the new version."""
+    checked = check_draft(draft, uk_today(now))
+    with transaction(conn):
+        row = conn.execute("SELECT status, current_version FROM alerts WHERE id = ?",
+                           (alert_id,)).fetchone()
+        if row is None or row[0] == "withdrawn":
+            raise AlertInvalid({"title": _l("A withdrawn alert cannot be edited.")})
+        version = row[1] + 1
+        conn.execute(
+            "INSERT INTO alert_versions (alert_id, version, title, national, areas, "
+            "categories, incident_date, description, identifiers, edited_by, edited_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (alert_id, version, checked.title, int(checked.national),
+             ",".join(checked.areas), ",".join(checked.categories), checked.incident_date,
+             checked.description,
+             json.dumps([{"kind": k, "value": v} for k, v in checked.identifiers],
+                        ensure_ascii=False),
+             actor_id, now.isoformat(timespec="seconds")))
+        conn.execute("UPDATE alerts SET current_version = ? WHERE id = ?", (version, alert_id))
+        conn.execute("DELETE FROM alert_areas WHERE alert_id = ?", (alert_id,))
+        conn.executemany("INSERT INTO alert_areas (alert_id, area) VALUES (?, ?)",
+                         [(alert_id, area) for area in checked.areas])
+        if row[0] == "published":
+            index_alert_identifiers(conn, indexer, alert_id, list(checked.identifiers))
+    return version
+
+
+def _recipients(conn: Connection, alert: Alert) -> list[tuple[str, str]]:
+    """(member id, channel) of active members who want notices for this alert's areas."""
+    if alert.national:
+        rows = conn.execute("SELECT id, alert_channel FROM members WHERE status = 'active' "
+                            "AND alert_channel IN ('email', 'sms')").fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT DISTINCT m.id, m.alert_channel FROM members m "
+            "JOIN member_alert_areas ma ON ma.member_id = m.id "
+            "JOIN alert_areas aa ON aa.area = ma.area AND aa.alert_id = ? "
+            "WHERE m.status = 'active' AND m.alert_channel IN ('email', 'sms')",
+            (alert.id,)).fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: str | None,
+            now: datetime) -> int:
+    """Publish the current version; returns how many notices were queued."""
+    with transaction(conn):
+        alert = get(conn, alert_id)
+        if alert is None or alert.version == 0:
+            raise AlertInvalid({"title": _l("Save the alert before publishing it.")})
+        if alert.status != "draft":
+            raise AlertInvalid({"title": _l("Only a draft can be published.")})
+        conn.execute("UPDATE alerts SET status = 'published', published_at = ? WHERE id = ?",
+                     (now.isoformat(timespec="seconds"), alert_id))
+        index_alert_identifiers(conn, indexer, alert_id,
+                                [(i["kind"], i["value"]) for i in alert.identifiers])
+        if alert.report_id:
+            conn.execute("UPDATE reports SET status = 'alert_published' WHERE id = ?",
+                         (alert.report_id,))
+        queued = 0
+        for member_id, channel in _recipients(conn, alert):
+            queued += outbox.enqueue(conn, kind="alert", member_id=member_id,
+                                     channel=channel, alert_id=alert_id, now=now,
+                                     dedupe_key=f"alert:{alert_id}:{member_id}")
+    return queued
+
+
+def withdraw(conn: Connection, alert_id: str, now: datetime) -> None:
+    with transaction(conn):
+        conn.execute("UPDATE alerts SET status = 'withdrawn', withdrawn_at = ? WHERE id = ? "
+                     "AND status = 'published'", (now.isoformat(timespec="seconds"), alert_id))
+        clear_alert_identifiers(conn, alert_id)
+        # Notices not yet sent would point at nothing: they are cancelled.
+        conn.execute("UPDATE outbox SET status = 'cancelled' WHERE alert_id = ? "
+                     "AND status = 'pending'", (alert_id,))
+
+
+def member_areas(conn: Connection, member_id: str) -> list[str]:
+    return [r[0] for r in conn.execute(
+        "SELECT area FROM member_alert_areas WHERE member_id = ? ORDER BY area", (member_id,))]
+
+
+def set_member_areas(conn: Connection, member_id: str, areas: Sequence[str]) -> None:
+    if not set(areas) <= choices.values(choices.AREAS):
+        raise ValueError("unknown area")
+    with transaction(conn):
+        conn.execute("DELETE FROM member_alert_areas WHERE member_id = ?", (member_id,))
+        conn.executemany("INSERT INTO member_alert_areas (member_id, area) VALUES (?, ?)",
+                         [(member_id, a) for a in sorted(set(areas))])
+
+
+def feed(conn: Connection, member_id: str) -> list[Alert]:
+    """Published alerts for the member's areas and national ones, newest first.
+
+    A member who has chosen no areas sees every published alert: missing a warning is
+    worse than reading one from elsewhere.
+    """
+    areas = member_areas(conn, member_id)
+    rows = conn.execute(_SELECT + " WHERE a.status = 'published' "
+                        "ORDER BY a.published_at DESC, a.id").fetchall()
+    alerts = [_alert(row) for row in rows]
+    if not areas:
+        return alerts
+    return [a for a in alerts if a.national or set(a.areas) & set(areas)]

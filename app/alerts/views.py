@@ -1,0 +1,60 @@
+"""Members reading alerts, and choosing the areas they want them for."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from .. import choices, identifiers
+from ..access import MEMBERS, allow
+from ..auth.current import current_account
+from ..state import get_db
+from . import service
+from .forms import AreasForm
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+
+
+@bp.context_processor
+def labels() -> dict[str, object]:
+    return {"category_labels": dict(choices.REPORT_CATEGORIES),
+            "area_labels": dict(choices.AREAS), "identifier_labels": identifiers.KINDS}
+
+
+def _member_id() -> str:
+    member_id = current_account().member_id
+    assert member_id is not None
+    return member_id
+
+
+@bp.get("")
+@allow(*MEMBERS)
+def index() -> str:
+    conn = get_db()
+    return render_template("alerts/feed.html", alerts=service.feed(conn, _member_id()),
+                           areas=service.member_areas(conn, _member_id()))
+
+
+@bp.get("/<alert_id>")
+@allow(*MEMBERS)
+def show(alert_id: str) -> str:
+    alert = service.get(get_db(), alert_id)
+    if alert is None or alert.status != "published":
+        abort(404)
+    return render_template("alerts/show.html", alert=alert)
+
+
+@bp.route("/areas", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def areas() -> Response | str:
+    form = AreasForm()
+    if form.is_submitted():
+        try:
+            service.set_member_areas(get_db(), _member_id(), form.areas.data or [])
+        except ValueError:
+            abort(400)
+        flash(_("Your alert areas are saved."))
+        return redirect(url_for("alerts.index"))
+    form.areas.data = service.member_areas(get_db(), _member_id())
+    return render_template("alerts/areas.html", form=form)

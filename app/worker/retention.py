@@ -1,0 +1,67 @@
+"""Retention: what the scheme no longer needs is deleted (secure_delete overwrites it).
+
+- Rejected applications, 30 days after the decision.
+- Applications asked for more information that did not answer within 30 days: the account
+  was never activated.
+- Withdrawn alerts, a configured time after withdrawal (default 90 days).
+- Sent, failed and cancelled notices after 30 days (they tie member ids to times).
+- Idle sessions and expired reset codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..auth import sessions
+from ..db import Connection, transaction
+
+APPLICATION_RETENTION = timedelta(days=30)
+NOTICE_RETENTION = timedelta(days=30)
+WITHDRAWN_ALERT_RETENTION = timedelta(days=90)
+
+
+@dataclass
+class Purged:
+    applications: int = 0
+    alerts: int = 0
+    notices: int = 0
+    sessions: int = 0
+    resets: int = 0
+
+
+def _purge_member(conn: Connection, member_id: str) -> None:
+    conn.execute("DELETE FROM membership_decisions WHERE member_id = ?", (member_id,))
+    conn.execute("UPDATE reports SET reporter_account_id = NULL, reporter_member_id = NULL "
+                 "WHERE reporter_member_id = ?", (member_id,))
+    conn.execute("DELETE FROM accounts WHERE member_id = ?", (member_id,))
+    conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+
+
+def purge(conn: Connection, now: datetime, *,
+          withdrawn_alerts_after: timedelta = WITHDRAWN_ALERT_RETENTION) -> Purged:
+    done = Purged()
+    cutoff = (now - APPLICATION_RETENTION).isoformat(timespec="seconds")
+    with transaction(conn):
+        rejected = [r[0] for r in conn.execute(
+            "SELECT id FROM members WHERE status = 'rejected' AND decided_at < ?", (cutoff,))]
+        unanswered = [r[0] for r in conn.execute(
+            "SELECT m.id FROM members m WHERE m.status = 'info_requested' AND "
+            "(SELECT max(at) FROM membership_decisions d WHERE d.member_id = m.id "
+            " AND d.action = 'request_info') < ?", (cutoff,))]
+        for member_id in rejected + unanswered:
+            _purge_member(conn, member_id)
+        done.applications = len(rejected) + len(unanswered)
+
+        alert_cutoff = (now - withdrawn_alerts_after).isoformat(timespec="seconds")
+        done.alerts = conn.execute(
+            "DELETE FROM alerts WHERE status = 'withdrawn' AND withdrawn_at < ?",
+            (alert_cutoff,)).rowcount
+        notice_cutoff = (now - NOTICE_RETENTION).isoformat(timespec="seconds")
+        done.notices = conn.execute(
+            "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') "
+            "AND created_at < ?", (notice_cutoff,)).rowcount
+        done.sessions = sessions.purge_idle(conn, now)
+        done.resets = conn.execute("DELETE FROM password_resets WHERE expires_at < ?",
+                                   (now.isoformat(timespec="seconds"),)).rowcount
+    return done

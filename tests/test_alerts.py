@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import pytest
+
+from app import db, disclosure_log
+from app.alerts import service
+from app.state import state
+from crypto.keystore import load_server_keys
+from tests.flows import coordinator_client, unlock
+from tests.people import make_member, make_report, signed_in_client
+from tests.webtools import plain, post_form, text
+
+
+def _alert_form(app, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": "Man in a grey van refusing to pay", "areas": ["ldn"],
+        "categories": ["non_payment"], "incident_date": state(app).clock().date().isoformat(),
+        "description": "Books by text, then refuses to pay and turns aggressive.",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _new_alert(coordinator) -> str:
+    response = post_form(coordinator, "/coordinator/alerts/new", {},
+                         form_url="/coordinator/alerts/")
+    return response.headers["Location"].rsplit("/", 1)[-1]
+
+
+def _act(coordinator, alert_id: str, action: str, **changes: object):
+    return post_form(coordinator, f"/coordinator/alerts/{alert_id}",
+                     {**changes, "action": action}, form_url=f"/coordinator/alerts/{alert_id}")
+
+
+def _member_in(app, area: str, channel: str = "email"):
+    person = make_member(app)
+    st = state(app)
+    conn = db.connect(st.config.database_path,
+                      load_server_keys(st.config.keys_dir).database_key)
+    try:
+        conn.execute("UPDATE members SET alert_channel = ? WHERE id = ?",
+                     (channel, person.member_id))
+        service.set_member_areas(conn, person.member_id, [area])
+    finally:
+        conn.close()
+    return person
+
+
+def test_preview_shows_the_alert_and_publishes_nothing(app, conn) -> None:
+    coordinator, _ = coordinator_client(app)
+    alert_id = _new_alert(coordinator)
+    response = _act(coordinator, alert_id, "preview", **_alert_form(app))
+    assert response.status_code == 200
+    assert "Preview: what members will see" in text(response)
+    assert "Man in a grey van" in text(response)
+    assert conn.execute("SELECT status, current_version FROM alerts").fetchone() == ("draft", 0)
+
+
+def test_publishing_notifies_members_in_the_area_only_once(app, conn) -> None:
+    coordinator, _ = coordinator_client(app)
+    london, manchester = _member_in(app, "ldn"), _member_in(app, "nw")
+    quiet = _member_in(app, "ldn", channel="none")
+    alert_id = _new_alert(coordinator)
+    published = _act(coordinator, alert_id, "publish", **_alert_form(app))
+    assert published.status_code == 302
+    queued = conn.execute("SELECT member_id, kind, channel FROM outbox").fetchall()
+    assert queued == [(london.member_id, "alert", "email")]
+    with pytest.raises(service.AlertInvalid):
+        service.publish(conn, None, alert_id, "x", state(app).clock())  # type: ignore[arg-type]
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+    for person, sees in ((london, True), (manchester, False), (quiet, True)):
+        page = text(signed_in_client(app, person).get("/alerts"))
+        assert ("Man in a grey van" in page) is sees
+
+
+def test_national_alert_reaches_every_opted_in_member(app, conn) -> None:
+    coordinator, _ = coordinator_client(app)
+    members = [_member_in(app, area) for area in ("ldn", "sco", "ie")]
+    alert_id = _new_alert(coordinator)
+    _act(coordinator, alert_id, "publish", **_alert_form(app, areas=None, national="y"))
+    assert {r[0] for r in conn.execute("SELECT member_id FROM outbox")} == {
+        m.member_id for m in members}
+
+
+def test_identifiers_are_published_only_when_ticked_and_found_by_the_checker(app, conn):
+    coordinator, _ = coordinator_client(app)
+    alert_id = _new_alert(coordinator)
+    _act(coordinator, alert_id, "publish", **_alert_form(app), **{
+        "identifiers-0-kind": "phone", "identifiers-0-value": "07700 900123",
+        "identifiers-0-publish": "y",
+        "identifiers-1-kind": "plate", "identifiers-1-value": "AB12 CDE"})
+    member = signed_in_client(app, make_member(app))
+    page = text(member.get(f"/alerts/{alert_id}"))
+    assert "07700 900123" in page and "AB12 CDE" not in page
+    found = post_form(member, "/check", {"kind": "phone", "value": "+44 7700 900123"})
+    assert "1 published alert" in text(found)
+    not_published = post_form(member, "/check", {"kind": "plate", "value": "AB12CDE"})
+    assert "No published alert mentions this" in text(not_published)
+
+
+def test_editing_keeps_every_version_and_reindexes(app, conn) -> None:
+    coordinator, _ = coordinator_client(app)
+    alert_id = _new_alert(coordinator)
+    _act(coordinator, alert_id, "publish", **_alert_form(app), **{
+        "identifiers-0-kind": "phone", "identifiers-0-value": "07700 900123",
+        "identifiers-0-publish": "y"})
+    _act(coordinator, alert_id, "save", **_alert_form(app, title="Corrected title"), **{
+        "identifiers-0-kind": "phone", "identifiers-0-value": "07700 900999",
+        "identifiers-0-publish": "y"})
+    assert [v[3] for v in service.versions(conn, alert_id)] == [
+        "Corrected title", "Man in a grey van refusing to pay"]
+    member = signed_in_client(app, make_member(app))
+    assert "No published" in text(post_form(member, "/check",
+                                             {"kind": "phone", "value": "07700 900123"}))
+    assert "1 published alert" in text(post_form(member, "/check",
+                                                  {"kind": "phone", "value": "07700900999"}))
+
+
+def test_withdrawing_hides_the_alert_and_cancels_unsent_notices(app, conn) -> None:
+    coordinator, _ = coordinator_client(app)
+    _member_in(app, "ldn")
+    alert_id = _new_alert(coordinator)
+    _act(coordinator, alert_id, "publish", **_alert_form(app), **{
+        "identifiers-0-kind": "handle", "identifiers-0-value": "dodgy_dave",
+        "identifiers-0-publish": "y"})
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw", {},
+              form_url=f"/coordinator/alerts/{alert_id}")
+    member = signed_in_client(app, make_member(app))
+    assert member.get(f"/alerts/{alert_id}").status_code == 404
+    assert "No published" in text(post_form(member, "/check",
+                                             {"kind": "handle", "value": "dodgy_dave"}))
+    assert conn.execute("SELECT status FROM outbox").fetchone() == ("cancelled",)
+
+
+def test_alert_from_a_report_brings_identifiers_in_unticked_and_logs_the_read(app, conn,
+                                                                             keys_dir):
+    report_id = make_report(app, identifiers=(("phone", "07700 900456"),))
+    coordinator, _ = coordinator_client(app)
+    unlock(coordinator, keys_dir)
+    started = post_form(coordinator, f"/coordinator/reports/{report_id}/alert", {},
+                        form_url=f"/coordinator/reports/{report_id}")
+    alert_id = started.headers["Location"].rsplit("/", 1)[-1]
+    page = _act(coordinator, alert_id, "from_report", **_alert_form(app))
+    body = page.get_data(as_text=True)
+    assert 'value="07700 900456"' in body
+    row = body[body.index('value="07700 900456"'):][:400]
+    assert "checked" not in row.split("</div>")[0], "not ticked until the coordinator ticks it"
+    assert disclosure_log.entries(conn)[-1].body["purpose"] == "report_review"
+    _act(coordinator, alert_id, "publish", **_alert_form(app))
+    assert conn.execute("SELECT status FROM reports").fetchone() == ("alert_published",)
+    assert conn.execute("SELECT count(*) FROM alert_identifier_index").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"title": ""}, "short title"),
+    ({"areas": None}, "Choose the areas"),
+    ({"categories": None}, "at least one kind"),
+    ({"incident_date": "2999-01-01"}, "in the future"),
+    ({"description": "x\x00"}, "control characters"),
+    ({"identifiers-0-kind": "phone", "identifiers-0-value": "nonsense",
+      "identifiers-0-publish": "y"}, "not a possible phone number"),
+])
+def test_bad_alerts_are_refused_and_nothing_is_saved(app, conn, changes, message) -> None:
+    coordinator, _ = coordinator_client(app)
+    alert_id = _new_alert(coordinator)
+    response = _act(coordinator, alert_id, "publish", **_alert_form(app, **changes))
+    assert response.status_code == 400 and message.lower() in plain(response).lower()
+    assert conn.execute("SELECT status, current_version FROM alerts").fetchone() == ("draft", 0)
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_members_choose_their_areas(app, conn) -> None:
+    person = make_member(app)
+    client = signed_in_client(app, person)
+    post_form(client, "/alerts/areas", {"areas": ["ldn", "sco"]})
+    assert service.member_areas(conn, person.member_id) == ["ldn", "sco"]
+    assert post_form(client, "/alerts/areas", {"areas": ["atlantis"]}).status_code == 400
+    assert service.member_areas(conn, person.member_id) == ["ldn", "sco"]
