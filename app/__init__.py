@@ -76,6 +76,9 @@ def create_app(config: Config | None = None) -> Flask:
                 "signed_in": role in access.SIGNED_IN}
 
     from .account.views import bp as account_bp
+    from .alerts.admin_views import bp as alert_admin_bp
+    from .alerts.views import bp as alerts_bp
+    from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
     from .checker.views import bp as checker_bp
     from .coordinator.views import bp as coordinator_bp
@@ -83,6 +86,7 @@ def create_app(config: Config | None = None) -> Flask:
     from .organisation.views import bp as organisation_bp
     from .public import bp as public_bp
     from .reports.views import bp as reports_bp
+    from .statistics.views import bp as statistics_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(membership_bp)
@@ -92,6 +96,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(organisation_bp)
     app.register_blueprint(checker_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(statistics_bp)
+    app.register_blueprint(alerts_bp)
+    app.register_blueprint(alert_admin_bp)
     cli.register(app)
     return app
 

@@ -20,13 +20,16 @@ from crypto.errors import KeyFileError, KeysExist
 from crypto.passphrase import generate_passphrase
 
 from . import db
+from .audit import cli as audit_cli
 from .auth import accounts
 from .auth.accounts import STAFF_ROLES
 from .auth.passwords import password_problem
 from .state import load_keys, state, verify_ready
+from .worker import cli as worker_cli
 
 DEMO_PASSPHRASE_FILE = "demo-passphrases.txt"  # noqa: S105 (a file name)
 DEMO_STAFF_FILE = "demo-staff.txt"
+DEMO_DELIVERY_PASSPHRASE_FILE = "demo-delivery-passphrase.txt"  # noqa: S105 (a file name)
 
 
 class AddresslessRequestHandler(WSGIRequestHandler):
@@ -90,6 +93,8 @@ def run_ceremony(keys_dir: Path, *, demo: bool, vetting_key_out: Path | None) ->
             "DEMO ONLY. A real deployment never writes passphrases to disk.\n"
             f"vetting  {vetting_pass}\ndelivery {delivery_pass}\n",
         )
+        # The demo worker reads this; a real worker gets its passphrase from the operator.
+        _write_private_text(keys_dir / DEMO_DELIVERY_PASSPHRASE_FILE, delivery_pass + "\n")
         click.echo("DEMO passphrases (shown once; also in "
                    f"{note}, mode 0600):")
         click.echo(f"  vetting key:  {vetting_pass}")
@@ -152,6 +157,8 @@ def _demo_staff(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
+    audit_cli.register(app)
+    worker_cli.register(app)
     keys_cli = AppGroup("keys", help="The key ceremony and key fingerprints.")
 
     @keys_cli.command("init")

@@ -24,7 +24,13 @@ from app.access import (
     SIGNED_IN,
     allowed_roles,
 )
-from tests.people import make_member, make_report, make_staff, signed_in_client
+from tests.people import (
+    make_member,
+    make_published_alert,
+    make_report,
+    make_staff,
+    signed_in_client,
+)
 
 ONLY_COORDINATORS = frozenset({COORDINATOR})
 
@@ -33,12 +39,21 @@ ONLY_COORDINATORS = frozenset({COORDINATOR})
 EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "public.index": ("GET", "/", EVERYONE),
     "static": ("GET", "/static/style.css", EVERYONE),
+    "audit.log": ("GET", "/audit/", frozenset({AUDITOR})),
+    "audit.export_csv": ("GET", "/audit/log.csv", frozenset({AUDITOR})),
+    "audit.checkpoints": ("GET", "/audit/checkpoints", frozenset({AUDITOR})),
+    "audit.check_kept": ("POST", "/audit/checkpoints/check", frozenset({AUDITOR})),
+    "audit.export_checkpoints": ("GET", "/audit/checkpoints.json", frozenset({AUDITOR})),
+    "audit.export_checkpoint": ("GET", "/audit/checkpoints/1.json", frozenset({AUDITOR})),
+    "statistics.index": ("GET", "/statistics/", frozenset({COORDINATOR, AUDITOR})),
     "membership.choose": ("GET", "/apply", EVERYONE),
     "membership.individual": ("GET", "/apply/individual", EVERYONE),
     "membership.organisation": ("GET", "/apply/project", EVERYONE),
     "auth.login": ("GET", "/login", EVERYONE),
     "auth.code": ("GET", "/login/code", EVERYONE),
     "auth.logout": ("POST", "/logout", SIGNED_IN),
+    "auth.reset": ("GET", "/reset", EVERYONE),
+    "auth.reset_code": ("GET", "/reset/code", EVERYONE),
     "account.settings": ("GET", "/account", SIGNED_IN),
     "account.change_password": ("POST", "/account/password", SIGNED_IN),
     "account.sign_out_everywhere": ("POST", "/account/sign-out-everywhere", SIGNED_IN),
@@ -68,6 +83,17 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                            ONLY_COORDINATORS),
     "coordinator.record_leave": ("POST", "/coordinator/members/{member_id}/leave",
                                  ONLY_COORDINATORS),
+    "alerts.index": ("GET", "/alerts", MEMBERS),
+    "alerts.show": ("GET", "/alerts/{alert_id}", MEMBERS),
+    "alerts.areas": ("GET", "/alerts/areas", MEMBERS),
+    "alert_admin.index": ("GET", "/coordinator/alerts/", ONLY_COORDINATORS),
+    "alert_admin.new": ("POST", "/coordinator/alerts/new", ONLY_COORDINATORS),
+    "alert_admin.edit": ("GET", "/coordinator/alerts/{alert_id}", ONLY_COORDINATORS),
+    "alert_admin.change": ("POST", "/coordinator/alerts/{alert_id}", ONLY_COORDINATORS),
+    "alert_admin.withdraw": ("POST", "/coordinator/alerts/{alert_id}/withdraw",
+                             ONLY_COORDINATORS),
+    "alert_admin.history": ("GET", "/coordinator/alerts/{alert_id}/versions",
+                            ONLY_COORDINATORS),
     "reports.mine": ("GET", "/reports", MEMBERS),
     "reports.new": ("GET", "/reports/new", MEMBERS),
     "coordinator.reports_queue": ("GET", "/coordinator/reports", ONLY_COORDINATORS),
@@ -121,13 +147,14 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
     client = _client_for(app, role)
     applicant = make_member(app, status="pending", work_name="Someone Applying")
     report_id = make_report(app)
+    alert_id = make_published_alert(app)
     wrong = []
     # Sign-out routes last, so they do not end the session the others need.
     order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
     for endpoint in order:
         method, url, roles = EXPECTED[endpoint]
-        response = client.open(url.format(member_id=applicant.member_id, report_id=report_id),
-                               method=method)
+        response = client.open(url.format(member_id=applicant.member_id, report_id=report_id,
+                                          alert_id=alert_id), method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (
             response.status_code == 302 and "/login?required=1" in location)

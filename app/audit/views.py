@@ -1,0 +1,163 @@
+"""The auditor's area: browse, filter, verify and export the disclosure log.
+
+Auditors only. Nothing here opens an envelope or reads a sealed column: the log names
+records by id and fields by name, and these pages show only the log, the checkpoints and
+staff usernames (never a member's).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import nacl.signing
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+from crypto.errors import MalformedCheckpoint
+
+from ..access import AUDITOR, allow
+from ..choices import options
+from ..state import get_db, load_keys, now
+from . import browse
+from .forms import KeptCheckpointForm, LogFilterForm
+from .labels import EVENT_LABELS, LEGAL_BASIS_LABELS, PURPOSE_LABELS
+from .verification import export_all, parse_kept, stored_checkpoint, stored_checkpoints, verify_log
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+MAX_KEPT_FILE_BYTES = 128 * 1024
+
+
+@bp.context_processor
+def audit_globals() -> dict[str, object]:
+    return {"purpose_labels": PURPOSE_LABELS, "legal_basis_labels": LEGAL_BASIS_LABELS,
+            "event_labels": EVENT_LABELS}
+
+
+@bp.app_template_filter("audit_time")
+def audit_time(at: str) -> str:
+    """An ISO 8601 time from the log as "YYYY-MM-DD HH:MM:SS" UTC; anything else as it is."""
+    try:
+        parsed = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return at
+    if parsed.tzinfo is None:
+        return at
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _verify_key() -> nacl.signing.VerifyKey:
+    return load_keys(current_app).audit_verify_key
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _filter_form(all_rows: list[browse.LogRow]) -> LogFilterForm:
+    form = LogFilterForm(formdata=request.args)
+    form.event.choices = options([("", _("Any"))] + [
+        (event, EVENT_LABELS.get(event, event)) for event in browse.events_in(all_rows)])
+    return form
+
+
+def _wanted(form: LogFilterForm) -> browse.LogFilter:
+    return browse.LogFilter(
+        date_from=form.date_from.data, date_to=form.date_to.data,
+        who=browse.staff_ids_for(get_db(), form.who.data or ""),
+        purpose=form.purpose.data or "", legal_basis=form.legal_basis.data or "",
+        event=form.event.data or "", record=(form.record.data or "").strip())
+
+
+def _filter_args() -> dict[str, str]:
+    """The filters in force, to carry into page links and the export link."""
+    return {name: request.args[name] for name in LogFilterForm.FILTER_FIELDS
+            if request.args.get(name)}
+
+
+@bp.get("/")
+@allow(AUDITOR)
+def log() -> str | tuple[str, int]:
+    conn = get_db()
+    all_rows = browse.rows(conn)
+    form = _filter_form(all_rows)
+    verdict = verify_log(conn, _verify_key())
+    valid = form.validate()
+    selected = browse.select(all_rows, _wanted(form)) if valid else []
+    page = browse.newest_first_page(selected, request.args.get("page", 1, type=int))
+    args = _filter_args()
+    page_links = {
+        "previous": url_for("audit.log", page=page.number - 1, **args)
+        if page.number > 1 else None,
+        "next": url_for("audit.log", page=page.number + 1, **args)
+        if page.number < page.pages else None,
+    }
+    html = render_template(
+        "audit/log.html", form=form, verdict=verdict, page=page, page_links=page_links,
+        total=len(all_rows), filtered=bool(args), staff=browse.staff_names(conn),
+        export_url=url_for("audit.export_csv", **args))
+    return html if valid else (html, 400)
+
+
+@bp.get("/log.csv")
+@allow(AUDITOR)
+def export_csv() -> Response:
+    all_rows = browse.rows(get_db())
+    form = _filter_form(all_rows)
+    if not form.validate():
+        abort(400)
+    body = browse.to_csv(browse.select(all_rows, _wanted(form)))
+    return _download(body, "text/csv", f"disclosure-log-{now().date().isoformat()}.csv")
+
+
+def _checkpoints_page(kept_form: KeptCheckpointForm, kept_verdict: object = None,
+                      kept_problem: str | None = None, status: int = 200) -> tuple[str, int]:
+    conn = get_db()
+    verdict = verify_log(conn, _verify_key())
+    return render_template("audit/checkpoints.html", verdict=verdict, kept_form=kept_form,
+                           kept_verdict=kept_verdict, kept_problem=kept_problem), status
+
+
+@bp.get("/checkpoints")
+@allow(AUDITOR)
+def checkpoints() -> tuple[str, int]:
+    return _checkpoints_page(KeptCheckpointForm())
+
+
+@bp.post("/checkpoints/check")
+@allow(AUDITOR)
+def check_kept() -> tuple[str, int]:
+    form = KeptCheckpointForm()
+    if not form.validate():
+        return _checkpoints_page(form, status=400)
+    data = form.kept.data.read(MAX_KEPT_FILE_BYTES + 1)
+    try:
+        if len(data) > MAX_KEPT_FILE_BYTES:
+            raise MalformedCheckpoint("too large to be a checkpoint file")
+        kept = parse_kept(data.decode("utf-8"))
+    except (MalformedCheckpoint, UnicodeDecodeError):
+        problem = _("That file is not an exported checkpoint, or it is damaged.")
+        return _checkpoints_page(form, kept_problem=problem, status=400)
+    verdict = verify_log(get_db(), _verify_key(), kept=kept)
+    return _checkpoints_page(KeptCheckpointForm(), kept_verdict=verdict)
+
+
+@bp.get("/checkpoints.json")
+@allow(AUDITOR)
+def export_checkpoints() -> Response:
+    body = export_all(stored_checkpoints(get_db()))
+    return _download(body, "application/json",
+                     f"audit-checkpoints-{date.isoformat(now().date())}.json")
+
+
+@bp.get("/checkpoints/<int:seq>.json")
+@allow(AUDITOR)
+def export_checkpoint(seq: int) -> Response:
+    found = stored_checkpoint(get_db(), seq)
+    if found is None:
+        abort(404)
+    return _download(found.to_json() + "\n", "application/json",
+                     f"audit-checkpoint-{seq}.json")

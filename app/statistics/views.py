@@ -1,0 +1,17 @@
+"""The statistics page: every figure suppressed and rounded before it reaches a template."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ..access import AUDITOR, COORDINATOR, allow
+from ..state import get_db, now
+from . import figures
+
+bp = Blueprint("statistics", __name__, url_prefix="/statistics")
+
+
+@bp.get("/")
+@allow(COORDINATOR, AUDITOR)
+def index() -> str:
+    return render_template("statistics/index.html", stats=figures.build(get_db(), now()))
