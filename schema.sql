@@ -257,4 +257,98 @@ CREATE TABLE password_resets (
     attempts    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
-PRAGMA user_version = 4;
+-- Requests from the police or another authority to contact a reporter (the scheme acting
+-- as intermediary). The member answers yes or no in their account; nothing about them is
+-- disclosed unless they say yes, and then only the fields listed here, through a
+-- disclosure request that names this row. Who asked, their reference and any note are
+-- sealed to the vetting key (details); the authority is a code from a fixed list.
+CREATE TABLE contact_requests (
+    id            TEXT PRIMARY KEY,
+    member_id     TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    report_id     TEXT REFERENCES reports (id) ON DELETE SET NULL,
+    authority     TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    -- JSON {column: [field, ...]} of members' sealed fields shared if the member says yes.
+    fields        TEXT NOT NULL,
+    details       BLOB NOT NULL,
+    status        TEXT NOT NULL DEFAULT 'asked'
+                  CHECK (status IN ('asked', 'accepted', 'declined', 'shared')),
+    created_by    TEXT NOT NULL REFERENCES accounts (id),
+    created_at    TEXT NOT NULL,
+    answered_by   TEXT REFERENCES accounts (id),
+    answered_at   TEXT
+) STRICT;
+CREATE INDEX contact_requests_by_member ON contact_requests (member_id);
+
+-- Disclosure requests: four eyes (a second coordinator approves), disclosed once, and the
+-- member told unless a recorded delay applies. Who asked, their reference and the
+-- justification are sealed to the vetting key (details), as is a refusal note (decision):
+-- they may name or describe people. Authority, legal basis and reason codes come from
+-- fixed lists. The record ids concerned are in disclosure_request_records.
+CREATE TABLE disclosure_requests (
+    id                  TEXT PRIMARY KEY,
+    authority           TEXT NOT NULL,
+    legal_basis         TEXT NOT NULL
+                        CHECK (legal_basis IN ('consent', 'child_protection',
+                                               'preventing_crime', 'risk_to_life',
+                                               'terrorism', 'court_order')),
+    subject_table       TEXT NOT NULL CHECK (subject_table IN ('members', 'reports')),
+    -- JSON {column: [field, ...]}: the sealed fields requested (app/sealing.SEALED_PLACES).
+    fields              TEXT NOT NULL,
+    details             BLOB NOT NULL,
+    -- The member's own "yes", for a request on the legal basis of consent.
+    contact_request_id  TEXT REFERENCES contact_requests (id),
+    status              TEXT NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'approved', 'refused', 'disclosed')),
+    requested_by        TEXT NOT NULL REFERENCES accounts (id),
+    requested_at        TEXT NOT NULL,
+    decided_by          TEXT REFERENCES accounts (id),
+    decided_at          TEXT,
+    refusal_reason      TEXT,
+    decision            BLOB,
+    disclosed_by        TEXT REFERENCES accounts (id),
+    disclosed_at        TEXT,
+    -- A delayed notice: why (a code) and the date it is reviewed; it goes out after it.
+    notice_delay_reason TEXT,
+    notice_review_on    TEXT,
+    notified_at         TEXT,
+    notice_outcome      TEXT CHECK (notice_outcome IN ('notified', 'no_member')),
+    -- Four eyes, in the schema as well as the code.
+    CHECK (status NOT IN ('approved', 'disclosed') OR
+           (decided_by IS NOT NULL AND decided_by != requested_by)),
+    CHECK (status != 'refused' OR (decided_by IS NOT NULL AND refusal_reason IS NOT NULL)),
+    CHECK (status != 'disclosed' OR disclosed_by IS NOT NULL),
+    CHECK ((legal_basis = 'consent') = (contact_request_id IS NOT NULL)),
+    CHECK ((notice_delay_reason IS NULL) = (notice_review_on IS NULL)),
+    CHECK (legal_basis != 'consent' OR notice_delay_reason IS NULL)
+) STRICT;
+CREATE INDEX disclosure_requests_by_status ON disclosure_requests (status);
+-- A member's "yes" allows one disclosure: one live request per contact request.
+CREATE UNIQUE INDEX disclosure_requests_one_per_consent ON disclosure_requests
+    (contact_request_id) WHERE contact_request_id IS NOT NULL AND status != 'refused';
+
+CREATE TABLE disclosure_request_records (
+    request_id  TEXT NOT NULL REFERENCES disclosure_requests (id) ON DELETE CASCADE,
+    row_id      TEXT NOT NULL,
+    PRIMARY KEY (request_id, row_id)
+) STRICT;
+
+-- Messages in a member's account: what was disclosed about them, or a request to put them
+-- in touch with the police. The text is written from the linked request's codes when the
+-- page is shown, so no free text is stored here.
+CREATE TABLE member_messages (
+    id                     TEXT PRIMARY KEY,
+    member_id              TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    kind                   TEXT NOT NULL CHECK (kind IN ('disclosure', 'contact')),
+    disclosure_request_id  TEXT REFERENCES disclosure_requests (id),
+    contact_request_id     TEXT REFERENCES contact_requests (id) ON DELETE CASCADE,
+    created_at             TEXT NOT NULL,
+    read_at                TEXT,
+    UNIQUE (member_id, disclosure_request_id),
+    UNIQUE (member_id, contact_request_id),
+    CHECK ((kind = 'disclosure') = (disclosure_request_id IS NOT NULL)),
+    CHECK ((kind = 'contact') = (contact_request_id IS NOT NULL))
+) STRICT;
+CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
+
+PRAGMA user_version = 5;

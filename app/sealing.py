@@ -26,6 +26,13 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("reports", "offender"): frozenset({"description", "identifiers"}),
     # A secret a notice must carry (a reset code), sealed to the delivery key only.
     ("outbox", "payload"): frozenset({"code"}),
+    # Disclosures (app/disclosures): who asked, their reference and why may name or
+    # describe people ("re: the woman at 12 X Street"), so they are sealed to the vetting
+    # key, as is a refusal note and the intermediary's note.
+    ("disclosure_requests", "details"): frozenset({"requester", "reference",
+                                                   "justification"}),
+    ("disclosure_requests", "decision"): frozenset({"note"}),
+    ("contact_requests", "details"): frozenset({"requester", "reference", "note"}),
 }
 
 

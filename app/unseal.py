@@ -22,6 +22,10 @@ LEGAL_BASES = frozenset({"consent", "child_protection", "preventing_crime",
 
 Opened = dict[str, dict[str, dict[str, str]]]  # row id -> column -> field -> value
 
+# The keys every unseal entry has, plus "event" (an unseal entry has none: see app/audit).
+_ENTRY_KEYS = frozenset({"at", "actor", "approver", "purpose", "legal_basis", "records",
+                         "fields", "member_notified", "event"})
+
 
 @dataclass(frozen=True)
 class UnsealRequest:
@@ -33,8 +37,15 @@ class UnsealRequest:
     legal_basis: str | None = None
     member_notified: bool = False
     approver_id: str | None = None
+    # Extra keys for the entry that name what the unseal is for, by id only (for example
+    # {"request": "disclosure_requests/<id>"}); they cannot replace the keys above.
+    context: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
+        if self.context is not None:
+            clash = set(self.context) & _ENTRY_KEYS
+            if clash or not all(isinstance(v, str) for v in self.context.values()):
+                raise ValueError(f"context cannot set {sorted(clash)} and holds text only")
         if self.purpose not in PURPOSES:
             raise ValueError(f"unknown purpose {self.purpose!r}")
         if self.legal_basis is not None and self.legal_basis not in LEGAL_BASES:
@@ -75,6 +86,7 @@ def unseal(conn: Connection, request: UnsealRequest, key: BoxPrivateKey,
             "records": [f"{request.table}/{rid}" for rid in request.row_ids],
             "fields": request.field_names,
             "member_notified": request.member_notified,
+            **(request.context or {}),
         })
         opened: Opened = {}
         for rid in request.row_ids:

@@ -65,7 +65,7 @@ def test_missing_keys_stop_startup_with_a_clear_message(tmp_path: Path) -> None:
 def test_schema_version_mismatch_stops_startup(app, config, conn) -> None:
     conn.execute("PRAGMA user_version = 99")
     fresh = create_app(config)
-    with pytest.raises(db.StartupError, match=r"schema version 99.*needs version 4"):
+    with pytest.raises(db.StartupError, match=r"schema version 99.*needs version 5"):
         verify_ready(fresh)
 
 

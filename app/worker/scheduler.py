@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..business_hours import UK
 from ..db import Connection, connect
+from ..disclosures.notices import release_due_notices
 from . import retention
 from .delivery import Courier, deliver_all_due
 
@@ -46,6 +47,7 @@ class Jobs:
     def deliver(self) -> None:
         conn = self._connect()
         try:
+            release_due_notices(conn, self._clock())  # disclosure notices whose delay ended
             deliver_all_due(conn, self._courier, self._clock)
         finally:
             conn.close()

@@ -1,0 +1,309 @@
+"""Acting as intermediary, and the messages in a member's account.
+
+When the police (or another authority) ask to contact a reporter, a coordinator records
+the request against the report: the reporter's membership (an individual, or an
+organisation that relays to its service user) gets a message in its account and a
+content-free notice over its channel (outbox kind "message"). The member answers yes or
+no in the account. Nothing about them goes to the police unless they say yes: a "yes" is
+what a disclosure request on the basis of consent must name (app/disclosures/service.py),
+and it covers only the details the message listed. A "no" closes the request; a "yes"
+can be taken back until the details have been shared.
+
+Messages hold no text: each page is written from the request's codes when it is shown.
+Every step writes a disclosure-log entry naming ids and codes only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from crypto.keys import BoxPrivateKey
+from crypto.keystore import ServerKeys
+
+from .. import disclosure_log, validation
+from ..db import Connection, transaction
+from ..member_records import new_id
+from ..outbox import enqueue_for_member
+from ..sealing import seal_group
+from ..unseal import UnsealRequest, unseal
+from . import codes
+from .service import (
+    MAX_NOTE_CHARS,
+    MAX_REFERENCE_CHARS,
+    MAX_REQUESTER_CHARS,
+    NotAllowed,
+    RequestInvalid,
+)
+
+ANSWERS = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class ContactSubmission:
+    report_id: str
+    authority: str
+    reason: str
+    fields: Sequence[str]  # "column.field" codes from codes.CONTACT_FIELDS
+    requester: str
+    reference: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    id: str
+    member_id: str
+    report_id: str | None
+    authority: str
+    reason: str
+    fields: dict[str, list[str]]
+    status: str
+    created_by: str
+    created_at: str
+    answered_at: str | None
+    member_status: str
+    disclosure_request_id: str | None  # the live disclosure request using the answer
+
+    @property
+    def field_codes(self) -> list[str]:
+        return codes.field_codes(self.fields)
+
+
+_SELECT = """
+SELECT c.id, c.member_id, c.report_id, c.authority, c.reason, c.fields, c.status,
+       c.created_by, c.created_at, c.answered_at, m.status,
+       (SELECT d.id FROM disclosure_requests d WHERE d.contact_request_id = c.id
+         AND d.status != 'refused')
+  FROM contact_requests c JOIN members m ON m.id = c.member_id
+"""
+
+
+def _contact(row: tuple) -> ContactRequest:
+    values = list(row)
+    values[5] = json.loads(values[5])
+    return ContactRequest(*values)
+
+
+def find(conn: Connection, contact_id: str) -> ContactRequest | None:
+    row = conn.execute(_SELECT + " WHERE c.id = ?", (contact_id,)).fetchone()
+    return _contact(row) if row else None
+
+
+def listing(conn: Connection, limit: int = 500) -> list[ContactRequest]:
+    rows = conn.execute(_SELECT + " ORDER BY c.created_at DESC, c.id LIMIT ?",
+                        (limit,)).fetchall()
+    return [_contact(row) for row in rows]
+
+
+def _stamp(now: datetime) -> str:
+    return now.isoformat(timespec="seconds")
+
+
+def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
+                         sub: ContactSubmission, now: datetime) -> str:
+    """Record the authority's request and put a message in the reporter's account."""
+    problems: dict[str, object] = {}
+
+    def text(name: str, check: object) -> str:
+        try:
+            return check()  # type: ignore[operator]
+        except validation.Invalid as invalid:
+            problems[name] = invalid.message
+            return ""
+
+    if sub.authority not in codes.AUTHORITY_LABELS:
+        problems["authority"] = _l("Choose who is asking.")
+    if sub.reason not in codes.CONTACT_REASON_LABELS:
+        problems["reason"] = _l("Choose what they want to contact the member for.")
+    chosen = sorted(set(sub.fields))
+    if not chosen or not set(chosen) <= codes.code_set(codes.CONTACT_FIELDS):
+        problems["fields"] = _l("Choose the details they would be given if the member says "
+                                "yes.")
+    requester = text("requester", lambda: validation.single_line(
+        sub.requester, max_chars=MAX_REQUESTER_CHARS,
+        required_message=_l("Say who is asking: their name and role.")))
+    reference = text("reference", lambda: validation.single_line(
+        sub.reference, max_chars=MAX_REFERENCE_CHARS,
+        required_message=_l("Give the requester's reference for this request.")))
+    note = ""
+    if sub.note.strip():
+        note = text("note", lambda: validation.multi_line(
+            sub.note, max_chars=MAX_NOTE_CHARS, required_message=""))
+    report_id = sub.report_id.strip()
+    contact_id = new_id()
+    stamp = _stamp(now)
+    with transaction(conn):
+        row = conn.execute("SELECT r.reporter_member_id, m.status FROM reports r "
+                           "LEFT JOIN members m ON m.id = r.reporter_member_id "
+                           "WHERE r.id = ?", (report_id,)).fetchone() if report_id else None
+        if row is None:
+            problems["report_id"] = _l("Give the id of the report whose reporter they want "
+                                       "to contact.")
+        elif row[0] is None or row[1] != "active":
+            problems["report_id"] = _l("The reporter of that report is no longer a member, "
+                                       "so the scheme cannot pass the request on.")
+        if problems:
+            raise RequestInvalid(problems)
+        assert row is not None
+        member_id = row[0]
+        sealed = seal_group("contact_requests", "details", contact_id,
+                            {"requester": requester, "reference": reference, "note": note},
+                            [keys.vetting_public])
+        conn.execute(
+            "INSERT INTO contact_requests (id, member_id, report_id, authority, reason, "
+            "fields, details, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (contact_id, member_id, report_id, sub.authority, sub.reason,
+             json.dumps(codes.parse_fields(chosen), sort_keys=True), sealed, actor_id,
+             stamp))
+        conn.execute("INSERT INTO member_messages (id, member_id, kind, contact_request_id, "
+                     "created_at) VALUES (?, ?, 'contact', ?, ?)",
+                     (new_id(), member_id, contact_id, stamp))
+        queued = enqueue_for_member(conn, kind="message", member_id=member_id,
+                                    dedupe_key=f"message:contact:{contact_id}", now=now)
+        disclosure_log.append(conn, {
+            "at": stamp, "actor": actor_id, "event": "contact_request_sent",
+            "purpose": "disclosure", "records": [f"members/{member_id}",
+                                                 f"reports/{report_id}"],
+            "fields": chosen, "request": f"contact_requests/{contact_id}",
+            "authority": sub.authority, "channel_notices": int(queued),
+        })
+    return contact_id
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    requester: str
+    reference: str
+    note: str
+
+
+def read_details(conn: Connection, key: BoxPrivateKey, contact_id: str, actor_id: str,
+                 now: datetime) -> ContactDetails:
+    """Open who asked to contact the member (and the coordinator's note): logged first."""
+    opened = unseal(conn, UnsealRequest(
+        actor_id=actor_id, purpose="disclosure", table="contact_requests",
+        row_ids=[contact_id], fields={"details": ["requester", "reference", "note"]},
+        context={"request": f"contact_requests/{contact_id}"}), key, now)
+    details = opened[contact_id]["details"]
+    return ContactDetails(details["requester"], details["reference"], details["note"])
+
+
+# The member's side.
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    kind: str  # 'disclosure' or 'contact'
+    created_at: str
+    read_at: str | None
+    # What the page says, from the request's codes.
+    authority: str
+    legal_basis: str | None  # disclosures
+    reason: str | None  # contact: what the authority wants
+    field_codes: list[str]
+    subject_table: str | None
+    status: str | None  # contact request status
+    disclosed_at: str | None
+    delay_reason: str | None
+    reports: tuple[tuple[str, str], ...]  # (sent on, incident date) of the member's reports
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind == "contact" and self.status in ("asked", "accepted")
+
+
+def _reports_of(conn: Connection, member_id: str, ids: list[str]) -> tuple[tuple[str, str], ...]:
+    if not ids:
+        return ()
+    marks = ",".join("?" * len(ids))
+    return tuple((row[0][:10], row[1]) for row in conn.execute(
+        f"SELECT created_at, incident_date FROM reports WHERE id IN ({marks}) "  # noqa: S608
+        "AND reporter_member_id = ? ORDER BY created_at", [*ids, member_id]))
+
+
+def _message(conn: Connection, member_id: str, row: tuple) -> Message:
+    message_id, kind, created_at, read_at, disclosure_id, contact_id = row
+    if kind == "disclosure":
+        d = conn.execute("SELECT authority, legal_basis, fields, subject_table, disclosed_at, "
+                         "notice_delay_reason FROM disclosure_requests WHERE id = ?",
+                         (disclosure_id,)).fetchone()
+        ids = [r[0] for r in conn.execute(
+            "SELECT row_id FROM disclosure_request_records WHERE request_id = ?",
+            (disclosure_id,))]
+        return Message(message_id, kind, created_at, read_at, d[0], d[1], None,
+                       codes.field_codes(json.loads(d[2])), d[3], None, d[4], d[5],
+                       _reports_of(conn, member_id, ids) if d[3] == "reports" else ())
+    c = conn.execute("SELECT authority, reason, fields, status, report_id FROM "
+                     "contact_requests WHERE id = ?", (contact_id,)).fetchone()
+    return Message(message_id, kind, created_at, read_at, c[0], None, c[1],
+                   codes.field_codes(json.loads(c[2])), None, c[3], None, None,
+                   _reports_of(conn, member_id, [c[4]] if c[4] else []))
+
+
+_MESSAGES = ("SELECT id, kind, created_at, read_at, disclosure_request_id, "
+             "contact_request_id FROM member_messages")
+
+
+def messages(conn: Connection, member_id: str) -> list[Message]:
+    rows = conn.execute(_MESSAGES + " WHERE member_id = ? ORDER BY created_at DESC, id",
+                        (member_id,)).fetchall()
+    return [_message(conn, member_id, row) for row in rows]
+
+
+def message(conn: Connection, member_id: str, message_id: str,
+            now: datetime | None = None) -> Message | None:
+    """One of this member's messages (None for anyone else's); marks it read."""
+    row = conn.execute(_MESSAGES + " WHERE id = ? AND member_id = ?",
+                       (message_id, member_id)).fetchone()
+    if row is None:
+        return None
+    if now is not None and row[3] is None:
+        with transaction(conn):
+            conn.execute("UPDATE member_messages SET read_at = ? WHERE id = ? "
+                         "AND read_at IS NULL", (_stamp(now), message_id))
+    return _message(conn, member_id, row)
+
+
+def unread_count(conn: Connection, member_id: str) -> int:
+    return conn.execute("SELECT count(*) FROM member_messages WHERE member_id = ? "
+                        "AND read_at IS NULL", (member_id,)).fetchone()[0]
+
+
+def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
+           reply: str, now: datetime) -> str:
+    """The member's yes or no to a request to contact them; returns the new status.
+
+    "yes" is possible while the request waits for an answer; "no" also takes back a "yes"
+    until the details have been shared. A "no" is final.
+    """
+    if reply not in ANSWERS:
+        raise RequestInvalid({"answer": _l("Choose yes or no.")})
+    stamp = _stamp(now)
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT c.id, c.status FROM member_messages m JOIN contact_requests c "
+            "ON c.id = m.contact_request_id WHERE m.id = ? AND m.member_id = ? "
+            "AND c.member_id = ?", (message_id, member_id, member_id)).fetchone()
+        if row is None:
+            raise LookupError("no such request for this member")
+        contact_id, status = row
+        if reply == "yes" and status != "asked":
+            raise NotAllowed(_l("You have already answered this request."))
+        if reply == "no" and status not in ("asked", "accepted"):
+            raise NotAllowed(_l("This request is closed: your answer can no longer change."))
+        new_status = "accepted" if reply == "yes" else "declined"
+        conn.execute("UPDATE contact_requests SET status = ?, answered_by = ?, "
+                     "answered_at = ? WHERE id = ?",
+                     (new_status, account_id, stamp, contact_id))
+        disclosure_log.append(conn, {
+            "at": stamp, "actor": account_id, "event": "contact_request_answered",
+            "purpose": "disclosure", "records": [f"members/{member_id}"],
+            "request": f"contact_requests/{contact_id}",
+            "answer": "withdrawn" if status == "accepted" else reply,
+        })
+    return new_status

@@ -1,0 +1,126 @@
+"""Telling members that information about them was disclosed: now, or when a delay ends.
+
+A member is told in two ways at once: a message in their account (what was shared, with
+whom and why, written from the request's codes when they read it) and a content-free
+notice over the channel they chose (outbox kind "disclosure": "There is a message for you
+in your Ugly Mugs account..."). Then a `member_notified` entry goes into the disclosure
+log, so the auditor sees whether and when the member was told; the log is append-only, so
+this is a follow-up entry rather than a change to the disclosure's own entry.
+
+`release_due_notices(conn, now)` is what the worker calls on every delivery run
+(app/worker/scheduler.py): it tells the members of every disclosed request whose notice
+is due, that is not delayed, or whose review date has passed (UTC) without the delay
+being extended. It also catches a notice that an interrupted request failed to send.
+
+Plain functions, no Flask: the worker imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from .. import disclosure_log
+from ..db import Connection, transaction
+from ..member_records import new_id
+from ..outbox import enqueue_for_member
+
+log = logging.getLogger("uglymugs.disclosures")
+
+WORKER = "worker"
+
+
+def _stamp(now: datetime) -> str:
+    return now.isoformat(timespec="seconds")
+
+
+def utc_day(now: datetime) -> str:
+    return now.astimezone(UTC).date().isoformat()
+
+
+def record_ids(conn: Connection, request_id: str) -> list[str]:
+    return [row[0] for row in conn.execute(
+        "SELECT row_id FROM disclosure_request_records WHERE request_id = ? ORDER BY row_id",
+        (request_id,))]
+
+
+def members_concerned(conn: Connection, subject_table: str, ids: list[str]) -> list[str]:
+    """The members a disclosure is about: the member, or each report's reporter."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    if subject_table == "members":
+        query = f"SELECT id FROM members WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
+    else:
+        query = (f"SELECT DISTINCT reporter_member_id FROM reports WHERE id IN ({marks}) "  # noqa: S608
+                 "AND reporter_member_id IS NOT NULL ORDER BY reporter_member_id")
+    return [row[0] for row in conn.execute(query, ids)]
+
+
+def _active(conn: Connection, member_ids: list[str]) -> list[str]:
+    if not member_ids:
+        return []
+    marks = ",".join("?" * len(member_ids))
+    return [row[0] for row in conn.execute(
+        f"SELECT id FROM members WHERE id IN ({marks}) AND status = 'active' "  # noqa: S608
+        "ORDER BY id", member_ids)]
+
+
+def notify(conn: Connection, request_id: str, actor_id: str, now: datetime) -> bool:
+    """Tell the members concerned by a disclosed request, once; False if nothing was due.
+
+    Members who can no longer sign in (left, revoked) cannot be told through the scheme:
+    the log entry then says the member was not notified, and why, so coordinators can
+    decide what else to do.
+    """
+    stamp = _stamp(now)
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT subject_table, legal_basis FROM disclosure_requests WHERE id = ? AND "
+            "status = 'disclosed' AND disclosed_at IS NOT NULL AND notified_at IS NULL",
+            (request_id,)).fetchone()
+        if row is None:
+            return False
+        subject_table, legal_basis = row
+        ids = record_ids(conn, request_id)
+        told = _active(conn, members_concerned(conn, subject_table, ids))
+        channel_notices = 0
+        for member_id in told:
+            conn.execute(
+                "INSERT OR IGNORE INTO member_messages (id, member_id, kind, "
+                "disclosure_request_id, created_at) VALUES (?, ?, 'disclosure', ?, ?)",
+                (new_id(), member_id, request_id, stamp))
+            if enqueue_for_member(conn, kind="disclosure", member_id=member_id,
+                                  dedupe_key=f"disclosure:{request_id}:{member_id}",
+                                  now=now):
+                channel_notices += 1
+        conn.execute("UPDATE disclosure_requests SET notified_at = ?, notice_outcome = ? "
+                     "WHERE id = ?", (stamp, "notified" if told else "no_member", request_id))
+        entry: dict[str, object] = {
+            "at": stamp, "actor": actor_id, "event": "member_notified",
+            "purpose": "disclosure", "legal_basis": legal_basis,
+            "records": ([f"members/{m}" for m in told] if told
+                        else [f"{subject_table}/{rid}" for rid in ids]),
+            "request": f"disclosure_requests/{request_id}",
+            "member_notified": bool(told),
+            "channel_notices": channel_notices,
+        }
+        if told:
+            entry["member_notified_at"] = stamp
+        else:
+            entry["reason"] = "no active membership to tell"
+        disclosure_log.append(conn, entry)
+    return True
+
+
+def release_due_notices(conn: Connection, now: datetime) -> int:
+    """Tell the members of every disclosed request whose notice is due; returns how many."""
+    due = [row[0] for row in conn.execute(
+        "SELECT id FROM disclosure_requests WHERE status = 'disclosed' AND "
+        "disclosed_at IS NOT NULL AND notified_at IS NULL AND "
+        "(notice_review_on IS NULL OR notice_review_on < ?) ORDER BY disclosed_at, id",
+        (utc_day(now),))]
+    released = sum(1 for request_id in due if notify(conn, request_id, WORKER, now))
+    if released:
+        log.info("disclosure notices released: %d", released)
+    return released
