@@ -82,6 +82,8 @@ def create_app(config: Config | None = None) -> Flask:
     from .auth.views import bp as auth_bp
     from .checker.views import bp as checker_bp
     from .coordinator.views import bp as coordinator_bp
+    from .disclosures.views import bp as disclosures_bp
+    from .disclosures.views import member_bp as messages_bp
     from .membership import bp as membership_bp
     from .organisation.views import bp as organisation_bp
     from .public import bp as public_bp
@@ -100,6 +102,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(statistics_bp)
     app.register_blueprint(alerts_bp)
     app.register_blueprint(alert_admin_bp)
+    app.register_blueprint(disclosures_bp)
+    app.register_blueprint(messages_bp)
     cli.register(app)
     return app
 

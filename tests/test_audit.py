@@ -569,3 +569,19 @@ def test_an_auditor_can_reach_no_sealed_field_by_any_route(app, conn, keys_dir) 
         assert auditor.post(url).status_code == 403, url
     held = conn.execute("SELECT count(*) FROM disclosure_log").fetchone()[0]
     assert held == last.seq, "the auditor's requests wrote no log entry and opened nothing"
+
+
+def test_every_event_the_app_logs_has_words_for_auditors() -> None:
+    import re
+    from pathlib import Path
+
+    from app.audit.labels import EVENT_LABELS
+    from app.worker.delivery import SUBJECTS
+
+    source = "\n".join(p.read_text(encoding="utf-8")
+                       for p in (Path(__file__).resolve().parent.parent / "app").rglob("*.py"))
+    logged = set(re.findall(r'"event": "([a-z_]+)"', source))
+    logged |= set(re.findall(r'_entry\(\s*request, "([a-z_]+)"', source))
+    logged |= {f"deliver_{kind}" for kind in SUBJECTS}
+    assert logged, "the scan found the events"
+    assert logged <= set(EVENT_LABELS), sorted(logged - set(EVENT_LABELS))

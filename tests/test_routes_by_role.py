@@ -31,6 +31,7 @@ from tests.people import (
     make_staff,
     signed_in_client,
 )
+from tests.test_disclosures import make_contact_request, make_disclosure_request
 
 ONLY_COORDINATORS = frozenset({COORDINATOR})
 
@@ -106,6 +107,36 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                                  ONLY_COORDINATORS),
     "coordinator.report_alert": ("POST", "/coordinator/reports/{report_id}/alert",
                                  ONLY_COORDINATORS),
+    "disclosures.index": ("GET", "/coordinator/disclosures/", ONLY_COORDINATORS),
+    "disclosures.new": ("GET", "/coordinator/disclosures/new", ONLY_COORDINATORS),
+    "disclosures.show": ("GET", "/coordinator/disclosures/{request_id}", ONLY_COORDINATORS),
+    "disclosures.details": ("POST", "/coordinator/disclosures/{request_id}/details",
+                            ONLY_COORDINATORS),
+    "disclosures.approve": ("POST", "/coordinator/disclosures/{request_id}/approve",
+                            ONLY_COORDINATORS),
+    "disclosures.refuse": ("POST", "/coordinator/disclosures/{request_id}/refuse",
+                           ONLY_COORDINATORS),
+    "disclosures.disclose": ("POST", "/coordinator/disclosures/{request_id}/disclose",
+                             ONLY_COORDINATORS),
+    "disclosures.extend_delay": ("POST", "/coordinator/disclosures/{request_id}/delay",
+                                 ONLY_COORDINATORS),
+    "disclosures.notify_now": ("POST", "/coordinator/disclosures/{request_id}/notify",
+                               ONLY_COORDINATORS),
+    "disclosures.contact_new": ("GET", "/coordinator/disclosures/contact/new",
+                                ONLY_COORDINATORS),
+    "disclosures.contact_show": ("GET", "/coordinator/disclosures/contact/{contact_id}",
+                                 ONLY_COORDINATORS),
+    "disclosures.contact_details": ("POST",
+                                    "/coordinator/disclosures/contact/{contact_id}/details",
+                                    ONLY_COORDINATORS),
+    "disclosures.police_export": ("GET", "/coordinator/disclosures/export", ONLY_COORDINATORS),
+    # A member or an organisation's key contact; {message_id} is another member's message,
+    # so those who may reach the route get a 404 for it.
+    "messages.messages_index": ("GET", "/account/messages", frozenset({MEMBER, ORG_CONTACT})),
+    "messages.message": ("GET", "/account/messages/{message_id}",
+                         frozenset({MEMBER, ORG_CONTACT})),
+    "messages.answer": ("POST", "/account/messages/{message_id}/answer",
+                        frozenset({MEMBER, ORG_CONTACT})),
 }
 
 
@@ -148,13 +179,18 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
     applicant = make_member(app, status="pending", work_name="Someone Applying")
     report_id = make_report(app)
     alert_id = make_published_alert(app)
+    coordinator = make_staff(app, "coordinator")
+    request_id = make_disclosure_request(app, coordinator, applicant.member_id)
+    contact_id, message_id = make_contact_request(app, coordinator, report_id)
     wrong = []
     # Sign-out routes last, so they do not end the session the others need.
     order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
     for endpoint in order:
         method, url, roles = EXPECTED[endpoint]
         response = client.open(url.format(member_id=applicant.member_id, report_id=report_id,
-                                          alert_id=alert_id), method=method)
+                                          alert_id=alert_id, request_id=request_id,
+                                          contact_id=contact_id, message_id=message_id),
+                               method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (
             response.status_code == 302 and "/login?required=1" in location)

@@ -17,6 +17,19 @@ LEGAL_BASIS_LABELS = {"consent": _l("The member's consent"),
                       "court_order": _l("Court order")}
 EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "vetting_key_unlocked": _l("Vetting key unlocked"),
+                "deliver_alert": _l("Alert notices sent"),
+                "deliver_approval": _l("Approval notices sent"),
+                "deliver_reset": _l("Password reset codes sent"),
+                "deliver_disclosure": _l("Disclosure notices sent"),
+                "deliver_message": _l("Message notices sent"),
+                "disclosure_requested": _l("Disclosure requested"),
+                "disclosure_approved": _l("Disclosure approved (second coordinator)"),
+                "disclosure_refused": _l("Disclosure refused"),
+                "notice_delay_extended": _l("Member's notice delayed further"),
+                "member_notified": _l("Member told of a disclosure"),
+                "police_export": _l("Export to police intelligence"),
+                "contact_request_sent": _l("Police contact request passed to a member"),
+                "contact_request_answered": _l("Member answered a contact request"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES
