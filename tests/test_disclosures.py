@@ -683,15 +683,16 @@ def test_the_auditor_sees_the_disclosure_entries_and_no_sealed_value(app, conn,
     _act(first, request_id, "disclose")
     auditor = signed_in_client(app, make_staff(app, "auditor"))
     page = plain(auditor.get("/audit/"))
-    for event in ("disclosure_requested", "disclosure_approved", "member_notified"):
-        assert event in page
+    for label in ("Disclosure requested", "Disclosure approved (second coordinator)",
+                  "Member told of a disclosure"):
+        assert label in page
     assert f"disclosure_requests/{request_id}" in page
     assert "yes, " in page, "when the member was told"
     usernames = dict(conn.execute("SELECT id, username FROM accounts WHERE role = "
                                   "'coordinator'").fetchall())
     assert usernames[alice.account_id] in page and usernames[bob.account_id] in page
     filtered = plain(auditor.get(f"/audit/?record={member.member_id}&purpose=disclosure"))
-    assert "member_notified" in filtered
+    assert "Member told of a disclosure" in filtered
     exported = auditor.get("/audit/log.csv").get_data(as_text=True)
     assert "member_notified" in exported and "disclosure_approved" in exported
     for shown in (page, exported):
