@@ -26,7 +26,7 @@ from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
 
 from . import sealing
-from .db import Connection
+from .db import Connection, transaction
 
 CONTACT_INDEX_BITS = 20
 
@@ -123,6 +123,35 @@ def duplicate_candidates(conn: Connection, member_id: str, *,
     return [row[0] for row in conn.execute(query, params).fetchall()]
 
 
+def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str],
+                  channel: str) -> bytes | None:
+    """The contact envelope: for the vetting key, and the delivery key for push alerts."""
+    if not contact:
+        return None
+    recipients = [keys.vetting_public]
+    if channel in PUSH_CHANNELS:
+        recipients.append(keys.delivery_public)
+    return sealing.seal_group("members", "contact", member_id, contact, recipients)
+
+
+def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
+                    contact: Mapping[str, str], alert_channel: str) -> None:
+    """Seal a member's new contact and channel in place of the old, indexes included."""
+    channel = _channel(alert_channel, None, contact)
+    sealed = _seal_contact(keys, member_id, contact, channel)
+    indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
+    with transaction(conn):
+        updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ? "
+                               "WHERE id = ? AND status = 'active'",
+                               (sealed, channel, member_id))
+        if updated.rowcount != 1:
+            raise LookupError("no active membership to update")
+        conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+        conn.executemany("INSERT OR IGNORE INTO member_contact_index (member_id, index_name, "
+                         "value) VALUES (?, ?, ?)",
+                         [(member_id, name, value) for name, value in indexes])
+
+
 def insert_member(
     conn: Connection,
     keys: ServerKeys,
@@ -144,12 +173,9 @@ def insert_member(
         raise RuntimeError("insert_member must run inside db.transaction")
     channel = _channel(alert_channel, delivery, contact)
     member_id = new_id()
-    push = channel in PUSH_CHANNELS
-    contact_recipients = [keys.vetting_public] + ([keys.delivery_public] if push else [])
     sealed_identity = sealing.seal_group("members", "identity", member_id, identity,
                                          [keys.vetting_public])
-    sealed_contact = (sealing.seal_group("members", "contact", member_id, contact,
-                                         contact_recipients) if contact else None)
+    sealed_contact = _seal_contact(keys, member_id, contact, channel)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(

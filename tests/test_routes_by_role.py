@@ -60,6 +60,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "account.sign_out_everywhere": ("POST", "/account/sign-out-everywhere", SIGNED_IN),
     "account.two_step": ("GET", "/account/two-step", MEMBERS),
     "account.leave": ("POST", "/account/leave", frozenset({MEMBER, ORG_CONTACT})),
+    "account.contact": ("GET", "/account/contact", frozenset({MEMBER})),
     "organisation.staff": ("GET", "/organisation/staff", frozenset({ORG_CONTACT})),
     "organisation.add_staff": ("POST", "/organisation/staff/add", frozenset({ORG_CONTACT})),
     "organisation.remove_staff": ("POST", "/organisation/staff/{member_id}/remove",

@@ -25,7 +25,7 @@ from crypto import keystore
 from tests import canary
 from tests.conftest import DELIVERY_PASSPHRASE
 from tests.loopback import http_stub, smtp_server
-from tests.people import make_member, make_published_alert, sign_in
+from tests.people import make_member, make_published_alert, sign_in, signed_in_client
 from tests.webtools import post_form, text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -262,3 +262,28 @@ def test_killed_mid_fan_out_every_member_ends_with_exactly_one_notice(
     assert len(mails) <= members + 1, "at most the one notice in flight was sent twice"
     statuses = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
     assert statuses == {"sent": members}
+
+
+def test_member_switching_from_no_alerts_to_email_starts_getting_notices(
+        app, conn, config, delivery_key, database_key) -> None:
+    from crypto.envelope import recipients_of
+
+    person = make_member(app)  # applied with no alert channel: contact not for delivery
+    client = signed_in_client(app, person)
+    bad = post_form(client, "/account/contact", {"email": "", "mobile": "",
+                                                  "alert_channel": "email"})
+    assert bad.status_code == 400 and "email address, a mobile number" in text(bad)
+    saved = post_form(client, "/account/contact", {"email": "switched.canary@example.org",
+                                                    "mobile": "", "alert_channel": "email"})
+    assert saved.status_code == 302
+    sealed = conn.execute("SELECT contact, alert_channel FROM members WHERE id = ?",
+                          (person.member_id,)).fetchone()
+    assert sealed[1] == "email"
+    assert delivery_key.key_id in recipients_of(bytes(sealed[0]))
+    alerts.set_member_areas(conn, person.member_id, ["ldn"])
+    make_published_alert(app, areas=("ldn",))
+    with smtp_server() as smtp:
+        deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+        assert [m.recipients for m in smtp.messages] == [["switched.canary@example.org"]]
+    dump = canary.decrypted_dump(config.database_path, database_key)
+    assert canary.find(dump, ["switched.canary@example.org"]) == []

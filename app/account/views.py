@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -9,8 +18,10 @@ from ..access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
 from ..auth import accounts
 from ..auth.current import current_account
 from ..auth.forms import ChangePasswordForm, CodeForm, LeaveForm
-from ..state import get_db, now, state
+from ..membership import service as membership_service
+from ..state import get_db, load_keys, now, state
 from . import service
+from .forms import ContactForm
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 _NEW_TOTP = "new_totp_secret"
@@ -59,6 +70,27 @@ def sign_out_everywhere() -> Response:
     session.clear()
     flash(_("You are signed out on every device."))
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@allow(MEMBER)
+def contact() -> Response | str | tuple[str, int]:
+    form = ContactForm()
+    if not form.is_submitted():
+        return render_template("account/contact.html", form=form)
+    account = current_account()
+    assert account.member_id is not None
+    try:
+        membership_service.replace_contact(get_db(), load_keys(current_app), account.member_id,
+                                           form.email.data or "", form.mobile.data or "",
+                                           form.alert_channel.data or "")
+    except membership_service.ApplicationInvalid as invalid:
+        for name, message in invalid.problems.items():
+            if name in form:
+                form[name].errors = [message]
+        return render_template("account/contact.html", form=form), 400
+    flash(_("Your contact details and alert choice are saved. What you had before is gone."))
+    return redirect(url_for("account.settings"))
 
 
 @bp.post("/leave")

@@ -145,21 +145,16 @@ def _check_terms(problems: _Problems, agreed: bool) -> None:
         problems.add("agree_terms", _l("You need to agree to the membership terms to join."))
 
 
-def check_individual(application: IndividualApplication) -> _Checked:
-    """Everything checked and cleaned, or ApplicationInvalid naming each problem."""
-    problems = _Problems()
-    work_name = problems.check("work_name", _name, application.work_name, _l(
-        "Enter a work name: the name you work under, or any name you would like us to use."))
-    real_name = problems.check("real_name", _name, application.real_name)
-    email = problems.check("email", validation.email, application.email)
-    mobile = problems.check("mobile", validation.mobile, application.mobile)
+def _check_contact(problems: _Problems, raw_email: str, raw_mobile: str,
+                   channel: str) -> tuple[dict[str, str], str]:
+    """An individual's contact group and alert channel, checked together."""
+    email = problems.check("email", validation.email, raw_email)
+    mobile = problems.check("mobile", validation.mobile, raw_mobile)
     email_ok = "email" not in problems.found
     mobile_ok = "mobile" not in problems.found
     if email_ok and mobile_ok and email is None and mobile is None:
         problems.add("email", _l("Give an email address, a mobile number, or both, so that "
                                  "we can send you alerts."))
-
-    channel = application.alert_channel
     if channel not in choices.values(choices.ALERT_CHANNELS):
         problems.add("alert_channel", _l("Choose how you want to receive alerts."))
     elif channel == "sms" and mobile is None and mobile_ok:
@@ -168,6 +163,36 @@ def check_individual(application: IndividualApplication) -> _Checked:
     elif channel == "email" and email is None and email_ok:
         problems.add("alert_channel", _l("Email alerts need an email address: add one "
                                          "above, or choose another way."))
+    contact = {}
+    if email is not None:
+        contact["email"] = email.address
+    if mobile is not None:
+        contact["mobile"] = mobile
+    return contact, channel
+
+
+def replace_contact(conn: Connection, keys: ServerKeys, member_id: str, raw_email: str,
+                    raw_mobile: str, channel: str) -> None:
+    """A member's new contact and channel, sealed afresh; ApplicationInvalid if wrong.
+
+    The old contact cannot be shown or re-wrapped here (only the vetting key opens it), so
+    the member types what we should use and it replaces what we held, indexes included.
+    The delivery key is a recipient only for email or text alerts, as at apply time.
+    """
+    problems = _Problems()
+    contact, channel = _check_contact(problems, raw_email, raw_mobile, channel)
+    problems.raise_if_any()
+    member_records.replace_contact(conn, keys, member_id, contact, channel)
+
+
+def check_individual(application: IndividualApplication) -> _Checked:
+    """Everything checked and cleaned, or ApplicationInvalid naming each problem."""
+    problems = _Problems()
+    work_name = problems.check("work_name", _name, application.work_name, _l(
+        "Enter a work name: the name you work under, or any name you would like us to use."))
+    real_name = problems.check("real_name", _name, application.real_name)
+    contact, channel = _check_contact(problems, application.email, application.mobile,
+                                      application.alert_channel)
 
     monitoring: dict[str, str] = {}
     for question, options in choices.MONITORING_QUESTIONS.items():
@@ -186,11 +211,6 @@ def check_individual(application: IndividualApplication) -> _Checked:
     identity = {"work_name": work_name}
     if real_name:
         identity["real_name"] = real_name
-    contact = {}
-    if email is not None:
-        contact["email"] = email.address
-    if mobile is not None:
-        contact["mobile"] = mobile
     return _Checked(kind=INDIVIDUAL, role="member", identity=identity, contact=contact,
                     alert_channel=channel, monitoring=monitoring)
 
