@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -18,6 +20,8 @@ from flask_babel import lazy_gettext as _l
 
 from crypto import normalise
 from crypto.errors import NormalisationError
+
+T = TypeVar("T")
 
 MAX_NAME_CHARS = 100
 MAX_EMAIL_CHARS = 254
@@ -37,6 +41,22 @@ class Invalid(ValueError):
     def __init__(self, message: object) -> None:
         super().__init__("invalid value")  # never the value or the message: may be logged
         self.message = message
+
+
+class Problems(dict[str, object]):
+    """One message per field name, so a form shows every problem at once, in one pass."""
+
+    def check(self, name: str, check: Callable[..., T], *args: object,
+              **kwargs: object) -> T | None:
+        """check(*args, **kwargs), or None with its message kept under `name`."""
+        try:
+            return check(*args, **kwargs)
+        except Invalid as invalid:
+            self.setdefault(name, invalid.message)
+            return None
+
+    def add(self, name: str, message: object) -> None:
+        self.setdefault(name, message)
 
 
 def _has_forbidden(text: str) -> bool:

@@ -107,14 +107,7 @@ def _stamp(now: datetime) -> str:
 def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
                          sub: ContactSubmission, now: datetime) -> str:
     """Record the authority's request and put a message in the reporter's account."""
-    problems: dict[str, object] = {}
-
-    def text(name: str, check: object) -> str:
-        try:
-            return check()  # type: ignore[operator]
-        except validation.Invalid as invalid:
-            problems[name] = invalid.message
-            return ""
+    problems = validation.Problems()
 
     if sub.authority not in codes.AUTHORITY_LABELS:
         problems["authority"] = _l("Choose who is asking.")
@@ -124,16 +117,17 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
     if not chosen or not set(chosen) <= codes.code_set(codes.CONTACT_FIELDS):
         problems["fields"] = _l("Choose the details they would be given if the member says "
                                 "yes.")
-    requester = text("requester", lambda: validation.single_line(
-        sub.requester, max_chars=MAX_REQUESTER_CHARS,
-        required_message=_l("Say who is asking: their name and role.")))
-    reference = text("reference", lambda: validation.single_line(
-        sub.reference, max_chars=MAX_REFERENCE_CHARS,
-        required_message=_l("Give the requester's reference for this request.")))
+    requester = problems.check(
+        "requester", validation.single_line, sub.requester, max_chars=MAX_REQUESTER_CHARS,
+        required_message=_l("Say who is asking: their name and role.")) or ""
+    reference = problems.check(
+        "reference", validation.single_line, sub.reference, max_chars=MAX_REFERENCE_CHARS,
+        required_message=_l("Give the requester's reference for this request.")) or ""
     note = ""
     if sub.note.strip():
-        note = text("note", lambda: validation.multi_line(
-            sub.note, max_chars=MAX_NOTE_CHARS, required_message=""))
+        note = problems.check(
+            "note", validation.multi_line, sub.note, max_chars=MAX_NOTE_CHARS,
+            required_message="") or ""
     report_id = sub.report_id.strip()
     contact_id = new_id()
     stamp = _stamp(now)

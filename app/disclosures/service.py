@@ -222,26 +222,20 @@ def _consent_problem(conn: Connection, contact_request_id: str, subject_table: s
 def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
                    sub: RequestSubmission, now: datetime) -> str:
     """Check, seal and store a new request (status pending); returns its id."""
-    problems: dict[str, object] = {}
-
-    def text(name: str, check: object) -> str:
-        try:
-            return check()  # type: ignore[operator]
-        except validation.Invalid as invalid:
-            problems[name] = invalid.message
-            return ""
+    problems = validation.Problems()
 
     if sub.authority not in codes.AUTHORITY_LABELS:
         problems["authority"] = _l("Choose who is asking.")
-    requester = text("requester", lambda: validation.single_line(
-        sub.requester, max_chars=MAX_REQUESTER_CHARS,
-        required_message=_l("Say who is asking: their name and role.")))
-    reference = text("reference", lambda: validation.single_line(
-        sub.reference, max_chars=MAX_REFERENCE_CHARS,
-        required_message=_l("Give the requester's reference for this request.")))
-    justification = text("justification", lambda: validation.multi_line(
-        sub.justification, max_chars=MAX_JUSTIFICATION_CHARS,
-        required_message=_l("Say why this disclosure is needed and lawful.")))
+    requester = problems.check(
+        "requester", validation.single_line, sub.requester, max_chars=MAX_REQUESTER_CHARS,
+        required_message=_l("Say who is asking: their name and role.")) or ""
+    reference = problems.check(
+        "reference", validation.single_line, sub.reference, max_chars=MAX_REFERENCE_CHARS,
+        required_message=_l("Give the requester's reference for this request.")) or ""
+    justification = problems.check(
+        "justification", validation.multi_line, sub.justification,
+        max_chars=MAX_JUSTIFICATION_CHARS,
+        required_message=_l("Say why this disclosure is needed and lawful.")) or ""
     if sub.legal_basis not in LEGAL_BASES:
         problems["legal_basis"] = _l("Choose the legal basis.")
     table = sub.subject_table

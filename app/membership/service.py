@@ -27,7 +27,6 @@ from .. import choices, member_records, validation
 from ..auth import accounts
 from ..auth.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
 from ..db import Connection, transaction
-from ..validation import Invalid
 
 INDIVIDUAL = "individual"
 ORGANISATION_KINDS = ("project", "site")
@@ -94,25 +93,14 @@ class _Checked:
     monitoring: dict[str, str]
 
 
-class _Problems:
-    """Collects one message per field, so every problem is reported at once."""
-
-    def __init__(self) -> None:
-        self.found: dict[str, object] = {}
-
-    def check(self, name: str, check, *args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return check(*args, **kwargs)
-        except Invalid as invalid:
-            self.found.setdefault(name, invalid.message)
-            return None
-
-    def add(self, name: str, message: object) -> None:
-        self.found.setdefault(name, message)
+class _Problems(validation.Problems):
+    @property
+    def found(self) -> dict[str, object]:
+        return self
 
     def raise_if_any(self) -> None:
-        if self.found:
-            raise ApplicationInvalid(self.found)
+        if self:
+            raise ApplicationInvalid(dict(self))
 
 
 def _name(raw: str, required_message: object | None = None) -> str:

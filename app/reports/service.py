@@ -76,7 +76,7 @@ def uk_today(now: datetime) -> date:
 
 
 def check_report(sub: ReportSubmission, today: date) -> _Checked:
-    problems: dict[str, object] = {}
+    problems = validation.Problems()
     incident = EARLIEST_INCIDENT
     try:
         incident = date.fromisoformat(sub.incident_date.strip())
@@ -96,23 +96,16 @@ def check_report(sub: ReportSubmission, today: date) -> _Checked:
     elif not set(sub.categories) <= choices.values(choices.REPORT_CATEGORIES):
         problems["categories"] = _l("Choose from the kinds of incident listed.")
     checked = _Checked(incident_date=incident)
-
-    def text(name: str, check: object) -> str:
-        try:
-            return check()  # type: ignore[operator]
-        except validation.Invalid as invalid:
-            problems[name] = invalid.message
-            return ""
-
-    checked.place = text("place", lambda: validation.single_line(
-        sub.place, max_chars=MAX_PLACE_CHARS))
-    checked.narrative = text("narrative", lambda: validation.multi_line(
-        sub.narrative, max_chars=MAX_NARRATIVE_CHARS,
-        required_message=_l("Tell us what happened, in your own words.")))
+    checked.place = problems.check("place", validation.single_line, sub.place,
+                                   max_chars=MAX_PLACE_CHARS) or ""
+    checked.narrative = problems.check(
+        "narrative", validation.multi_line, sub.narrative, max_chars=MAX_NARRATIVE_CHARS,
+        required_message=_l("Tell us what happened, in your own words.")) or ""
     description = sub.description.strip()
     if description:
-        checked.description = text("description", lambda: validation.multi_line(
-            description, max_chars=MAX_DESCRIPTION_CHARS, required_message=""))
+        checked.description = problems.check(
+            "description", validation.multi_line, description,
+            max_chars=MAX_DESCRIPTION_CHARS, required_message="") or ""
 
     rows = [(i, kind, value.strip()) for i, (kind, value) in enumerate(sub.identifiers)
             if value.strip()]
@@ -130,7 +123,7 @@ def check_report(sub: ReportSubmission, today: date) -> _Checked:
             else:
                 checked.identifiers.append(identifiers.Identifier(kind, value))
     if problems:
-        raise ReportInvalid(problems)
+        raise ReportInvalid(dict(problems))
     return checked
 
 
