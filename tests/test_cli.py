@@ -27,7 +27,8 @@ def test_demo_setup_creates_keys_and_database_then_leaves_them(fresh: Config) ->
     assert fresh.database_path.exists()
     assert stat.S_IMODE(os.stat(fresh.keys_dir).st_mode) == 0o700
     for name in ("database.key", "index.key", "session.key", "vetting.key", "delivery.key",
-                 "audit.key", "demo-passphrases.txt"):
+                 "audit.key", "demo-passphrases.txt", "demo-delivery-passphrase.txt",
+                 "demo-staff.txt"):
         assert stat.S_IMODE(os.stat(fresh.keys_dir / name).st_mode) == 0o600, name
     before = {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()}
     second = _run(fresh, "demo-setup")
