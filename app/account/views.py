@@ -18,6 +18,7 @@ from ..access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
 from ..auth import accounts
 from ..auth.current import current_account
 from ..auth.forms import ChangePasswordForm, CodeForm, LeaveForm
+from ..form_problems import show_problems
 from ..membership import service as membership_service
 from ..state import get_db, load_keys, now, state
 from . import service
@@ -85,9 +86,7 @@ def contact() -> Response | str | tuple[str, int]:
                                            form.email.data or "", form.mobile.data or "",
                                            form.alert_channel.data or "")
     except membership_service.ApplicationInvalid as invalid:
-        for name, message in invalid.problems.items():
-            if name in form:
-                form[name].errors = [message]
+        show_problems(form, invalid.problems)
         return render_template("account/contact.html", form=form), 400
     flash(_("Your contact details and alert choice are saved. What you had before is gone."))
     return redirect(url_for("account.settings"))

@@ -23,6 +23,7 @@ from ..auth.current import current_account
 from ..coordinator import reports as report_review
 from ..coordinator.labels import ALERT_STATUS_LABELS, REPORT_STATUS_LABELS
 from ..coordinator.views import held_vetting_key
+from ..form_problems import show_problems
 from ..reports.forms import IDENTIFIER_KINDS
 from ..state import get_db, load_keys, now
 from . import service
@@ -54,9 +55,7 @@ def _alert_or_404(alert_id: str) -> service.Alert:
 def _page(alert: service.Alert, form: AlertForm, rows: list[tuple[str, str, bool]], *,
           problems: dict[str, object] | None = None, preview: service.AlertDraft | None = None,
           status: int = 200) -> tuple[str, int]:
-    for name, message in (problems or {}).items():
-        if name in form:
-            form[name].errors = [message]
+    show_problems(form, problems)
     shown = rows + [("phone", "", False)] * BLANK_ROWS
     return render_template("alerts/edit.html", alert=alert, form=form, rows=shown,
                            kinds=IDENTIFIER_KINDS, problems=problems or {}, preview=preview,

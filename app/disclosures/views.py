@@ -30,6 +30,7 @@ from ..auth.current import current_account
 from ..coordinator.labels import STATUS_LABELS
 from ..coordinator.reports import find as find_report
 from ..coordinator.views import held_vetting_key
+from ..form_problems import show_problems
 from ..state import get_db, load_keys, now, state
 from . import codes, contact, export, service
 from .forms import (
@@ -106,9 +107,7 @@ def index() -> str:
 
 def _request_form_page(form: RequestForm, problems: dict[str, object] | None = None,
                        status: int = 200) -> tuple[str, int]:
-    for name, message in (problems or {}).items():
-        if name in form:
-            form[name].errors = [message]
+    show_problems(form, problems)
     return render_template("disclosures/new.html", form=form, problems=problems or {},
                            fields_by_table=codes.FIELDS), status
 
@@ -215,8 +214,7 @@ def refuse(request_id: str) -> Response | tuple[str, int]:
         service.refuse(get_db(), load_keys(current_app), request_id, current_account().id,
                        form.reason.data or "", form.note.data or "", now())
     except service.RequestInvalid as invalid:
-        for name, message in invalid.problems.items():
-            form[name].errors = [message]
+        show_problems(form, invalid.problems)
         return _show(found, refuse_form=form, problems=invalid.problems, status=400)
     except service.NotAllowed as error:
         return _not_allowed(error, request_id)
@@ -227,7 +225,7 @@ def refuse(request_id: str) -> Response | tuple[str, int]:
 @bp.post("/<request_id>/disclose")
 @allow(COORDINATOR)
 def disclose(request_id: str) -> tuple[str, int]:
-    found = _request_or_404(request_id)
+    _request_or_404(request_id)
     if not DecisionForm().validate():
         abort(400)
     key = held_vetting_key()
@@ -241,7 +239,6 @@ def disclose(request_id: str) -> tuple[str, int]:
         return _not_allowed(service.NotAllowed(
             _("A record in this request no longer exists, so nothing was disclosed."), 409),
             request_id)
-    del found
     return render_template("disclosures/disclosed.html", done=done, req=done.request,
                            sections=service.printable(done.request, done.opened),
                            staff=staff_names(get_db()), generated_at=now()), 200
@@ -258,8 +255,7 @@ def extend_delay(request_id: str) -> Response | tuple[str, int]:
         service.extend_delay(get_db(), request_id, current_account().id,
                              form.delay_reason.data or "", form.review_on.data or "", now())
     except service.RequestInvalid as invalid:
-        for name, message in invalid.problems.items():
-            form[name].errors = [message]
+        show_problems(form, invalid.problems)
         return _show(found, delay_form=form, problems=invalid.problems, status=400)
     except service.NotAllowed as error:
         return _not_allowed(error, request_id)
@@ -285,9 +281,7 @@ def notify_now(request_id: str) -> Response | tuple[str, int]:
 
 def _contact_form_page(form: ContactForm, problems: dict[str, object] | None = None,
                        status: int = 200) -> tuple[str, int]:
-    for name, message in (problems or {}).items():
-        if name in form:
-            form[name].errors = [message]
+    show_problems(form, problems)
     return render_template("disclosures/contact_new.html", form=form,
                            problems=problems or {}), status
 

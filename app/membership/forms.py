@@ -27,6 +27,7 @@ from wtforms import (
 
 from .. import choices, validation
 from ..auth.passwords import MAX_PASSWORD_CHARS
+from ..form_problems import show_problems
 from .service import IndividualApplication, OrganisationApplication
 
 
@@ -59,8 +60,7 @@ class _ApplyForm(FlaskForm):
     field_order: tuple[str, ...] = ()
 
     def show_problems(self, problems: Mapping[str, object]) -> None:
-        for name, message in problems.items():
-            self[name].errors = [message]
+        show_problems(self, problems)
 
     def problem_list(self) -> list[tuple[str, object]]:
         """(field id, message) for the summary at the top of the form, in page order."""

@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 from ..access import MEMBERS, allow
 from ..auth.current import current_account
 from ..coordinator.labels import REPORT_STATUS_LABELS
+from ..form_problems import show_problems
 from ..state import get_db, load_keys, now
 from . import service
 from .forms import IDENTIFIER_KINDS, ReportForm, identifier_rows, rows_to_show, submission
@@ -21,9 +22,7 @@ def report_labels() -> dict[str, object]:
 
 def _form_page(form: ReportForm, rows: list[tuple[str, str]],
                problems: dict[str, object] | None = None, status: int = 200) -> tuple[str, int]:
-    for name, message in (problems or {}).items():
-        if name in form:
-            form[name].errors = [message]
+    show_problems(form, problems)
     return render_template("reports/new.html", form=form, rows=rows, kinds=IDENTIFIER_KINDS,
                            problems=problems or {},
                            max_date=service.uk_today(now()).isoformat()), status
