@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from crypto.blind_index import BlindIndexer
@@ -104,8 +105,9 @@ def change(alert_id: str) -> Response | tuple[str, int]:
         if action == "publish" and alert.status == "draft":
             queued = service.publish(get_db(), _indexer(), alert_id, current_account().id,
                                      now())
-            flash(_("Published. %(n)d notices are queued for members in its areas.",
-                    n=queued))
+            flash(ngettext("Published. %(num)d notice is queued for members in its areas.",
+                           "Published. %(num)d notices are queued for members in its areas.",
+                           queued))
         else:
             flash(_("Saved as a new version."))
     except service.AlertInvalid as invalid:
