@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, abort, request
+from flask import Blueprint, Flask, abort, request
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
-from . import access, cli, errors, logs, security
-from .auth.current import load_current_account
-from .auth.passwords import Passwords
-from .config import Config
-from .db import StartupError
-from .state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
+from app import cli
+from app.auth.current import load_current_account
+from app.common.passwords import Passwords
+from app.vault.db import StartupError
+from app.web import access, errors, logs, security
+from app.web.config import Config
+from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
 log = logging.getLogger("uglymugs.app")
 
@@ -23,6 +24,33 @@ class App(Flask):
         """Log where it failed, never the message: messages can quote what a user typed."""
         error = exc_info[1]
         log.error("unhandled error on %s: %s", request.endpoint or "-", errors.frames_only(error))
+
+
+def blueprints() -> list[Blueprint]:
+    """Every page of the service: one blueprint per views module, each its own `bp`.
+
+    Imported here, when an app is built, so that importing a service module (as the
+    worker and the CLI do) never drags in the views.
+    """
+    from app.account import views as account
+    from app.alerts import admin_views as alert_admin
+    from app.alerts import views as alerts
+    from app.audit import views as audit
+    from app.auth import views as auth
+    from app.checker import views as checker
+    from app.coordinator import report_views as report_review
+    from app.coordinator import views as coordinator
+    from app.disclosures import message_views as messages
+    from app.disclosures import views as disclosures
+    from app.membership import views as membership
+    from app.organisation import views as organisation
+    from app.public import views as public
+    from app.reports import views as reports
+    from app.statistics import views as statistics
+
+    return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
+            organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
+            alert_admin.bp, disclosures.bp, messages.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -48,6 +76,8 @@ def create_app(config: Config | None = None) -> Flask:
                             cheap_for_tests=config.cheap_password_hashing),
     )
     app.session_interface = LazyKeySessionInterface()
+    # Flask offers `config` to every template; a template has no business with SECRET_KEY.
+    app.jinja_env.globals.pop("config", None)
 
     Babel(app, locale_selector=lambda: "en")
     security.install(app, secure_cookies=config.secure_cookies)
@@ -75,35 +105,8 @@ def create_app(config: Config | None = None) -> Flask:
         return {"quick_exit_url": config.quick_exit_url, "current_role": role,
                 "signed_in": role in access.SIGNED_IN}
 
-    from .account.views import bp as account_bp
-    from .alerts.admin_views import bp as alert_admin_bp
-    from .alerts.views import bp as alerts_bp
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .checker.views import bp as checker_bp
-    from .coordinator.views import bp as coordinator_bp
-    from .disclosures.views import bp as disclosures_bp
-    from .disclosures.views import member_bp as messages_bp
-    from .membership import bp as membership_bp
-    from .organisation.views import bp as organisation_bp
-    from .public import bp as public_bp
-    from .reports.views import bp as reports_bp
-    from .statistics.views import bp as statistics_bp
-
-    app.register_blueprint(public_bp)
-    app.register_blueprint(membership_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(coordinator_bp)
-    app.register_blueprint(organisation_bp)
-    app.register_blueprint(checker_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(statistics_bp)
-    app.register_blueprint(alerts_bp)
-    app.register_blueprint(alert_admin_bp)
-    app.register_blueprint(disclosures_bp)
-    app.register_blueprint(messages_bp)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
     cli.register(app)
     return app
 

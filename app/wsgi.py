@@ -2,9 +2,9 @@
 
 import sys
 
-from . import create_app
-from .db import StartupError
-from .state import verify_ready
+from app import create_app
+from app.vault.db import StartupError
+from app.web.state import verify_ready
 
 app = create_app()
 try:

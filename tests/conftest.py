@@ -5,11 +5,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import sqlcipher3
 from flask import Flask, g, request
 from nacl.pwhash import argon2id
 
-from app import create_app, db
-from app.config import Config
+from app import create_app
+from app.vault import db
+from app.web.config import Config
 from crypto import keystore
 from crypto.keyfile import read_private_key_file
 from crypto.keys import BoxPrivateKey
@@ -77,9 +79,32 @@ def client(app: Flask):
     return app.test_client()
 
 
+class TupleRow(sqlcipher3.Row):
+    """A row the service reads by name, which tests may also compare with a plain tuple.
+
+    Only the tests' own connection uses it: `assert row == ("active", None)` says what is
+    stored more plainly than one assertion per column.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __lt__(self, other: object) -> bool:
+        return tuple(self) < (tuple(other) if isinstance(other, sqlcipher3.Row) else other)
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
 @pytest.fixture
 def conn(app: Flask, config: Config, database_key: bytes):
     connection = db.connect(config.database_path, database_key)
+    connection.row_factory = TupleRow
     yield connection
     connection.close()
 

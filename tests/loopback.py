@@ -45,7 +45,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from app.delivery.settings import SmtpSettings
-from app.delivery.sink import LoopbackController, body_text, quiet_aiosmtpd_logging
+from app.demo.smtp_sink import LoopbackController, body_text, quiet_aiosmtpd_logging
 
 HOST = "127.0.0.1"
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pyotp
 from flask import Flask
 
-from app import db
 from app.auth import accounts
-from app.member_records import insert_member
-from app.state import state
+from app.membership.records import insert_member
+from app.vault import db
+from app.web.state import state
 from crypto.keystore import load_server_keys
 from tests.webtools import post_form
 

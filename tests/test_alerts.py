@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from app import db, disclosure_log
 from app.alerts import service
-from app.state import state
+from app.vault import db
+from app.vault import log as disclosure_log
+from app.web.state import state
 from crypto.keystore import load_server_keys
 from tests.flows import coordinator_client, unlock
 from tests.people import make_member, make_report, signed_in_client

@@ -10,11 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app import db, member_records, validation
 from app.auth import accounts
+from app.common import validation
+from app.membership import records as member_records
 from app.membership import service
-from app.sealing import open_group
-from app.state import state
+from app.vault import db
+from app.vault.sealing import open_group
+from app.web.state import state
 from crypto.envelope import recipients_of
 from tests import canary
 from tests.webtools import hidden_fields, post_form, text

@@ -16,13 +16,15 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from app import db, disclosure_log
 from app.audit import browse
 from app.audit.checkpoints import LogNotVerified, make_checkpoint
 from app.audit.verification import verify_log
-from app.state import state
+from app.vault import db
+from app.vault import log as disclosure_log
+from app.web.state import state
 from crypto import audit_chain, keystore
 from tests import canary
+from tests.chain import append_raw
 from tests.flows import apply, coordinator_client, member_id_of, unlock, unseal
 from tests.people import make_report, make_staff, signed_in_client
 from tests.webtools import csrf_token, plain, post_form
@@ -185,7 +187,7 @@ def test_truncating_only_what_no_checkpoint_covers_goes_unnoticed_and_is_said(
         app, conn, checkpointed) -> None:
     # One more entry after the checkpoint, then removed: the documented blind spot.
     with db.transaction(conn):
-        disclosure_log.append(conn, {"actor": "x", "event": "vetting_key_unlocked"})
+        append_raw(conn, {"actor": "x", "event": "vetting_key_unlocked"})
     assert "1 entries after that are not yet covered" in _run(app, "verify").output
     conn.execute("DELETE FROM disclosure_log WHERE seq = ?", (ENTRIES + 1,))
     assert _run(app, "verify").exit_code == 0
@@ -291,7 +293,7 @@ def test_make_checkpoint_signs_the_head_and_the_server_key_verifies_it(
         [(made.seq, made.head_hash, made.signature)]
     assert make_checkpoint(conn, _signing_key(keys_dir), when) is None, "head already signed"
     with db.transaction(conn):
-        disclosure_log.append(conn, {"actor": "x", "event": "vetting_key_unlocked"})
+        append_raw(conn, {"actor": "x", "event": "vetting_key_unlocked"})
     again = make_checkpoint(conn, _signing_key(keys_dir), when)
     assert again is not None and again.seq == ENTRIES + 1
     assert verify_log(conn, server_keys.audit_verify_key).covered_to == ENTRIES + 1
@@ -307,7 +309,7 @@ def test_make_checkpoint_signs_nothing_for_an_empty_log(app, conn, keys_dir) -> 
 def test_make_checkpoint_refuses_to_sign_a_tampered_log(app, conn, checkpointed,
                                                        keys_dir) -> None:
     with db.transaction(conn):
-        disclosure_log.append(conn, {"actor": "x", "event": "vetting_key_unlocked"})
+        append_raw(conn, {"actor": "x", "event": "vetting_key_unlocked"})
     _rewrite_and_rehash(conn)  # rehashed through the new head too
     with pytest.raises(LogNotVerified) as refused:
         make_checkpoint(conn, _signing_key(keys_dir), state(app).clock())
@@ -374,7 +376,7 @@ def test_the_log_filters_by_event_purpose_who_record_and_date(app, checkpointed)
 def test_the_log_pages_by_one_hundred_newest_first(app, conn, checkpointed) -> None:
     with db.transaction(conn):
         for _ in range(150):
-            disclosure_log.append(conn, {"actor": "bulk", "event": "vetting_key_unlocked"})
+            append_raw(conn, {"actor": "bulk", "event": "vetting_key_unlocked"})
     auditor = _auditor(app)
     first = auditor.get("/audit/").get_data(True)
     shown = [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', first)]
@@ -424,7 +426,7 @@ def test_csv_export_honours_the_filters(app, checkpointed) -> None:
 
 def test_csv_export_neutralises_spreadsheet_formulas(app, conn) -> None:
     with db.transaction(conn):
-        disclosure_log.append(conn, {"actor": "=HYPERLINK(\"http://x\")", "purpose": "+1",
+        append_raw(conn, {"actor": "=HYPERLINK(\"http://x\")", "purpose": "+1",
                                      "approver": "@SUM(A1)", "legal_basis": "-2",
                                      "records": ["members/=cmd"]})
     text = _auditor(app).get("/audit/log.csv").get_data(as_text=True)
@@ -450,7 +452,7 @@ def test_only_auditors_reach_the_log_and_its_exports(app, checkpointed, role: st
 def test_checkpoints_page_lists_and_exports_each_checkpoint(app, conn, checkpointed,
                                                            keys_dir) -> None:
     with db.transaction(conn):
-        disclosure_log.append(conn, {"actor": "x", "event": "vetting_key_unlocked"})
+        append_raw(conn, {"actor": "x", "event": "vetting_key_unlocked"})
     assert _run(app, "checkpoint").exit_code == 0
     auditor = _auditor(app)
     page = auditor.get("/audit/checkpoints").get_data(as_text=True)
@@ -506,7 +508,7 @@ def _links(html: str) -> list[str]:
 
 
 def test_an_auditor_can_reach_no_sealed_field_by_any_route(app, conn, keys_dir) -> None:
-    from app import memberships
+    from app.membership import decisions as memberships
     from tests.webtools import text
 
     individual = member_id_of(conn, apply(app, **CANARY_INDIVIDUAL))

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from app.auth import accounts
-from app.auth.passwords import Passwords
-from app.auth.throttle import SignInThrottle
-from app.state import state
+from app.common.passwords import Passwords
+from app.web.limits import SignInThrottle
+from app.web.state import state
 from tests.people import (
     PASSWORD,
     current_code,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.business_hours import UK, business_hours_between
+from app.common.clock import UK, business_hours_between
 
 
 def uk(*args: int) -> datetime:

@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 
-from app import db, identifiers
-from app.alert_index import NotInTransaction, clear_alert_identifiers, index_alert_identifiers
+from app.alerts.index import NotInTransaction, clear_alert_identifiers, index_alert_identifiers
 from app.checker import service
-from app.checker.service import CheckLimiter
-from app.state import state
+from app.common import identifiers
+from app.common.clock import uk_day
+from app.vault import db
+from app.web.limits import CheckLimiter
+from app.web.state import state
 from crypto.blind_index import BlindIndexer
 from crypto.errors import NormalisationError
 from tests import canary
@@ -67,7 +69,7 @@ def check(client, kind: str, value: str):
 
 
 def today_count(app: Flask, conn) -> int:
-    return service.checks_on(conn, service.uk_day(state(app).clock()))
+    return service.checks_on(conn, uk_day(state(app).clock()))
 
 
 def all_counts(conn) -> list[tuple[str, int]]:
@@ -332,7 +334,7 @@ def test_checked_values_are_never_stored_logged_or_echoed(app, conn, indexer, co
     try:
         assert today_count(app, reopened) == len(CANARIES)
         assert [row[0] for row in all_counts(reopened)] == [
-            service.uk_day(state(app).clock())]
+            uk_day(state(app).clock())]
     finally:
         reopened.close()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app import create_app
-from app.config import Config
+from app.web.config import Config
 
 
 @pytest.fixture

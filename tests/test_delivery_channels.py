@@ -38,7 +38,7 @@ from app.delivery import (
     send_rates,
 )
 from app.delivery.email_channel import _classify
-from app.delivery.sink import RecordingSink, run_sink
+from app.demo.smtp_sink import RecordingSink, run_sink
 from tests.canary import find
 from tests.loopback import closed_port, http_stub, silent_port, smtp_server
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from app import db, disclosure_log
 from app.disclosures import contact, service
 from app.disclosures.notices import release_due_notices
-from app.state import state
+from app.vault import db
+from app.vault import log as disclosure_log
+from app.web.state import state
 from app.worker.scheduler import Jobs
 from crypto.keystore import load_server_keys
 from tests import canary
@@ -232,7 +233,7 @@ def test_a_failed_unseal_gives_the_claim_back_and_opens_nothing(app, conn, vetti
     def broken(*_args: object) -> dict:
         raise RuntimeError("envelope would not open")
 
-    monkeypatch.setattr("app.unseal.sealing.open_group", broken)
+    monkeypatch.setattr("app.vault.unseal.sealing.open_group", broken)
     with pytest.raises(RuntimeError):
         service.disclose(conn, vetting_key, request_id, alice.account_id, now)
     assert conn.execute("SELECT status, disclosed_by, disclosed_at FROM disclosure_requests"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask, abort
 
-from app.access import EVERYONE, allow
+from app.web.access import EVERYONE, allow
 
 SECRET_DETAIL = "CANARY-internal-detail-7f3a"
 

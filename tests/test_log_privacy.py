@@ -8,8 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from app import db
-from app.config import Config
+from app.vault import db
+from app.web.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT_IP = "203.0.113.77"

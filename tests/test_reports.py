@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from app import disclosure_log
-from app.state import state
+from app.vault import log as disclosure_log
+from app.web.state import state
 from tests import canary
 from tests.conftest import VETTING_PASSPHRASE  # noqa: F401  (the unlock uses it)
 from tests.flows import coordinator_client, unlock

@@ -13,7 +13,7 @@ import re
 import pytest
 from flask import Flask
 
-from app.access import (
+from app.web.access import (
     AUDITOR,
     COORDINATOR,
     EVERYONE,
@@ -98,15 +98,15 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                             ONLY_COORDINATORS),
     "reports.mine": ("GET", "/reports", MEMBERS),
     "reports.new": ("GET", "/reports/new", MEMBERS),
-    "coordinator.reports_queue": ("GET", "/coordinator/reports", ONLY_COORDINATORS),
-    "coordinator.report": ("GET", "/coordinator/reports/{report_id}", ONLY_COORDINATORS),
-    "coordinator.report_unseal": ("POST", "/coordinator/reports/{report_id}/unseal",
+    "report_review.queue": ("GET", "/coordinator/reports", ONLY_COORDINATORS),
+    "report_review.report": ("GET", "/coordinator/reports/{report_id}", ONLY_COORDINATORS),
+    "report_review.unseal": ("POST", "/coordinator/reports/{report_id}/unseal",
                                   ONLY_COORDINATORS),
-    "coordinator.report_malicious": ("POST", "/coordinator/reports/{report_id}/malicious",
+    "report_review.malicious": ("POST", "/coordinator/reports/{report_id}/malicious",
                                      ONLY_COORDINATORS),
-    "coordinator.report_close": ("POST", "/coordinator/reports/{report_id}/close",
+    "report_review.close": ("POST", "/coordinator/reports/{report_id}/close",
                                  ONLY_COORDINATORS),
-    "coordinator.report_alert": ("POST", "/coordinator/reports/{report_id}/alert",
+    "report_review.alert": ("POST", "/coordinator/reports/{report_id}/alert",
                                  ONLY_COORDINATORS),
     "disclosures.index": ("GET", "/coordinator/disclosures/", ONLY_COORDINATORS),
     "disclosures.new": ("GET", "/coordinator/disclosures/new", ONLY_COORDINATORS),

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask, session
 
-from app.access import EVERYONE, allow
-from app.security import BASE_HEADERS
+from app.web.access import EVERYONE, allow
+from app.web.security import BASE_HEADERS
 from tests.conftest import install_test_role_header
 
 PAGES = ["/", "/static/style.css", "/static/quick-exit.js", "/no-such-page"]
@@ -56,7 +56,8 @@ def test_session_cookie_is_httponly_samesite_strict_and_secure(app) -> None:
 def test_insecure_cookies_only_when_configured(config, database_key) -> None:
     from dataclasses import replace
 
-    from app import create_app, db
+    from app import create_app
+    from app.vault import db
 
     plain = replace(config, secure_cookies=False)
     db.init_database(plain.database_path, database_key, plain.schema_path)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app, db
-from app.state import state, verify_ready
+from app import create_app
+from app.vault import db
+from app.web.state import state, verify_ready
 from crypto import keystore
 from crypto.keyfile import write_secret_file
 

@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.checker.service import uk_day
-from app.state import state
+from app.common.clock import uk_day
 from app.statistics import figures
+from app.web.state import state
 from tests.people import make_member, make_report, make_staff, signed_in_client
 
 PUBLISHED_CELL = re.compile(r'<td class="num">(.*?)</td>', re.S)

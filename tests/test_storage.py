@@ -4,8 +4,8 @@ import sqlite3
 
 import pytest
 
-from app import db
-from app.member_records import insert_member
+from app.membership.records import insert_member
+from app.vault import db
 from tests import canary
 
 CANARIES = {
@@ -96,12 +96,12 @@ def test_wrong_key_does_not_open_the_database(app, config) -> None:
 
 
 def test_request_connection_is_closed_at_teardown(app) -> None:
-    from app.state import get_db
+    from app.web.state import get_db
 
     with app.test_request_context("/"):
         app.preprocess_request()
         conn = get_db()
         assert get_db() is conn, "one connection per request"
-        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert tuple(conn.execute("SELECT 1").fetchone()) == (1,)
     with pytest.raises(db.sqlcipher3.ProgrammingError):
         conn.execute("SELECT 1")

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from app import db, disclosure_log, unseal
-from app.member_records import insert_member
+from app.membership.records import insert_member
+from app.vault import db, unseal
+from app.vault import log as disclosure_log
 from crypto.errors import EnvelopeError, UnknownKeyId
 from crypto.keys import generate_box_keypair
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from app import create_app, disclosure_log
-from app.state import state
+from app import create_app
+from app.vault import log as disclosure_log
+from app.web.state import state
 from tests import canary
 from tests.flows import (
     INDIVIDUAL,

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from app import db, disclosure_log, memberships
 from app.alerts import service as alerts
 from app.delivery import DeliverySettings, SendRate, SmsSettings, channels
-from app.member_records import insert_member
-from app.state import state
+from app.membership import decisions as memberships
+from app.membership.records import insert_member
+from app.vault import db
+from app.vault import log as disclosure_log
+from app.web.state import state
 from app.worker import retention
 from app.worker.delivery import Courier, deliver_all_due
 from app.worker.scheduler import Jobs, build_scheduler
@@ -198,7 +200,7 @@ def test_the_web_process_never_loads_the_delivery_private_key(app, monkeypatch) 
     for url in ("/", "/alerts", "/account", "/check", "/reports"):
         assert client.get(url).status_code == 200
     post_form(app.test_client(), "/reset", {"username": person.username})
-    from app.state import state as app_state
+    from app.web.state import state as app_state
 
     held = app_state(app).keys
     assert not any("private" in name for name in vars(held))

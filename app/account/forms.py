@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, TelField
 
-from .. import choices, validation
+from app.common import choices, validation
 
 
 class ContactForm(FlaskForm):

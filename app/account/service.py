@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..auth import accounts, sessions
-from ..auth.passwords import Passwords, password_problem
-from ..db import Connection, transaction
+from app.auth import accounts, sessions
+from app.common.passwords import Passwords, password_problem
+from app.vault.db import Connection, transaction
 
 
 def change_password(conn: Connection, passwords: Passwords, account: accounts.Account,

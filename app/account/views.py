@@ -13,16 +13,16 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import memberships
-from ..access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
-from ..auth import accounts
-from ..auth.current import current_account
-from ..auth.forms import ChangePasswordForm, CodeForm, LeaveForm
-from ..form_problems import show_problems
-from ..membership import service as membership_service
-from ..state import get_db, load_keys, now, state
-from . import service
-from .forms import ContactForm
+from app.account import service
+from app.account.forms import ContactForm
+from app.auth import accounts
+from app.auth.current import current_account
+from app.auth.forms import ChangePasswordForm, CodeForm, LeaveForm
+from app.membership import decisions as memberships
+from app.membership import service as membership_service
+from app.web.access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
+from app.web.forms import show_problems
+from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 _NEW_TOTP = "new_totp_secret"

@@ -16,19 +16,19 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from app.alerts import service
+from app.alerts.forms import AlertForm, draft_from, fill_form, rows_with_choice
+from app.auth.current import current_account
+from app.common import choices, identifiers
+from app.common.clock import uk_today
+from app.common.labels import ALERT_STATUS_LABELS, REPORT_STATUS_LABELS
+from app.coordinator import reports as report_review
+from app.coordinator.key_session import held_vetting_key
+from app.reports.forms import IDENTIFIER_KINDS
+from app.web.access import COORDINATOR, allow
+from app.web.forms import show_problems
+from app.web.state import get_db, load_keys, now
 from crypto.blind_index import BlindIndexer
-
-from .. import choices, identifiers
-from ..access import COORDINATOR, allow
-from ..auth.current import current_account
-from ..coordinator import reports as report_review
-from ..coordinator.labels import ALERT_STATUS_LABELS, REPORT_STATUS_LABELS
-from ..coordinator.views import held_vetting_key
-from ..form_problems import show_problems
-from ..reports.forms import IDENTIFIER_KINDS
-from ..state import get_db, load_keys, now
-from . import service
-from .forms import AlertForm, draft_from, fill_form, rows_with_choice
 
 bp = Blueprint("alert_admin", __name__, url_prefix="/coordinator/alerts")
 BLANK_ROWS = 3
@@ -98,7 +98,7 @@ def change(alert_id: str) -> Response | tuple[str, int]:
         return _from_report(alert, form, rows)
     draft = draft_from(form, rows, request.form.get("incident_date", ""))
     try:
-        checked = service.check_draft(draft, service.uk_today(now()))
+        checked = service.check_draft(draft, uk_today(now()))
         if action == "preview":
             return _page(alert, form, rows, preview=checked)
         service.save(get_db(), _indexer(), alert_id, draft, current_account().id, now())

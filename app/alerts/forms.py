@@ -5,9 +5,9 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 
-from .. import choices
-from ..reports.forms import CheckboxList, identifier_rows
-from .service import Alert, AlertDraft
+from app.alerts.service import Alert, AlertDraft
+from app.common import choices
+from app.reports.forms import CheckboxList, identifier_rows
 
 
 class AlertForm(FlaskForm):

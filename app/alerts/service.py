@@ -15,13 +15,13 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.alerts.index import clear_alert_identifiers, index_alert_identifiers
+from app.common import choices, identifiers, validation
+from app.common.clock import uk_today
+from app.common.ids import new_id
+from app.vault import outbox
+from app.vault.db import Connection, transaction
 from crypto.blind_index import BlindIndexer
-
-from .. import choices, identifiers, outbox, validation
-from ..alert_index import clear_alert_identifiers, index_alert_identifiers
-from ..business_hours import UK
-from ..db import Connection, transaction
-from ..member_records import new_id
 
 MAX_TITLE_CHARS = 120
 MAX_DESCRIPTION_CHARS = 5_000
@@ -110,10 +110,6 @@ def check_draft(draft: AlertDraft, today: date) -> AlertDraft:
         categories=tuple(sorted(set(draft.categories))),
         incident_date=draft.incident_date.strip(), description=str(cleaned["description"]),
         identifiers=tuple(dict.fromkeys(chosen)))
-
-
-def uk_today(now: datetime) -> date:
-    return now.astimezone(UK).date()
 
 
 def create(conn: Connection, actor_id: str | None, now: datetime,

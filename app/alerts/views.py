@@ -6,12 +6,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from .. import choices, identifiers
-from ..access import MEMBERS, allow
-from ..auth.current import current_account
-from ..state import get_db
-from . import service
-from .forms import AreasForm
+from app.alerts import service
+from app.alerts.forms import AreasForm
+from app.auth.current import current_account
+from app.common import choices, identifiers
+from app.web.access import MEMBERS, allow
+from app.web.state import get_db
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from app.audit.verification import read_entries
+from app.vault.db import Connection
 from crypto.audit_chain import ChainedEntry
-
-from ..db import Connection
-from .verification import read_entries
 
 PAGE_SIZE = 100
 UNSEAL_EVENT = "unseal"  # entries written by app/unseal.py carry no "event" key

@@ -20,11 +20,10 @@ from datetime import datetime
 
 import nacl.signing
 
+from app.audit.verification import LogVerdict, verify_log
+from app.vault.db import Connection, transaction
 from crypto import audit_chain
 from crypto.audit_chain import Checkpoint
-
-from ..db import Connection, transaction
-from .verification import LogVerdict, verify_log
 
 
 class LogNotVerified(Exception):

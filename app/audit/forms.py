@@ -6,9 +6,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from ..choices import options
-from .browse import NO_LEGAL_BASIS
-from .labels import LEGAL_BASIS_LABELS, PURPOSE_LABELS
+from app.audit.browse import NO_LEGAL_BASIS
+from app.audit.labels import LEGAL_BASIS_LABELS, PURPOSE_LABELS
+from app.common.choices import options
 
 ANY = ("", _l("Any"))
 

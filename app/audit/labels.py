@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
-from ..unseal import LEGAL_BASES, PURPOSES
-from .browse import UNREADABLE_EVENT, UNSEAL_EVENT
+from app.audit.browse import UNREADABLE_EVENT, UNSEAL_EVENT
+from app.vault.unseal import LEGAL_BASES, PURPOSES
 
 PURPOSE_LABELS = {"vetting": _l("Vetting an application"),
                   "report_review": _l("Reviewing a report"),

@@ -29,11 +29,10 @@ from dataclasses import dataclass
 
 import nacl.signing
 
+from app.vault.db import Connection
 from crypto import audit_chain
 from crypto.audit_chain import ChainedEntry, Checkpoint
 from crypto.keys import format_fingerprint, signing_key_id
-
-from ..db import Connection
 
 SERVER = "server"
 KEPT = "kept"

@@ -13,15 +13,20 @@ import nacl.signing
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.audit import browse
+from app.audit.forms import KeptCheckpointForm, LogFilterForm
+from app.audit.labels import EVENT_LABELS, LEGAL_BASIS_LABELS, PURPOSE_LABELS
+from app.audit.verification import (
+    export_all,
+    parse_kept,
+    stored_checkpoint,
+    stored_checkpoints,
+    verify_log,
+)
+from app.common.choices import options
+from app.web.access import AUDITOR, allow
+from app.web.state import get_db, load_keys, now
 from crypto.errors import MalformedCheckpoint
-
-from ..access import AUDITOR, allow
-from ..choices import options
-from ..state import get_db, load_keys, now
-from . import browse
-from .forms import KeptCheckpointForm, LogFilterForm
-from .labels import EVENT_LABELS, LEGAL_BASIS_LABELS, PURPOSE_LABELS
-from .verification import export_all, parse_kept, stored_checkpoint, stored_checkpoints, verify_log
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

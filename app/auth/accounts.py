@@ -11,10 +11,9 @@ from datetime import datetime
 
 import pyotp
 
+from app.common.passwords import Passwords
+from app.vault.db import Connection, IntegrityError, transaction
 from crypto.passphrase import generate_passphrase, generate_username
-
-from ..db import Connection, IntegrityError, transaction
-from .passwords import Passwords
 
 STAFF_ROLES = ("coordinator", "auditor")
 MEMBER_ROLES = ("member", "org_contact", "org_staff")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import g, request, session
 
-from ..state import get_db, now
-from . import accounts, sessions
+from app.auth import accounts, sessions
+from app.web.state import get_db, now
 
 SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
 

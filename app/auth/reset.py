@@ -10,13 +10,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from app.auth import accounts, sessions
+from app.common.passwords import Passwords, password_problem
+from app.vault import outbox
+from app.vault.db import Connection, transaction
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
-
-from .. import outbox
-from ..db import Connection, transaction
-from . import accounts, sessions
-from .passwords import Passwords, password_problem
 
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_TRIES = 5

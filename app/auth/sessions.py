@@ -6,20 +6,15 @@ everywhere"; a password change ends every other session.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from ..db import Connection
+from app.common.ids import token_hash
+from app.vault.db import Connection
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 # Writing last_seen on every request would cost a write per page; a minute is precise enough.
 _TOUCH_EVERY = timedelta(minutes=1)
-
-
-def token_hash(token: str) -> bytes:
-    return hashlib.blake2b(token.encode("ascii"), digest_size=32,
-                           person=b"um-session").digest()
 
 
 def create(conn: Connection, account_id: str, now: datetime) -> str:

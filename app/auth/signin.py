@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from ..db import Connection
-from . import accounts
-from .passwords import Passwords
-from .throttle import SignInThrottle
+from app.auth import accounts
+from app.common.passwords import Passwords
+from app.vault.db import Connection
+from app.web.limits import SignInThrottle
 
 
 class Outcome(Enum):

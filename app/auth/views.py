@@ -17,14 +17,14 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..access import EVERYONE, SIGNED_IN, allow
-from ..db import transaction
-from ..state import get_db, load_keys, now, state
-from . import reset as reset_codes
-from . import sessions
-from .current import SESSION_TOKEN
-from .forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm
-from .signin import Outcome, attempt_code, attempt_password
+from app.auth import reset as reset_codes
+from app.auth import sessions
+from app.auth.current import SESSION_TOKEN
+from app.auth.forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm
+from app.auth.signin import Outcome, attempt_code, attempt_password
+from app.vault.db import transaction
+from app.web.access import EVERYONE, SIGNED_IN, allow
+from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("auth", __name__)
 

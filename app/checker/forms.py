@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from .. import identifiers
-from .service import MAX_VALUE_CHARS
+from app.checker.service import MAX_VALUE_CHARS
+from app.common import identifiers
 
 
 class CheckForm(FlaskForm):

@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from app.common import identifiers
+from app.common.clock import uk_date_of, uk_day
+from app.vault import db
 from crypto.blind_index import BlindIndexer
 from crypto.errors import NormalisationError
 
-from .. import db, identifiers
-
-UK = ZoneInfo("Europe/London")
-PER_ACCOUNT_CHECKS = "30 per hour"
 # Longer than any real phone number, email address, plate or handle (the normalisers'
 # own limit); anything longer is refused before it is normalised.
 MAX_VALUE_CHARS = 320
@@ -97,18 +92,6 @@ def validate(kind: str, raw: str) -> None:
         raise InvalidCheck("value", problem)
 
 
-def _uk_date(stamp: str | None) -> date | None:
-    if not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UK).date()
-
-
 def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind: str,
                                 raw: str) -> list[AlertMention]:
     """Published alerts whose identifier index matches the value, newest first.
@@ -129,12 +112,7 @@ def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind
         f"WHERE a.status = 'published' AND {clause} "
         "ORDER BY a.published_at DESC, a.id",
         params).fetchall()
-    return [AlertMention(row[0], row[1], _uk_date(row[2])) for row in rows]
-
-
-def uk_day(now: datetime) -> str:
-    """The UK calendar day of an aware datetime, as YYYY-MM-DD."""
-    return now.astimezone(UK).date().isoformat()
+    return [AlertMention(row[0], row[1], uk_date_of(row[2])) for row in rows]
 
 
 def count_check(conn: db.Connection, now: datetime) -> None:
@@ -158,22 +136,3 @@ def checks_on(conn: db.Connection, day: str) -> int:
     row = conn.execute("SELECT count FROM check_counts WHERE day = ?", (day,)).fetchone()
     return int(row[0]) if row else 0
 
-
-class CheckLimiter:
-    """At most `per_account` checks per account in a moving window, held in memory only.
-
-    Every attempt counts, valid or not, so probing formats costs the same as checking.
-    Keys are account ids (random, identifying no one); nothing typed is kept here. Memory
-    only, like the sign-in throttle: one web process (README), and a restart forgets it.
-    """
-
-    def __init__(self, per_account: str = PER_ACCOUNT_CHECKS) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._limit = parse(per_account)
-
-    def allow(self, account_id: str) -> bool:
-        """Count one attempt; False (and nothing counted) once the account is over its limit."""
-        return self._limiter.hit(self._limit, "check", account_id)
-
-    def reset(self, account_id: str) -> None:
-        self._limiter.clear(self._limit, "check", account_id)

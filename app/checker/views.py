@@ -9,13 +9,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.auth.current import current_account
+from app.checker import service
+from app.checker.forms import CheckForm
+from app.web.access import MEMBERS, allow
+from app.web.state import get_db, load_keys, now, state
 from crypto.blind_index import BlindIndexer
-
-from ..access import MEMBERS, allow
-from ..auth.current import current_account
-from ..state import get_db, load_keys, now, state
-from . import service
-from .forms import CheckForm
 
 bp = Blueprint("checker", __name__)
 

@@ -6,8 +6,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ..choices import options
-from ..memberships import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
+from app.common.choices import options
+from app.membership.decisions import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
 
 
 class UnlockForm(FlaskForm):

@@ -1,16 +1,20 @@
-"""Report review pages, on the coordinator blueprint."""
+"""Coordinators reviewing reports: the queue, one report, unsealing it, outcomes."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..access import COORDINATOR, allow
-from ..auth.current import current_account
-from ..state import get_db, now
-from . import reports
-from .views import bp, held_vetting_key
+from app.auth.current import current_account
+from app.coordinator import reports
+from app.coordinator.key_session import held_vetting_key
+from app.coordinator.pages import coordinator_context
+from app.web.access import COORDINATOR, allow
+from app.web.state import get_db, now
+
+bp = Blueprint("report_review", __name__, url_prefix="/coordinator/reports")
+bp.context_processor(coordinator_context)
 
 
 def _report_or_404(report_id: str) -> reports.ReportSummary:
@@ -20,22 +24,22 @@ def _report_or_404(report_id: str) -> reports.ReportSummary:
     return report
 
 
-@bp.get("/reports")
+@bp.get("")
 @allow(COORDINATOR)
-def reports_queue() -> str:
+def queue() -> str:
     return render_template("coordinator/reports.html", reports=reports.queue(get_db()))
 
 
-@bp.get("/reports/<report_id>")
+@bp.get("/<report_id>")
 @allow(COORDINATOR)
 def report(report_id: str) -> str:
     return render_template("coordinator/report.html", report=_report_or_404(report_id),
                            linked=reports.linked(get_db(), report_id))
 
 
-@bp.post("/reports/<report_id>/unseal")
+@bp.post("/<report_id>/unseal")
 @allow(COORDINATOR)
-def report_unseal(report_id: str) -> str | tuple[str, int]:
+def unseal(report_id: str) -> str | tuple[str, int]:
     report = _report_or_404(report_id)
     key = held_vetting_key()
     if key is None:
@@ -45,27 +49,27 @@ def report_unseal(report_id: str) -> str | tuple[str, int]:
                            linked=reports.linked(get_db(), report_id))
 
 
-@bp.post("/reports/<report_id>/malicious")
+@bp.post("/<report_id>/malicious")
 @allow(COORDINATOR)
-def report_malicious(report_id: str) -> Response:
+def malicious(report_id: str) -> Response:
     _report_or_404(report_id)
     reports.mark_malicious(get_db(), report_id, current_account().id, now())
     flash(_("Marked as malicious or false, and closed. Consider revoking the membership."))
-    return redirect(url_for("coordinator.report", report_id=report_id))
+    return redirect(url_for("report_review.report", report_id=report_id))
 
 
-@bp.post("/reports/<report_id>/close")
+@bp.post("/<report_id>/close")
 @allow(COORDINATOR)
-def report_close(report_id: str) -> Response:
+def close(report_id: str) -> Response:
     _report_or_404(report_id)
     reports.close(get_db(), report_id, current_account().id, now())
     flash(_("Report closed."))
-    return redirect(url_for("coordinator.report", report_id=report_id))
+    return redirect(url_for("report_review.report", report_id=report_id))
 
 
-@bp.post("/reports/<report_id>/alert")
+@bp.post("/<report_id>/alert")
 @allow(COORDINATOR)
-def report_alert(report_id: str) -> Response:
+def alert(report_id: str) -> Response:
     _report_or_404(report_id)
     alert_id = reports.start_alert_draft(get_db(), report_id, current_account().id, now())
     flash(_("An alert draft has been started from this report."))

@@ -10,11 +10,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.common.ids import new_id
+from app.vault.db import Connection, transaction
+from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
-
-from ..db import Connection, transaction
-from ..member_records import new_id
-from ..unseal import UnsealRequest, unseal
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.common.clock import business_hours_between
+from app.membership.records import duplicate_candidates
+from app.vault.db import Connection
+from app.vault.sealing import SEALED_PLACES
+from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
-
-from ..business_hours import business_hours_between
-from ..db import Connection
-from ..member_records import duplicate_candidates
-from ..sealing import SEALED_PLACES
-from ..unseal import UnsealRequest, unseal
 
 IDENTITY_FIELDS = ("work_name", "real_name", "org_name", "org_website", "key_contact",
                    "org_description")

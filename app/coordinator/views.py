@@ -3,41 +3,27 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from app.auth.current import current_account
+from app.coordinator import key_session, vetting
+from app.coordinator import reports as report_review
+from app.coordinator.forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
+from app.coordinator.pages import coordinator_context
+from app.membership import decisions as memberships
+from app.web.access import COORDINATOR, allow
+from app.web.state import get_db, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
-from crypto.keys import BoxPrivateKey
-
-from .. import choices, identifiers, memberships
-from ..access import COORDINATOR, allow
-from ..auth.current import current_account
-from ..state import get_db, load_keys, now, state
-from . import reports as report_review
-from . import unlock as unlocking
-from . import vetting
-from .forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
-from .labels import FIELD_LABELS, KIND_LABELS, REPORT_STATUS_LABELS, STATUS_LABELS
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
-_WRAPPING = "vetting_wrap"
-
-
-def held_vetting_key() -> BoxPrivateKey | None:
-    """The vetting key this coordinator unlocked, if it is still held."""
-    return unlocking.held_key(state().unlocks, session["token"], session.get(_WRAPPING), now())
-
-
-def _unlocked_until() -> object:
-    return state().unlocks.expires_at(session["token"], now())
+bp.context_processor(coordinator_context)
 
 
 @bp.app_template_filter("business_age")
@@ -46,16 +32,6 @@ def business_age(hours: float) -> str:
     if days == 0:
         return _("%(hours)s business hours", hours=f"{rest:g}")
     return _("%(days)d business days and %(hours)s hours", days=int(days), hours=f"{rest:g}")
-
-
-@bp.context_processor
-def coordinator_globals() -> dict[str, object]:
-    return {"unlocked_until": _unlocked_until() if "token" in session else None,
-            "kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS,
-            "field_labels": FIELD_LABELS, "report_status_labels": REPORT_STATUS_LABELS,
-            "category_labels": dict(choices.REPORT_CATEGORIES),
-            "area_labels": dict(choices.AREAS), "time_labels": dict(choices.TIMES_OF_DAY),
-            "identifier_labels": identifiers.KINDS}
 
 
 def _application_or_404(member_id: str) -> vetting.Application:
@@ -80,14 +56,9 @@ def unlock() -> Response | str | tuple[str, int]:
         return render_template("coordinator/unlock.html", form=form)
     if not form.validate():
         return render_template("coordinator/unlock.html", form=form), 400
-    data = form.key_file.data.read(unlocking.MAX_KEY_FILE_BYTES + 1)
+    data = form.key_file.data.read(key_session.MAX_KEY_FILE_BYTES + 1)
     try:
-        if len(data) > unlocking.MAX_KEY_FILE_BYTES:
-            raise DamagedKeyFile("too large to be a key file")
-        wrapping, _expires = unlocking.unlock(
-            get_db(), state().unlocks, key_file=data, passphrase=form.passphrase.data,
-            expected=load_keys(current_app).vetting_public, session_token=session["token"],
-            actor_id=current_account().id, now=now())
+        key_session.unlock(get_db(), data, form.passphrase.data, current_account().id)
     except KeyMismatch:
         problem = _("That file is a key, but not this scheme's vetting key.")
     except WrongPassphrase:
@@ -95,7 +66,6 @@ def unlock() -> Response | str | tuple[str, int]:
     except (DamagedKeyFile, KeyFileError):
         problem = _("That file is not a vetting key file, or it is damaged.")
     else:
-        session[_WRAPPING] = wrapping.hex()
         flash(_("The vetting key is unlocked for 15 minutes, for you only."))
         next_id = request.args.get("next_id")
         if next_id and vetting.find(get_db(), next_id, now()) is not None:
@@ -107,8 +77,7 @@ def unlock() -> Response | str | tuple[str, int]:
 @bp.post("/lock")
 @allow(COORDINATOR)
 def lock() -> Response:
-    state().unlocks.forget(session["token"])
-    session.pop(_WRAPPING, None)
+    key_session.lock()
     flash(_("The vetting key is locked."))
     return redirect(url_for("coordinator.queue"))
 
@@ -125,7 +94,7 @@ def application(member_id: str) -> str:
 @allow(COORDINATOR)
 def unseal(member_id: str) -> str | tuple[str, int]:
     application = _application_or_404(member_id)
-    key = held_vetting_key()
+    key = key_session.held_vetting_key()
     if key is None:
         return render_template("coordinator/locked.html", application=application), 423
     opened = vetting.open_for_vetting(get_db(), key, current_account().id, member_id, now())
@@ -228,5 +197,3 @@ def record_leave(member_id: str) -> Response:
         flash(_(str(error)))
     return redirect(url_for("coordinator.member", member_id=member_id))
 
-
-from . import report_views  # noqa: E402,F401  (registers the report routes on bp)

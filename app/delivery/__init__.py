@@ -7,11 +7,11 @@ The alert worker builds `channels(DeliverySettings.from_env())` once and calls
 
 from __future__ import annotations
 
-from .email_channel import EmailChannel, message_id_for
-from .message import DeliveryError, Notice
-from .rate import SendRate
-from .settings import DeliverySettings, SmsSettings, SmtpSettings
-from .sms import NoSms, SmsGateway, TwilioSms, WebhookSms, gateway
+from app.delivery.email_channel import EmailChannel, message_id_for
+from app.delivery.message import DeliveryError, Notice
+from app.delivery.rate import SendRate
+from app.delivery.settings import DeliverySettings, SmsSettings, SmtpSettings
+from app.delivery.sms import NoSms, SmsGateway, TwilioSms, WebhookSms, gateway
 
 __all__ = [
     "DeliveryError",

@@ -22,8 +22,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from types import TracebackType
 
-from .message import DeliveryError, Notice
-from .settings import SmtpSettings, is_loopback_host
+from app.delivery.message import DeliveryError, Notice
+from app.delivery.settings import SmtpSettings, is_loopback_host
 
 _KEY_SAFE = re.compile(r"[A-Za-z0-9_-]")
 _MAX_ID_LEFT = 128

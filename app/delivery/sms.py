@@ -26,8 +26,8 @@ import urllib.parse
 import urllib.request
 from typing import Protocol, runtime_checkable
 
-from .message import DeliveryError, Notice
-from .settings import E164, SmsSettings, check_url
+from app.delivery.message import DeliveryError, Notice
+from app.delivery.settings import E164, SmsSettings, check_url
 
 USER_AGENT = "uglymugs-delivery"
 _TEMPORARY_4XX = frozenset({401, 403, 404, 407, 408, 409, 425, 429})

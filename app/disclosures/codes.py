@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..sealing import SEALED_PLACES
+from app.vault.sealing import SEALED_PLACES
 
 OTHER_AUTHORITY = "other"
 
@@ -184,3 +184,15 @@ def field_codes(fields: dict[str, list[str]]) -> list[str]:
     """The "column.field" codes, in the order the forms list them."""
     return sorted((f"{column}.{name}" for column, names in fields.items() for name in names),
                   key=lambda code: (_ORDER.get(code, len(_ORDER)), code))
+
+
+def page_labels() -> dict[str, object]:
+    """Words for every code a disclosure or message page shows."""
+    return {"authority_labels": AUTHORITY_LABELS,
+            "basis_labels": LEGAL_BASIS_LABELS,
+            "delay_labels": DELAY_REASON_LABELS,
+            "refusal_labels": REFUSAL_REASON_LABELS,
+            "contact_reason_labels": CONTACT_REASON_LABELS,
+            "disclosure_field_labels": FIELD_LABELS,
+            "request_status_labels": REQUEST_STATUS_LABELS,
+            "contact_status_labels": CONTACT_STATUS_LABELS}

@@ -22,23 +22,24 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from crypto.keys import BoxPrivateKey
-from crypto.keystore import ServerKeys
-
-from .. import disclosure_log, validation
-from ..db import Connection, transaction
-from ..member_records import new_id
-from ..outbox import enqueue_for_member
-from ..sealing import seal_group
-from ..unseal import UnsealRequest, unseal
-from . import codes
-from .service import (
+from app.common import validation
+from app.common.clock import stamp as _stamp
+from app.common.ids import new_id
+from app.disclosures import codes
+from app.disclosures.service import (
     MAX_NOTE_CHARS,
     MAX_REFERENCE_CHARS,
     MAX_REQUESTER_CHARS,
     NotAllowed,
     RequestInvalid,
 )
+from app.vault import log as disclosure_log
+from app.vault.db import Connection, transaction
+from app.vault.outbox import enqueue_for_member
+from app.vault.sealing import seal_group
+from app.vault.unseal import UnsealRequest, unseal
+from crypto.keys import BoxPrivateKey
+from crypto.keystore import ServerKeys
 
 ANSWERS = ("yes", "no")
 
@@ -100,10 +101,6 @@ def listing(conn: Connection, limit: int = 500) -> list[ContactRequest]:
     return [_contact(row) for row in rows]
 
 
-def _stamp(now: datetime) -> str:
-    return now.isoformat(timespec="seconds")
-
-
 def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
                          sub: ContactSubmission, now: datetime) -> str:
     """Record the authority's request and put a message in the reporter's account."""
@@ -159,13 +156,9 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
                      (new_id(), member_id, contact_id, stamp))
         queued = enqueue_for_member(conn, kind="message", member_id=member_id,
                                     dedupe_key=f"message:contact:{contact_id}", now=now)
-        disclosure_log.append(conn, {
-            "at": stamp, "actor": actor_id, "event": "contact_request_sent",
-            "purpose": "disclosure", "records": [f"members/{member_id}",
-                                                 f"reports/{report_id}"],
-            "fields": chosen, "request": f"contact_requests/{contact_id}",
-            "authority": sub.authority, "channel_notices": int(queued),
-        })
+        disclosure_log.append(conn, disclosure_log.contact_request_sent(
+            at=now, actor=actor_id, member_id=member_id, report_id=report_id, fields=chosen,
+            contact_id=contact_id, authority=sub.authority, channel_notices=int(queued)))
     return contact_id
 
 
@@ -294,10 +287,7 @@ def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
         conn.execute("UPDATE contact_requests SET status = ?, answered_by = ?, "
                      "answered_at = ? WHERE id = ?",
                      (new_status, account_id, stamp, contact_id))
-        disclosure_log.append(conn, {
-            "at": stamp, "actor": account_id, "event": "contact_request_answered",
-            "purpose": "disclosure", "records": [f"members/{member_id}"],
-            "request": f"contact_requests/{contact_id}",
-            "answer": "withdrawn" if status == "accepted" else reply,
-        })
+        disclosure_log.append(conn, disclosure_log.contact_request_answered(
+            at=now, actor=account_id, member_id=member_id, contact_id=contact_id,
+            answer="withdrawn" if status == "accepted" else reply))
     return new_status

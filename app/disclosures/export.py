@@ -34,13 +34,13 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.common import choices, identifiers
+from app.coordinator.reports import ReportSummary, find
+from app.disclosures.service import RequestInvalid
+from app.vault import log as disclosure_log
+from app.vault.db import Connection, transaction
+from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
-
-from .. import choices, disclosure_log, identifiers
-from ..coordinator.reports import ReportSummary, find
-from ..db import Connection, transaction
-from ..unseal import UnsealRequest, unseal
-from .service import RequestInvalid
 
 MAX_REPORTS = 500
 EXPORT_CONTEXT = {"export": "police_export"}
@@ -113,7 +113,6 @@ def build_export(conn: Connection, key: BoxPrivateKey | None, actor_id: str,
     if choice.needs_key and key is None:
         raise NeedsKey
     reports = [allowed[rid] for rid in wanted]
-    stamp = now.isoformat(timespec="seconds")
 
     report_fields: dict[str, list[str]] = {}
     if choice.offender:
@@ -148,13 +147,11 @@ def build_export(conn: Connection, key: BoxPrivateKey | None, actor_id: str,
         columns += ["reporter_consented_to_details", "reporter_name", "reporter_email",
                     "reporter_mobile"]
     with transaction(conn):
-        disclosure_log.append(conn, {
-            "at": stamp, "actor": actor_id, "event": "police_export", "purpose": "disclosure",
-            "legal_basis": "consent",
-            "records": [f"reports/{rid}" for rid in wanted]
+        disclosure_log.append(conn, disclosure_log.police_export(
+            at=now, actor=actor_id,
+            records=[f"reports/{rid}" for rid in wanted]
             + [f"members/{mid}" for mid in reporters],
-            "fields": columns, "member_notified": False,
-        })
+            fields=columns))
 
     areas = _labels(choices.AREAS)
     times = _labels(choices.TIMES_OF_DAY)

@@ -15,8 +15,8 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..choices import options
-from . import codes
+from app.common.choices import options
+from app.disclosures import codes
 
 
 class CheckboxList(SelectMultipleField):

@@ -18,24 +18,19 @@ Plain functions, no Flask: the worker imports this module.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
-from .. import disclosure_log
-from ..db import Connection, transaction
-from ..member_records import new_id
-from ..outbox import enqueue_for_member
+from app.common.clock import stamp as _stamp
+from app.common.clock import utc_day
+from app.common.ids import new_id
+from app.vault import log as disclosure_log
+from app.vault.db import Connection, transaction
+from app.vault.log import LegalBasis
+from app.vault.outbox import enqueue_for_member
 
 log = logging.getLogger("uglymugs.disclosures")
 
 WORKER = "worker"
-
-
-def _stamp(now: datetime) -> str:
-    return now.isoformat(timespec="seconds")
-
-
-def utc_day(now: datetime) -> str:
-    return now.astimezone(UTC).date().isoformat()
 
 
 def record_ids(conn: Connection, request_id: str) -> list[str]:
@@ -96,20 +91,11 @@ def notify(conn: Connection, request_id: str, actor_id: str, now: datetime) -> b
                 channel_notices += 1
         conn.execute("UPDATE disclosure_requests SET notified_at = ?, notice_outcome = ? "
                      "WHERE id = ?", (stamp, "notified" if told else "no_member", request_id))
-        entry: dict[str, object] = {
-            "at": stamp, "actor": actor_id, "event": "member_notified",
-            "purpose": "disclosure", "legal_basis": legal_basis,
-            "records": ([f"members/{m}" for m in told] if told
-                        else [f"{subject_table}/{rid}" for rid in ids]),
-            "request": f"disclosure_requests/{request_id}",
-            "member_notified": bool(told),
-            "channel_notices": channel_notices,
-        }
-        if told:
-            entry["member_notified_at"] = stamp
-        else:
-            entry["reason"] = "no active membership to tell"
-        disclosure_log.append(conn, entry)
+        disclosure_log.append(conn, disclosure_log.member_notified(
+            at=now, actor=actor_id, legal_basis=LegalBasis(legal_basis),
+            records=([f"members/{m}" for m in told] if told
+                     else [f"{subject_table}/{rid}" for rid in ids]),
+            request_id=request_id, told=bool(told), channel_notices=channel_notices))
     return True
 
 

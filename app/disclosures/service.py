@@ -29,17 +29,20 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from app.common import validation
+from app.common.clock import stamp as _stamp
+from app.common.clock import utc_day
+from app.common.ids import new_id
+from app.disclosures import codes
+from app.disclosures.notices import notify, record_ids
+from app.vault import log as disclosure_log
+from app.vault.db import Connection, transaction
+from app.vault.log import Event, LegalBasis
+from app.vault.sealing import seal_group
+from app.vault.unseal import LEGAL_BASES, Opened, UnsealRequest, unseal
+from app.web.errors import frames_only
 from crypto.keys import BoxPrivateKey
 from crypto.keystore import ServerKeys
-
-from .. import disclosure_log, validation
-from ..db import Connection, transaction
-from ..errors import frames_only
-from ..member_records import new_id
-from ..sealing import seal_group
-from ..unseal import LEGAL_BASES, Opened, UnsealRequest, unseal
-from . import codes
-from .notices import notify, record_ids, utc_day
 
 log = logging.getLogger("uglymugs.disclosures")
 
@@ -159,10 +162,6 @@ def listing(conn: Connection, limit: int = 500) -> list[DisclosureRequest]:
         _SELECT + " ORDER BY CASE d.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 "
         "ELSE 2 END, d.requested_at DESC, d.id LIMIT ?", (limit,)).fetchall()
     return [_request(conn, row) for row in rows]
-
-
-def _stamp(now: datetime) -> str:
-    return now.isoformat(timespec="seconds")
 
 
 def _parse_ids(raw: str) -> list[str] | None:
@@ -303,19 +302,12 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
              delay_reason, review_on.isoformat() if review_on else None))
         conn.executemany("INSERT INTO disclosure_request_records (request_id, row_id) "
                          "VALUES (?, ?)", [(request_id, rid) for rid in ids])
-        entry: dict[str, object] = {
-            "at": stamp, "actor": actor_id, "event": "disclosure_requested",
-            "purpose": "disclosure", "legal_basis": sub.legal_basis,
-            "records": [f"{table}/{rid}" for rid in ids], "fields": chosen,
-            "request": f"disclosure_requests/{request_id}", "authority": sub.authority,
-            "notice": "delayed" if review_on else "immediate",
-        }
-        if review_on:
-            entry["notice_review_on"] = review_on.isoformat()
-            entry["notice_delay_reason"] = delay_reason
-        if contact_id:
-            entry["consent"] = f"contact_requests/{contact_id}"
-        disclosure_log.append(conn, entry)
+        disclosure_log.append(conn, disclosure_log.disclosure_requested(
+            at=now, actor=actor_id, legal_basis=LegalBasis(sub.legal_basis),
+            records=[f"{table}/{rid}" for rid in ids], fields=chosen, request_id=request_id,
+            authority=sub.authority, review_on=review_on.isoformat() if review_on else None,
+            delay_reason=delay_reason if review_on else None,
+            consent_id=contact_id or None))
     return request_id
 
 
@@ -332,12 +324,12 @@ def _check_consent_stands(request: DisclosureRequest) -> None:
                             "request cannot go ahead. Refuse it, giving that reason."))
 
 
-def _entry(request: DisclosureRequest, event: str, actor_id: str, stamp: str,
-           **extra: object) -> dict[str, object]:
-    return {"at": stamp, "actor": actor_id, "event": event, "purpose": "disclosure",
-            "legal_basis": request.legal_basis, "records": request.records,
-            "fields": request.field_codes, "request": f"disclosure_requests/{request.id}",
-            **extra}
+def _entry(request: DisclosureRequest, event: Event, actor_id: str, now: datetime,
+           approver: str | None = None, **extra: str) -> disclosure_log.LogEntry:
+    return disclosure_log.disclosure_step(
+        event, at=now, actor=actor_id, legal_basis=LegalBasis(request.legal_basis),
+        records=request.records, fields=request.field_codes, request_id=request.id,
+        approver=approver, **extra)
 
 
 def approve(conn: Connection, request_id: str, actor_id: str, now: datetime) -> None:
@@ -357,7 +349,7 @@ def approve(conn: Connection, request_id: str, actor_id: str, now: datetime) -> 
             (actor_id, stamp, request_id, actor_id))
         if updated.rowcount != 1:
             raise NotAllowed(_l("Only a request waiting for approval can be approved."))
-        disclosure_log.append(conn, _entry(request, "disclosure_approved", actor_id, stamp,
+        disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_APPROVED, actor_id, now,
                                            approver=actor_id))
 
 
@@ -388,7 +380,7 @@ def refuse(conn: Connection, keys: ServerKeys, request_id: str, actor_id: str,
             "decided_at = ?, refusal_reason = ?, decision = ? WHERE id = ? "
             "AND status IN ('pending', 'approved')",
             (actor_id, stamp, reason, sealed, request_id))
-        disclosure_log.append(conn, _entry(request, "disclosure_refused", actor_id, stamp,
+        disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_REFUSED, actor_id, now,
                                            reason=reason))
 
 
@@ -491,7 +483,6 @@ def extend_delay(conn: Connection, request_id: str, actor_id: str, reason: str,
     if problems:
         raise RequestInvalid(problems)
     assert review_on is not None
-    stamp = _stamp(now)
     with transaction(conn):
         request = _load(conn, request_id)
         if not request.delayed or request.notified_at is not None \
@@ -504,7 +495,7 @@ def extend_delay(conn: Connection, request_id: str, actor_id: str, reason: str,
                      "notice_review_on = ? WHERE id = ?",
                      (reason, review_on.isoformat(), request_id))
         disclosure_log.append(conn, _entry(
-            request, "notice_delay_extended", actor_id, stamp,
+            request, Event.NOTICE_DELAY_EXTENDED, actor_id, now,
             notice_delay_reason=reason, notice_review_on=review_on.isoformat()))
 
 
@@ -521,7 +512,7 @@ def notify_now(conn: Connection, request_id: str, actor_id: str, now: datetime) 
 def printable(request: DisclosureRequest, opened: Opened
               ) -> list[tuple[str, list[tuple[object, str]]]]:
     """(record, [(field label, value)]) for the printable page; identifiers one a line."""
-    from ..identifiers import KINDS
+    from app.common.identifiers import KINDS
 
     sections = []
     for rid in request.record_ids:

@@ -1,5 +1,4 @@
-"""Coordinators' disclosure pages (/coordinator/disclosures) and members' messages
-(/account/messages).
+"""Coordinators' disclosure pages (/coordinator/disclosures).
 
 Coordinators only, for everything under /coordinator/disclosures; auditors see the
 results in the disclosure log, never a sealed field. Reading a request's sealed details,
@@ -18,23 +17,19 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
 
-from .. import choices
-from ..access import COORDINATOR, MEMBER, ORG_CONTACT, allow
-from ..audit.browse import staff_names
-from ..auth.current import current_account
-from ..coordinator.labels import STATUS_LABELS
-from ..coordinator.reports import find as find_report
-from ..coordinator.views import held_vetting_key
-from ..form_problems import show_problems
-from ..state import get_db, load_keys, now, state
-from . import codes, contact, export, service
-from .forms import (
-    AnswerForm,
+from app.audit.browse import staff_names
+from app.auth.current import current_account
+from app.common import choices
+from app.common.clock import utc_day
+from app.common.labels import STATUS_LABELS
+from app.coordinator.key_session import held_vetting_key, unlocked_until
+from app.coordinator.reports import find as find_report
+from app.disclosures import codes, contact, export, service
+from app.disclosures.forms import (
     ContactForm,
     DecisionForm,
     DelayForm,
@@ -42,34 +37,19 @@ from .forms import (
     RefuseForm,
     RequestForm,
 )
+from app.web.access import COORDINATOR, allow
+from app.web.forms import show_problems
+from app.web.state import get_db, load_keys, now
 
 bp = Blueprint("disclosures", __name__, url_prefix="/coordinator/disclosures")
-member_bp = Blueprint("messages", __name__, url_prefix="/account/messages")
 
-
-def _labels() -> dict[str, object]:
-    return {"authority_labels": codes.AUTHORITY_LABELS,
-            "basis_labels": codes.LEGAL_BASIS_LABELS,
-            "delay_labels": codes.DELAY_REASON_LABELS,
-            "refusal_labels": codes.REFUSAL_REASON_LABELS,
-            "contact_reason_labels": codes.CONTACT_REASON_LABELS,
-            "disclosure_field_labels": codes.FIELD_LABELS,
-            "request_status_labels": codes.REQUEST_STATUS_LABELS,
-            "contact_status_labels": codes.CONTACT_STATUS_LABELS}
 
 
 @bp.context_processor
 def disclosure_globals() -> dict[str, object]:
-    unlocked = (state().unlocks.expires_at(session["token"], now())
-                if "token" in session else None)
-    return {"unlocked_until": unlocked, "status_labels": STATUS_LABELS,
+    return {"unlocked_until": unlocked_until(), "status_labels": STATUS_LABELS,
             "area_labels": dict(choices.AREAS),
-            "category_labels": dict(choices.REPORT_CATEGORIES), **_labels()}
-
-
-@member_bp.context_processor
-def message_globals() -> dict[str, object]:
-    return _labels()
+            "category_labels": dict(choices.REPORT_CATEGORIES), **codes.page_labels()}
 
 
 def _request_or_404(request_id: str) -> service.DisclosureRequest:
@@ -155,11 +135,11 @@ def _show(found: service.DisclosureRequest, details: service.RequestDetails | No
         me=current_account().id, decision_form=DecisionForm(),
         refuse_form=refuse_form or RefuseForm(), delay_form=delay_form or DelayForm(),
         problems=problems or {}, members_concerned=_members_concerned(found),
-        today=service.utc_day(now())), status
+        today=utc_day(now())), status
 
 
 def _members_concerned(found: service.DisclosureRequest) -> list[str]:
-    from .notices import members_concerned
+    from app.disclosures.notices import members_concerned
 
     return members_concerned(get_db(), found.subject_table, list(found.record_ids))
 
@@ -364,59 +344,3 @@ def police_export() -> Response | tuple[str, int]:
         f'attachment; filename="police-intelligence-{now().date().isoformat()}.csv"')
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# Members' messages: the member, or an organisation's key contact for the organisation.
-
-def _member_id() -> str:
-    member_id = current_account().member_id
-    assert member_id is not None
-    return member_id
-
-
-@member_bp.get("")
-@allow(MEMBER, ORG_CONTACT)
-def messages_index() -> str:
-    return render_template("disclosures/messages.html",
-                           messages=contact.messages(get_db(), _member_id()))
-
-
-def _message_page(found: contact.Message, form: AnswerForm | None = None,
-                  status: int = 200) -> tuple[str, int]:
-    return render_template("disclosures/message.html", m=found,
-                           form=form or AnswerForm()), status
-
-
-@member_bp.get("/<message_id>")
-@allow(MEMBER, ORG_CONTACT)
-def message(message_id: str) -> tuple[str, int]:
-    found = contact.message(get_db(), _member_id(), message_id, now())
-    if found is None:
-        abort(404)
-    return _message_page(found)
-
-
-@member_bp.post("/<message_id>/answer")
-@allow(MEMBER, ORG_CONTACT)
-def answer(message_id: str) -> Response | tuple[str, int]:
-    found = contact.message(get_db(), _member_id(), message_id)
-    if found is None:
-        abort(404)
-    form = AnswerForm()
-    if not form.validate():
-        abort(400)
-    account = current_account()
-    try:
-        status = contact.answer(get_db(), _member_id(), account.id, message_id,
-                                form.answer.data or "", now())
-    except service.RequestInvalid as invalid:
-        form.answer.errors = [invalid.problems["answer"]]
-        return _message_page(found, form, 400)
-    except service.NotAllowed as error:
-        flash(str(error.message))
-        return redirect(url_for("messages.message", message_id=message_id))
-    except LookupError:
-        abort(404)
-    flash(_("Thank you. We will pass on your details as you agreed.") if status == "accepted"
-          else _("Thank you. Nothing about you will be passed on."))
-    return redirect(url_for("messages.message", message_id=message_id))

@@ -25,10 +25,10 @@ from wtforms import (
     URLField,
 )
 
-from .. import choices, validation
-from ..auth.passwords import MAX_PASSWORD_CHARS
-from ..form_problems import show_problems
-from .service import IndividualApplication, OrganisationApplication
+from app.common import choices, validation
+from app.common.passwords import MAX_PASSWORD_CHARS
+from app.membership.service import IndividualApplication, OrganisationApplication
+from app.web.forms import show_problems
 
 
 def _text(label: object, max_chars: int,

@@ -21,12 +21,12 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.auth import accounts
+from app.common import choices, validation
+from app.common.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
+from app.membership import records as member_records
+from app.vault.db import Connection, transaction
 from crypto.keystore import ServerKeys
-
-from .. import choices, member_records, validation
-from ..auth import accounts
-from ..auth.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
-from ..db import Connection, transaction
 
 INDIVIDUAL = "individual"
 ORGANISATION_KINDS = ("project", "site")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import secrets
 
-from flask import current_app, render_template, session
+from flask import Blueprint, current_app, render_template, session
 
-from ..access import EVERYONE, allow
-from ..state import get_db, load_keys, now, state
-from . import bp, service
-from .forms import IndividualForm, OrganisationForm
+from app.membership import service
+from app.membership.forms import IndividualForm, OrganisationForm
+from app.web.access import EVERYONE, allow
+from app.web.state import get_db, load_keys, now, state
+
+bp = Blueprint("membership", __name__)
 
 Page = str | tuple[str, int]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.auth import accounts, sessions
+from app.common.passwords import Passwords
+from app.vault.db import Connection, transaction
 from crypto.passphrase import generate_passphrase
-
-from ..auth import accounts, sessions
-from ..auth.passwords import Passwords
-from ..db import Connection, transaction
 
 
 @dataclass(frozen=True)

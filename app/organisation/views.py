@@ -4,10 +4,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..access import ORG_CONTACT, allow
-from ..auth.current import current_account
-from ..state import get_db, now, state
-from . import service
+from app.auth.current import current_account
+from app.organisation import service
+from app.web.access import ORG_CONTACT, allow
+from app.web.state import get_db, now, state
 
 bp = Blueprint("organisation", __name__, url_prefix="/organisation")
 

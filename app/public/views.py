@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from flask import render_template
+from flask import Blueprint, render_template
 
-from ..access import EVERYONE, allow
-from . import bp
+from app.web.access import EVERYONE, allow
+
+bp = Blueprint("public", __name__)
 
 
 @bp.get("/")

@@ -13,8 +13,8 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import choices, identifiers
-from .service import MAX_IDENTIFIERS, ReportSubmission
+from app.common import choices, identifiers
+from app.reports.service import MAX_IDENTIFIERS, ReportSubmission
 
 START_ROWS = 3
 ADD_ROWS = 3

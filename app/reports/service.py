@@ -15,14 +15,13 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from app.common import choices, identifiers, validation
+from app.common.clock import UK, uk_today
+from app.common.ids import new_id
+from app.vault.db import Connection, transaction
+from app.vault.sealing import seal_group
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
-
-from .. import choices, identifiers, validation
-from ..business_hours import UK
-from ..db import Connection, transaction
-from ..member_records import new_id
-from ..sealing import seal_group
 
 MAX_NARRATIVE_CHARS = 20_000
 MAX_DESCRIPTION_CHARS = 5_000
@@ -69,10 +68,6 @@ class _Checked:
     description: str = ""
     narrative: str = ""
     identifiers: list[identifiers.Identifier] = field(default_factory=list)
-
-
-def uk_today(now: datetime) -> date:
-    return now.astimezone(UK).date()
 
 
 def check_report(sub: ReportSubmission, today: date) -> _Checked:

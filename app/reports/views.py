@@ -4,13 +4,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from ..access import MEMBERS, allow
-from ..auth.current import current_account
-from ..coordinator.labels import REPORT_STATUS_LABELS
-from ..form_problems import show_problems
-from ..state import get_db, load_keys, now
-from . import service
-from .forms import IDENTIFIER_KINDS, ReportForm, identifier_rows, rows_to_show, submission
+from app.auth.current import current_account
+from app.common.clock import uk_today
+from app.common.labels import REPORT_STATUS_LABELS
+from app.reports import service
+from app.reports.forms import (
+    IDENTIFIER_KINDS,
+    ReportForm,
+    identifier_rows,
+    rows_to_show,
+    submission,
+)
+from app.web.access import MEMBERS, allow
+from app.web.forms import show_problems
+from app.web.state import get_db, load_keys, now
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -25,7 +32,7 @@ def _form_page(form: ReportForm, rows: list[tuple[str, str]],
     show_problems(form, problems)
     return render_template("reports/new.html", form=form, rows=rows, kinds=IDENTIFIER_KINDS,
                            problems=problems or {},
-                           max_date=service.uk_today(now()).isoformat()), status
+                           max_date=uk_today(now()).isoformat()), status
 
 
 @bp.get("")

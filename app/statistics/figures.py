@@ -18,11 +18,11 @@ from datetime import date, datetime, timedelta
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 
-from .. import choices
-from ..checker.service import uk_day
-from ..coordinator.labels import KIND_LABELS
-from ..db import Connection
-from . import suppression
+from app.common import choices
+from app.common.clock import uk_day
+from app.common.labels import KIND_LABELS
+from app.statistics import suppression
+from app.vault.db import Connection
 
 MONTHS_SHOWN = 24
 DAYS_SHOWN = 30

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from ..access import AUDITOR, COORDINATOR, allow
-from ..state import get_db, now
-from . import figures
+from app.statistics import figures
+from app.web.access import AUDITOR, COORDINATOR, allow
+from app.web.state import get_db, now
 
 bp = Blueprint("statistics", __name__, url_prefix="/statistics")
 

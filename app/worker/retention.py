@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..auth import sessions
-from ..db import Connection, transaction
+from app.auth import sessions
+from app.vault.db import Connection, transaction
 
 APPLICATION_RETENTION = timedelta(days=30)
 NOTICE_RETENTION = timedelta(days=30)

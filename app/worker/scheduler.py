@@ -17,11 +17,11 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from ..business_hours import UK
-from ..db import Connection, connect
-from ..disclosures.notices import release_due_notices
-from . import retention
-from .delivery import Courier, deliver_all_due
+from app.common.clock import UK
+from app.disclosures.notices import release_due_notices
+from app.vault.db import Connection, connect
+from app.worker import retention
+from app.worker.delivery import Courier, deliver_all_due
 
 log = logging.getLogger("uglymugs.worker")
 
@@ -66,7 +66,7 @@ class Jobs:
         if self._signing_key is None:
             log.warning("no audit signing key: daily checkpoint skipped")
             return
-        from ..audit.checkpoints import LogNotVerified, make_checkpoint
+        from app.audit.checkpoints import LogNotVerified, make_checkpoint
 
         conn = self._connect()
         try:

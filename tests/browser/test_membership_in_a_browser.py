@@ -17,7 +17,8 @@ from dataclasses import replace
 import pytest
 from werkzeug.serving import make_server
 
-from app import create_app, db
+from app import create_app
+from app.vault import db
 from tests.conftest import VETTING_PASSPHRASE
 from tests.people import current_code, make_staff
 

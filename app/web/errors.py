@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .auth.passwords import HashingBusy
+from app.common.passwords import HashingBusy
 
 MESSAGES = {
     400: (_l("Something in that request was not right"),

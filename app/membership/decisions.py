@@ -11,9 +11,9 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from . import outbox
-from .auth import sessions
-from .db import Connection, transaction
+from app.auth import sessions
+from app.vault import outbox
+from app.vault.db import Connection, transaction
 
 REJECT_REASONS = {
     "unverifiable": _l("We could not confirm the details given"),

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from flask import Flask, Request, current_app, g
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
+from app.common.ids import token_hash
+from app.common.passwords import Passwords
+from app.vault import db
+from app.vault.keyring import UnlockStore
+from app.web.config import Config
+from app.web.limits import CheckLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
-
-from . import db
-from .auth.passwords import Passwords
-from .auth.throttle import SignInThrottle
-from .checker.service import CheckLimiter
-from .config import Config
-from .unlocks import UnlockStore
 
 
 def _utc_now() -> datetime:
@@ -37,7 +36,7 @@ class AppState:
 
     def forget_session(self, session_token: str) -> None:
         """Whatever the process holds for a session ends with it (the unlocked key)."""
-        self.unlocks.forget(session_token)
+        self.unlocks.forget(token_hash(session_token))
 
 
 def now() -> datetime:

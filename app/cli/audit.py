@@ -9,27 +9,22 @@ bad entry and every problem found, and exits 1. checkpoint loads the audit signi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.audit.checkpoints import LogNotVerified, make_checkpoint
+from app.audit.verification import KEPT, LogVerdict, parse_kept, verify_log
+from app.cli.output import fail
+from app.vault import db
+from app.web.state import load_keys, state, verify_ready
 from crypto import keystore
 from crypto.audit_chain import Checkpoint
 from crypto.errors import KeyFileError, MalformedCheckpoint
 
-from .. import db
-from ..state import load_keys, state, verify_ready
-from .checkpoints import LogNotVerified, make_checkpoint
-from .verification import KEPT, LogVerdict, parse_kept, verify_log
-
 MAX_CHECKPOINT_FILE_BYTES = 10 * 1024 * 1024
 
-
-def _fail(message: str) -> NoReturn:
-    click.secho(message, fg="red", err=True)
-    raise SystemExit(1)
 
 
 def _connect(app: Flask) -> db.Connection:
@@ -37,7 +32,7 @@ def _connect(app: Flask) -> db.Connection:
         verify_ready(app)
         return db.connect(state(app).config.database_path, load_keys(app).database_key)
     except db.StartupError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def _print_verdict(verdict: LogVerdict) -> None:
@@ -70,11 +65,11 @@ def _print_verdict(verdict: LogVerdict) -> None:
 
 def _read_kept(path: Path) -> list[Checkpoint]:
     if path.stat().st_size > MAX_CHECKPOINT_FILE_BYTES:
-        _fail(f"{path} is too large to be a checkpoint file.")
+        fail(f"{path} is too large to be a checkpoint file.")
     try:
         return parse_kept(path.read_text(encoding="utf-8"))
     except (MalformedCheckpoint, UnicodeDecodeError) as error:
-        _fail(f"{path} is not an exported checkpoint file: {error}")
+        fail(f"{path} is not an exported checkpoint file: {error}")
 
 
 def register(app: Flask) -> None:
@@ -103,13 +98,13 @@ def register(app: Flask) -> None:
         try:
             signing_key = keystore.load_audit_signing_key(state(app).config.keys_dir)
         except KeyFileError as error:
-            _fail(f"Cannot load the audit signing key: {error}")
+            fail(f"Cannot load the audit signing key: {error}")
         conn = _connect(app)
         try:
             made = make_checkpoint(conn, signing_key, state(app).clock())
         except LogNotVerified as error:
             _print_verdict(error.verdict)
-            _fail("No checkpoint was signed: the log does not verify. Investigate first.")
+            fail("No checkpoint was signed: the log does not verify. Investigate first.")
         finally:
             conn.close()
         if made is None:

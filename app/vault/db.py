@@ -18,6 +18,7 @@ import sqlcipher3
 SCHEMA_VERSION = 5
 
 Connection = sqlcipher3.Connection
+Row = sqlcipher3.Row
 DatabaseError = sqlcipher3.DatabaseError
 IntegrityError = sqlcipher3.IntegrityError
 
@@ -42,6 +43,8 @@ def connect(path: Path, key: bytes) -> Connection:
             f"There is no database at {path}. Create it with: flask --app app init-db"
         )
     conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    # Rows are read by column name everywhere (row["status"]), never by position.
+    conn.row_factory = sqlcipher3.Row
     try:
         _apply_key(conn, key)
         try:
@@ -65,7 +68,13 @@ def connect(path: Path, key: bytes) -> Connection:
 
 
 def schema_version(conn: Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    return int(scalar(conn, "PRAGMA user_version"))
+
+
+def scalar(conn: Connection, query: str, params: tuple[object, ...] | list[object] = ()) -> object:
+    """The one value a query such as SELECT count(*) returns (None when no row)."""
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]
 
 
 def check_database(path: Path, key: bytes) -> None:

@@ -9,19 +9,14 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from app.cli.output import fail
+from app.delivery import DeliverySettings, channels, send_rates
+from app.vault import db
+from app.web.state import load_keys, state, verify_ready
+from app.worker.delivery import Courier
+from app.worker.scheduler import Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
-
-from .. import db
-from ..delivery import DeliverySettings, channels, send_rates
-from ..state import load_keys, state, verify_ready
-from .delivery import Courier
-from .scheduler import Jobs, build_scheduler
-
-
-def _fail(message: str) -> None:
-    click.secho(message, fg="red", err=True)
-    raise SystemExit(1)
 
 
 def delivery_passphrase(environ: dict[str, str]) -> str:
@@ -33,10 +28,9 @@ def delivery_passphrase(environ: dict[str, str]) -> str:
         try:
             return Path(path).read_text(encoding="utf-8").strip()
         except OSError:
-            _fail(f"Not starting: cannot read the delivery passphrase file {path}.")
-    _fail("Not starting: set UGLYMUGS_DELIVERY_PASSPHRASE or UGLYMUGS_DELIVERY_PASSPHRASE_FILE "
+            fail(f"Not starting: cannot read the delivery passphrase file {path}.")
+    fail("Not starting: set UGLYMUGS_DELIVERY_PASSPHRASE or UGLYMUGS_DELIVERY_PASSPHRASE_FILE "
           "to the delivery key's passphrase.")
-    raise AssertionError  # unreachable: _fail exits
 
 
 def register(app: Flask) -> None:
@@ -52,15 +46,15 @@ def register(app: Flask) -> None:
             verify_ready(app)
             settings = DeliverySettings.from_env(os.environ)
         except (db.StartupError, ValueError) as error:
-            _fail(f"Not starting: {error}")
+            fail(f"Not starting: {error}")
         passphrase = delivery_passphrase(dict(os.environ))
         try:
             key = keystore.load_delivery_private_key(st.config.keys_dir, passphrase)
         except WrongPassphrase:
-            _fail("Not starting: that passphrase does not open the delivery key "
+            fail("Not starting: that passphrase does not open the delivery key "
                   f"({st.config.keys_dir / 'delivery.key'}).")
         except KeyFileError as error:
-            _fail(f"Not starting: {error}")
+            fail(f"Not starting: {error}")
         try:
             signing_key = keystore.load_audit_signing_key(st.config.keys_dir)
         except MissingKeyFile:
@@ -77,12 +71,3 @@ def register(app: Flask) -> None:
         scheduler = build_scheduler(jobs, delivery_seconds=every)
         signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
         scheduler.start()
-
-    @app.cli.command("smtp-sink")
-    @click.option("--port", type=int, default=8025, show_default=True)
-    def smtp_sink(port: int) -> None:
-        """A local SMTP server for the demo that prints every notice instead of sending it."""
-        from ..delivery.sink import run_sink
-
-        click.echo(f"Demo SMTP sink on 127.0.0.1:{port}: notices are printed here.")
-        run_sink(port=port)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.common import identifiers as offender_identifiers
+from app.vault.db import Connection
 from crypto.blind_index import BlindIndexer
-
-from . import identifiers as offender_identifiers
-from .db import Connection
 
 
 class NotInTransaction(RuntimeError):

@@ -17,22 +17,17 @@ Fewer bits would flag most applications; more would shrink the crowd a number hi
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from app.common.ids import new_id
+from app.vault import sealing
+from app.vault.db import Connection, transaction
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
 
-from . import sealing
-from .db import Connection, transaction
-
 CONTACT_INDEX_BITS = 20
-
-
-def new_id() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def contact_indexes(indexer: BlindIndexer, contact: Mapping[str, str]) -> list[tuple[str, bytes]]:

@@ -1,0 +1,1 @@
+"""Plain domain helpers with no database and no request."""

@@ -1,0 +1,75 @@
+"""Time as the scheme counts it: UK days, stored stamps, and age in business hours.
+
+Every "now" comes from the caller (the app's clock), so tests can move time. Stored times
+are ISO 8601 with seconds and an offset (`stamp`); the days members see are UK days.
+
+Age in business hours: Monday to Friday, 9:00 to 17:00, UK time. Applications are
+processed in those hours, so a queue ordered by this age shows which application has
+really been waiting longest. Bank holidays count as working days: the UK has four
+different calendars, and over-stating a wait is the safe direction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+UK = ZoneInfo("Europe/London")
+OPENS = time(9, 0)
+CLOSES = time(17, 0)
+
+
+def stamp(moment: datetime) -> str:
+    """How a time is stored: ISO 8601 to the second, with its offset."""
+    return moment.isoformat(timespec="seconds")
+
+
+def uk_today(now: datetime) -> date:
+    """The UK calendar day of an aware datetime."""
+    return now.astimezone(UK).date()
+
+
+def uk_day(now: datetime) -> str:
+    """The UK calendar day of an aware datetime, as YYYY-MM-DD."""
+    return uk_today(now).isoformat()
+
+
+def utc_day(now: datetime) -> str:
+    """The UTC calendar day of an aware datetime, as YYYY-MM-DD."""
+    return now.astimezone(UTC).date().isoformat()
+
+
+def uk_date_of(stored: str | None) -> date | None:
+    """The UK day of a stored stamp (a naive one is read as UTC), or None if unreadable."""
+    if not stored:
+        return None
+    try:
+        moment = datetime.fromisoformat(stored)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UK).date()
+
+
+def _open_interval(day: date) -> tuple[datetime, datetime] | None:
+    if day.weekday() >= 5:
+        return None
+    return (datetime.combine(day, OPENS, tzinfo=UK), datetime.combine(day, CLOSES, tzinfo=UK))
+
+
+def business_hours_between(start: datetime, end: datetime) -> float:
+    """Hours between two aware datetimes that fall inside UK office hours."""
+    if end <= start:
+        return 0.0
+    start_uk, end_uk = start.astimezone(UK), end.astimezone(UK)
+    total = timedelta()
+    day = start_uk.date()
+    while day <= end_uk.date():
+        interval = _open_interval(day)
+        if interval:
+            lo, hi = max(interval[0], start_uk), min(interval[1], end_uk)
+            if hi > lo:
+                total += hi - lo
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600

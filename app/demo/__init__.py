@@ -1,0 +1,1 @@
+"""Demo-only code: `make run` installs the demo extra it needs."""

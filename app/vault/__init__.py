@@ -1,0 +1,1 @@
+"""The kernel: the only package that touches the database and sealed data."""

@@ -1,0 +1,257 @@
+"""The disclosure log: one typed entry shape, kept as a hash chain (crypto/audit_chain.py).
+
+Every entry is a `LogEntry`: an `Event`, when, who, and the fields that event needs, built
+by the constructors below (`unsealed`, `key_unlocked`, `delivery_batch`, ...) so a new
+event cannot be written with a field missing. An entry names records by id and fields by
+name; it never holds a sealed value. Appends happen inside the caller's transaction, so
+the entry and whatever it records commit together or not at all.
+
+Bodies are stored as the chain's canonical JSON. Entries written before this module
+existed keep their exact bytes (nothing here rewrites a stored body), so old chains keep
+verifying, and every event keeps the body shape it had, so an auditor's own verifier
+and filters need no change. Unseal entries carry no "event" key (`Event.UNSEALED`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from app.vault.db import Connection
+from crypto import audit_chain
+
+
+class Event(StrEnum):
+    UNSEALED = "unseal"
+    VETTING_KEY_UNLOCKED = "vetting_key_unlocked"
+    DELIVER_ALERT = "deliver_alert"
+    DELIVER_APPROVAL = "deliver_approval"
+    DELIVER_RESET = "deliver_reset"
+    DELIVER_DISCLOSURE = "deliver_disclosure"
+    DELIVER_MESSAGE = "deliver_message"
+    DISCLOSURE_REQUESTED = "disclosure_requested"
+    DISCLOSURE_APPROVED = "disclosure_approved"
+    DISCLOSURE_REFUSED = "disclosure_refused"
+    NOTICE_DELAY_EXTENDED = "notice_delay_extended"
+    MEMBER_NOTIFIED = "member_notified"
+    POLICE_EXPORT = "police_export"
+    CONTACT_REQUEST_SENT = "contact_request_sent"
+    CONTACT_REQUEST_ANSWERED = "contact_request_answered"
+
+
+class Purpose(StrEnum):
+    VETTING = "vetting"
+    REPORT_REVIEW = "report_review"
+    ALERT_DELIVERY = "alert_delivery"
+    DISCLOSURE = "disclosure"
+
+
+class LegalBasis(StrEnum):
+    CONSENT = "consent"
+    CHILD_PROTECTION = "child_protection"
+    PREVENTING_CRIME = "preventing_crime"
+    RISK_TO_LIFE = "risk_to_life"
+    TERRORISM = "terrorism"
+    COURT_ORDER = "court_order"
+
+
+# The actor of entries the worker writes (it has no account).
+WORKER = "worker"
+
+# What an event-specific detail may be: ids, codes, counts and flags, never typed text.
+Detail = str | int | bool | None | tuple[str, ...]
+
+# Keys every entry may carry; details cannot reuse them.
+_COMMON_KEYS = frozenset({"at", "actor", "event", "purpose", "legal_basis", "records",
+                          "fields", "approver", "member_notified"})
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    event: Event
+    at: datetime
+    actor: str
+    purpose: Purpose | None = None
+    legal_basis: LegalBasis | None = None
+    records: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    approver: str | None = None
+    member_notified: bool | None = None
+    details: tuple[tuple[str, Detail], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("log entries carry an aware time")
+        clash = {key for key, _value in self.details} & _COMMON_KEYS
+        if clash:
+            raise ValueError(f"details cannot set {sorted(clash)}")
+
+    def body(self) -> dict[str, object]:
+        """The JSON body the chain hashes."""
+        body: dict[str, object] = {"at": self.at.isoformat(timespec="seconds"),
+                                   "actor": self.actor}
+        # Unseal entries have never named their event (readers take a missing "event"
+        # to mean an unseal); keeping that shape keeps every auditor's tool working.
+        if self.event is not Event.UNSEALED:
+            body["event"] = self.event.value
+        if self.purpose is not None:
+            body["purpose"] = self.purpose.value
+        if self.legal_basis is not None or self.event is Event.UNSEALED:
+            body["legal_basis"] = None if self.legal_basis is None else self.legal_basis.value
+        if self.records or self.event is not Event.VETTING_KEY_UNLOCKED:
+            body["records"] = list(self.records)
+        if self.fields:
+            body["fields"] = list(self.fields)
+        if self.approver is not None or self.event is Event.UNSEALED:
+            body["approver"] = self.approver
+        if self.member_notified is not None:
+            body["member_notified"] = self.member_notified
+        for key, value in self.details:
+            body[key] = list(value) if isinstance(value, tuple) else value
+        return body
+
+
+def _details(**values: Detail) -> tuple[tuple[str, Detail], ...]:
+    return tuple((key, value) for key, value in values.items() if value is not None)
+
+
+def unsealed(*, at: datetime, actor: str, purpose: Purpose, records: Sequence[str],
+             fields: Sequence[str], legal_basis: LegalBasis | None = None,
+             approver: str | None = None, member_notified: bool = False,
+             context: Mapping[str, str] | None = None) -> LogEntry:
+    """Sealed fields opened: which records, which fields, why."""
+    if not records or not fields:
+        raise ValueError("an unseal names at least one record and one field")
+    return LogEntry(Event.UNSEALED, at, actor, purpose=purpose, legal_basis=legal_basis,
+                    records=tuple(records), fields=tuple(sorted(fields)), approver=approver,
+                    member_notified=member_notified,
+                    details=tuple(sorted((context or {}).items())))
+
+
+def key_unlocked(*, at: datetime, actor: str, key_fingerprint: str) -> LogEntry:
+    return LogEntry(Event.VETTING_KEY_UNLOCKED, at, actor,
+                    details=(("key", key_fingerprint),))
+
+
+_DELIVERY_EVENTS = {"alert": Event.DELIVER_ALERT, "approval": Event.DELIVER_APPROVAL,
+                    "reset": Event.DELIVER_RESET, "disclosure": Event.DELIVER_DISCLOSURE,
+                    "message": Event.DELIVER_MESSAGE}
+
+
+def delivery_batch(*, at: datetime, kind: str, alert_id: str | None, member_count: int,
+                   fields: Sequence[str]) -> LogEntry:
+    """The worker opens contacts for one batch of one kind of notice: how many, never who."""
+    return LogEntry(_DELIVERY_EVENTS[kind], at, WORKER, purpose=Purpose.ALERT_DELIVERY,
+                    records=(f"alerts/{alert_id}",) if alert_id else (),
+                    fields=tuple(sorted(set(fields))),
+                    details=(("member_count", member_count),))
+
+
+def disclosure_requested(*, at: datetime, actor: str, legal_basis: LegalBasis,
+                         records: Sequence[str], fields: Sequence[str], request_id: str,
+                         authority: str, review_on: str | None, delay_reason: str | None,
+                         consent_id: str | None) -> LogEntry:
+    return LogEntry(
+        Event.DISCLOSURE_REQUESTED, at, actor, purpose=Purpose.DISCLOSURE,
+        legal_basis=legal_basis, records=tuple(records), fields=tuple(fields),
+        details=_details(request=f"disclosure_requests/{request_id}", authority=authority,
+                         notice="delayed" if review_on else "immediate",
+                         notice_review_on=review_on, notice_delay_reason=delay_reason,
+                         consent=f"contact_requests/{consent_id}" if consent_id else None))
+
+
+def disclosure_step(event: Event, *, at: datetime, actor: str, legal_basis: LegalBasis,
+                    records: Sequence[str], fields: Sequence[str], request_id: str,
+                    approver: str | None = None, **extra: str) -> LogEntry:
+    """Approval, refusal or a longer notice delay of a disclosure request."""
+    if event not in (Event.DISCLOSURE_APPROVED, Event.DISCLOSURE_REFUSED,
+                     Event.NOTICE_DELAY_EXTENDED):
+        raise ValueError(f"{event} is not a step of a disclosure request")
+    if (event is Event.DISCLOSURE_APPROVED) != (approver is not None):
+        raise ValueError("an approval, and only an approval, names its approver")
+    return LogEntry(event, at, actor, purpose=Purpose.DISCLOSURE, legal_basis=legal_basis,
+                    records=tuple(records), fields=tuple(fields), approver=approver,
+                    details=(("request", f"disclosure_requests/{request_id}"),
+                             *sorted(extra.items())))
+
+
+def member_notified(*, at: datetime, actor: str, legal_basis: LegalBasis,
+                    records: Sequence[str], request_id: str, told: bool,
+                    channel_notices: int) -> LogEntry:
+    return LogEntry(
+        Event.MEMBER_NOTIFIED, at, actor, purpose=Purpose.DISCLOSURE,
+        legal_basis=legal_basis, records=tuple(records), member_notified=told,
+        details=_details(request=f"disclosure_requests/{request_id}",
+                         channel_notices=channel_notices,
+                         member_notified_at=at.isoformat(timespec="seconds") if told else None,
+                         reason=None if told else "no active membership to tell"))
+
+
+def police_export(*, at: datetime, actor: str, records: Sequence[str],
+                  fields: Sequence[str]) -> LogEntry:
+    return LogEntry(Event.POLICE_EXPORT, at, actor, purpose=Purpose.DISCLOSURE,
+                    legal_basis=LegalBasis.CONSENT, records=tuple(records),
+                    fields=tuple(fields), member_notified=False)
+
+
+def contact_request_sent(*, at: datetime, actor: str, member_id: str, report_id: str | None,
+                         fields: Sequence[str], contact_id: str, authority: str,
+                         channel_notices: int) -> LogEntry:
+    return LogEntry(Event.CONTACT_REQUEST_SENT, at, actor, purpose=Purpose.DISCLOSURE,
+                    records=(f"members/{member_id}", f"reports/{report_id}"),
+                    fields=tuple(fields),
+                    details=(("request", f"contact_requests/{contact_id}"),
+                             ("authority", authority), ("channel_notices", channel_notices)))
+
+
+def contact_request_answered(*, at: datetime, actor: str, member_id: str, contact_id: str,
+                             answer: str) -> LogEntry:
+    return LogEntry(Event.CONTACT_REQUEST_ANSWERED, at, actor, purpose=Purpose.DISCLOSURE,
+                    records=(f"members/{member_id}",),
+                    details=(("request", f"contact_requests/{contact_id}"),
+                             ("answer", answer)))
+
+
+def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:
+    body = row["body"]
+    prev_hash, entry_hash = row["prev_hash"], row["entry_hash"]
+    assert isinstance(body, str) and isinstance(prev_hash, bytes)
+    assert isinstance(entry_hash, bytes) and isinstance(row["seq"], int)
+    return audit_chain.ChainedEntry(seq=row["seq"], body=json.loads(body),
+                                    prev_hash=prev_hash, entry_hash=entry_hash)
+
+
+def head(conn: Connection) -> audit_chain.ChainedEntry | None:
+    row = conn.execute(
+        "SELECT seq, body, prev_hash, entry_hash FROM disclosure_log ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return _row_to_entry(row) if row else None
+
+
+def append(conn: Connection, entry: LogEntry) -> audit_chain.ChainedEntry:
+    """Add one entry. Must run inside `db.transaction` (BEGIN IMMEDIATE serialises heads)."""
+    if not isinstance(entry, LogEntry):
+        raise TypeError("the disclosure log takes LogEntry values only")
+    if not conn.in_transaction:
+        raise RuntimeError("log.append must run inside a transaction")
+    chained = audit_chain.append(head(conn), entry.body())
+    conn.execute(
+        "INSERT INTO disclosure_log (seq, body, prev_hash, entry_hash) VALUES (?, ?, ?, ?)",
+        (chained.seq, audit_chain.canonical(chained.body).decode("utf-8"),
+         chained.prev_hash, chained.entry_hash),
+    )
+    return chained
+
+
+def entries(conn: Connection) -> list[audit_chain.ChainedEntry]:
+    rows = conn.execute(
+        "SELECT seq, body, prev_hash, entry_hash FROM disclosure_log ORDER BY seq"
+    ).fetchall()
+    return [_row_to_entry(row) for row in rows]
+
+
+def verify(conn: Connection) -> audit_chain.ChainVerdict:
+    return audit_chain.verify_chain(entries(conn))

@@ -1,0 +1,1 @@
+"""What every request shares: state, roles, headers, errors, logs, limits."""
