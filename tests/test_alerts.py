@@ -108,7 +108,7 @@ def test_editing_keeps_every_version_and_reindexes(app, conn) -> None:
     _act(coordinator, alert_id, "save", **_alert_form(app, title="Corrected title"), **{
         "identifiers-0-kind": "phone", "identifiers-0-value": "07700 900999",
         "identifiers-0-publish": "y"})
-    assert [v[3] for v in service.versions(conn, alert_id)] == [
+    assert [v.title for v in service.versions(conn, alert_id)] == [
         "Corrected title", "Man in a grey van refusing to pay"]
     member = signed_in_client(app, make_member(app))
     assert "No published" in text(post_form(member, "/check",

@@ -32,12 +32,4 @@ def sign_out_everywhere(conn: Connection, account_id: str) -> int:
 def turn_on_totp(conn: Connection, account: accounts.Account, secret: str, code: str,
                  now: datetime) -> bool:
     """Turn TOTP on only once the member has shown a working code for the new secret."""
-    trial = accounts.Account(**{**account.__dict__, "totp_secret": secret,
-                                "totp_last_step": None})
-    with transaction(conn):
-        accounts.enable_totp(conn, account.id, secret)
-        if not accounts.check_totp(conn, trial, code, now):
-            conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
-                         (account.totp_secret, account.totp_last_step, account.id))
-            return False
-    return True
+    return accounts.turn_on_totp(conn, account, secret, code, now)

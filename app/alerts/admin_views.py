@@ -102,7 +102,7 @@ def change(alert_id: str) -> Response | tuple[str, int]:
         if action == "preview":
             return _page(alert, form, rows, preview=checked)
         service.save(get_db(), _indexer(), alert_id, draft, current_account().id, now())
-        if action == "publish" and alert.status == "draft":
+        if action == "publish" and alert.status == service.AlertStatus.DRAFT:
             queued = service.publish(get_db(), _indexer(), alert_id, current_account().id,
                                      now())
             flash(ngettext("Published. %(num)d notice is queued for members in its areas.",

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
@@ -19,9 +20,18 @@ from app.alerts.index import clear_alert_identifiers, index_alert_identifiers
 from app.common import choices, identifiers, validation
 from app.common.clock import uk_today
 from app.common.ids import new_id
+from app.reports import records as report_records
+from app.reports.records import ReportStatus
 from app.vault import outbox
-from app.vault.db import Connection, transaction
+from app.vault.db import Connection, Row, transaction
 from crypto.blind_index import BlindIndexer
+
+
+class AlertStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
 
 MAX_TITLE_CHARS = 120
 MAX_DESCRIPTION_CHARS = 5_000
@@ -128,15 +138,24 @@ _SELECT = ("SELECT a.id, a.status, a.current_version, a.report_id, a.created_at,
            "LEFT JOIN alert_versions v ON v.alert_id = a.id AND v.version = a.current_version")
 
 
-def _alert(row: tuple) -> Alert:
-    (alert_id, status, version, report_id, created, published, withdrawn, title, national,
-     areas, categories, incident_date, description, idents) = row
-    return Alert(alert_id, status, version, report_id, created, published, withdrawn,
-                 title or "", bool(national),
-                 tuple(a for a in (areas or "").split(",") if a),
-                 tuple(c for c in (categories or "").split(",") if c),
-                 incident_date or "", description or "",
-                 tuple(json.loads(idents)) if idents else ())
+def _alert(row: Row) -> Alert:
+    return Alert(
+        id=row["id"], status=row["status"], version=row["current_version"],
+        report_id=row["report_id"], created_at=row["created_at"],
+        published_at=row["published_at"], withdrawn_at=row["withdrawn_at"],
+        title=row["title"] or "", national=bool(row["national"]),
+        areas=tuple(a for a in (row["areas"] or "").split(",") if a),
+        categories=tuple(c for c in (row["categories"] or "").split(",") if c),
+        incident_date=row["incident_date"] or "", description=row["description"] or "",
+        identifiers=tuple(json.loads(row["identifiers"])) if row["identifiers"] else ())
+
+
+@dataclass(frozen=True)
+class AlertVersion:
+    version: int
+    edited_at: str
+    edited_by: str | None
+    title: str
 
 
 def get(conn: Connection, alert_id: str) -> Alert | None:
@@ -148,10 +167,13 @@ def all_alerts(conn: Connection) -> list[Alert]:
     return [_alert(r) for r in conn.execute(_SELECT + " ORDER BY a.created_at DESC, a.id")]
 
 
-def versions(conn: Connection, alert_id: str) -> list[tuple[int, str, str | None, str]]:
-    """(version, edited_at, edited_by, title) newest first: every version is kept."""
-    return conn.execute("SELECT version, edited_at, edited_by, title FROM alert_versions "
-                        "WHERE alert_id = ? ORDER BY version DESC", (alert_id,)).fetchall()
+def versions(conn: Connection, alert_id: str) -> list[AlertVersion]:
+    """Newest first: every version is kept."""
+    return [AlertVersion(version=row["version"], edited_at=row["edited_at"],
+                         edited_by=row["edited_by"], title=row["title"])
+            for row in conn.execute("SELECT version, edited_at, edited_by, title "
+                                    "FROM alert_versions WHERE alert_id = ? "
+                                    "ORDER BY version DESC", (alert_id,))]
 
 
 def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDraft,
@@ -161,9 +183,9 @@ def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDra
     with transaction(conn):
         row = conn.execute("SELECT status, current_version FROM alerts WHERE id = ?",
                            (alert_id,)).fetchone()
-        if row is None or row[0] == "withdrawn":
+        if row is None or row["status"] == AlertStatus.WITHDRAWN:
             raise AlertInvalid({"title": _l("A withdrawn alert cannot be edited.")})
-        version = row[1] + 1
+        version = row["current_version"] + 1
         conn.execute(
             "INSERT INTO alert_versions (alert_id, version, title, national, areas, "
             "categories, incident_date, description, identifiers, edited_by, edited_at) "
@@ -178,7 +200,7 @@ def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDra
         conn.execute("DELETE FROM alert_areas WHERE alert_id = ?", (alert_id,))
         conn.executemany("INSERT INTO alert_areas (alert_id, area) VALUES (?, ?)",
                          [(alert_id, area) for area in checked.areas])
-        if row[0] == "published":
+        if row["status"] == AlertStatus.PUBLISHED:
             index_alert_identifiers(conn, indexer, alert_id, list(checked.identifiers))
     return version
 
@@ -195,7 +217,7 @@ def _recipients(conn: Connection, alert: Alert) -> list[tuple[str, str]]:
             "JOIN alert_areas aa ON aa.area = ma.area AND aa.alert_id = ? "
             "WHERE m.status = 'active' AND m.alert_channel IN ('email', 'sms')",
             (alert.id,)).fetchall()
-    return [(row[0], row[1]) for row in rows]
+    return [(row["id"], row["alert_channel"]) for row in rows]
 
 
 def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: str | None,
@@ -205,15 +227,14 @@ def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: st
         alert = get(conn, alert_id)
         if alert is None or alert.version == 0:
             raise AlertInvalid({"title": _l("Save the alert before publishing it.")})
-        if alert.status != "draft":
+        if alert.status != AlertStatus.DRAFT:
             raise AlertInvalid({"title": _l("Only a draft can be published.")})
         conn.execute("UPDATE alerts SET status = 'published', published_at = ? WHERE id = ?",
                      (now.isoformat(timespec="seconds"), alert_id))
         index_alert_identifiers(conn, indexer, alert_id,
                                 [(i["kind"], i["value"]) for i in alert.identifiers])
         if alert.report_id:
-            conn.execute("UPDATE reports SET status = 'alert_published' WHERE id = ?",
-                         (alert.report_id,))
+            report_records.set_status(conn, alert.report_id, ReportStatus.ALERT_PUBLISHED)
         queued = 0
         for member_id, channel in _recipients(conn, alert):
             queued += outbox.enqueue(conn, kind="alert", member_id=member_id,
@@ -228,12 +249,11 @@ def withdraw(conn: Connection, alert_id: str, now: datetime) -> None:
                      "AND status = 'published'", (now.isoformat(timespec="seconds"), alert_id))
         clear_alert_identifiers(conn, alert_id)
         # Notices not yet sent would point at nothing: they are cancelled.
-        conn.execute("UPDATE outbox SET status = 'cancelled' WHERE alert_id = ? "
-                     "AND status = 'pending'", (alert_id,))
+        outbox.cancel_pending(conn, alert_id=alert_id)
 
 
 def member_areas(conn: Connection, member_id: str) -> list[str]:
-    return [r[0] for r in conn.execute(
+    return [r["area"] for r in conn.execute(
         "SELECT area FROM member_alert_areas WHERE member_id = ? ORDER BY area", (member_id,))]
 
 
@@ -259,3 +279,9 @@ def feed(conn: Connection, member_id: str) -> list[Alert]:
     if not areas:
         return alerts
     return [a for a in alerts if a.national or set(a.areas) & set(areas)]
+
+
+def purge_withdrawn(conn: Connection, withdrawn_before: datetime) -> int:
+    """Retention: withdrawn alerts past their keeping time (versions and index cascade)."""
+    return int(conn.execute("DELETE FROM alerts WHERE status = 'withdrawn' AND withdrawn_at < ?",
+                            (withdrawn_before.isoformat(timespec="seconds"),)).rowcount)

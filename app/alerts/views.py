@@ -40,7 +40,7 @@ def index() -> str:
 @allow(*MEMBERS)
 def show(alert_id: str) -> str:
     alert = service.get(get_db(), alert_id)
-    if alert is None or alert.status != "published":
+    if alert is None or alert.status != service.AlertStatus.PUBLISHED:
         abort(404)
     return render_template("alerts/show.html", alert=alert)
 

@@ -1,19 +1,29 @@
-"""Accounts: looking them up, checking passwords and TOTP codes, creating staff logins.
+"""Accounts: looking them up, checking passwords and TOTP codes, creating and closing logins.
 
-Plain functions over a connection; no request, no Flask.
+Plain functions over a connection; no request, no Flask. This module owns every write to
+the `accounts` table.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from enum import StrEnum
 
 import pyotp
 
+from app.auth import sessions
 from app.common.passwords import Passwords
-from app.vault.db import Connection, IntegrityError, transaction
+from app.vault.db import Connection, IntegrityError, Row, scalar, transaction
 from crypto.passphrase import generate_passphrase, generate_username
+
+
+class AccountStatus(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
 
 STAFF_ROLES = ("coordinator", "auditor")
 MEMBER_ROLES = ("member", "org_contact", "org_staff")
@@ -43,8 +53,10 @@ _COLUMNS = ("id, username, role, status, member_id, password_hash, totp_secret, 
             "totp_last_step")
 
 
-def _row(row: tuple | None) -> Account | None:
-    return Account(*row) if row else None
+def _row(row: Row | None) -> Account | None:
+    if row is None:
+        return None
+    return Account(**{f.name: row[f.name] for f in fields(Account)})
 
 
 def by_username(conn: Connection, username: str) -> Account | None:
@@ -155,8 +167,8 @@ def create_staff(conn: Connection, passwords: Passwords, *, role: str, now: date
 
 
 def count_staff(conn: Connection, role: str) -> int:
-    return conn.execute("SELECT count(*) FROM accounts WHERE role = ? AND status = 'active'",
-                        (role,)).fetchone()[0]
+    return int(scalar(conn, "SELECT count(*) FROM accounts WHERE role = ? AND status = 'active'",
+                      (role,)) or 0)
 
 
 def set_password_hash(conn: Connection, account_id: str, password_hash: str) -> None:
@@ -167,3 +179,46 @@ def set_password_hash(conn: Connection, account_id: str, password_hash: str) -> 
 def enable_totp(conn: Connection, account_id: str, secret: str) -> None:
     conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?",
                  (secret, account_id))
+
+
+def turn_on_totp(conn: Connection, account: Account, secret: str, code: str,
+                 now: datetime) -> bool:
+    """Turn TOTP on only once the person has shown a working code for the new secret."""
+    trial = replace(account, totp_secret=secret, totp_last_step=None)
+    with transaction(conn):
+        enable_totp(conn, account.id, secret)
+        if not check_totp(conn, trial, code, now):
+            conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = ? WHERE id = ?",
+                         (account.totp_secret, account.totp_last_step, account.id))
+            return False
+    return True
+
+
+def activate_for_member(conn: Connection, member_id: str) -> None:
+    """An approved application's pending logins start working."""
+    conn.execute("UPDATE accounts SET status = 'active' WHERE member_id = ? "
+                 "AND status = 'pending'", (member_id,))
+
+
+def close_for_member(conn: Connection, member_id: str) -> None:
+    """Every login of a membership stops at once, its sessions included."""
+    for row in conn.execute("SELECT id FROM accounts WHERE member_id = ?",
+                            (member_id,)).fetchall():
+        sessions.end_all(conn, row["id"])
+    conn.execute("UPDATE accounts SET status = 'disabled' WHERE member_id = ?", (member_id,))
+
+
+def close_staff_login(conn: Connection, member_id: str, account_id: str) -> bool:
+    """Close one of an organisation's staff logins; False if it is not theirs or not open."""
+    updated = conn.execute(
+        "UPDATE accounts SET status = 'disabled' WHERE id = ? AND member_id = ? "
+        "AND role = 'org_staff' AND status = 'active'", (account_id, member_id))
+    if updated.rowcount != 1:
+        return False
+    sessions.end_all(conn, account_id)
+    return True
+
+
+def delete_for_member(conn: Connection, member_id: str) -> None:
+    """Retention: the logins of an application that is being purged."""
+    conn.execute("DELETE FROM accounts WHERE member_id = ?", (member_id,))

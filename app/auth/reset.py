@@ -32,7 +32,7 @@ def request_code(conn: Connection, keys: ServerKeys, username: str, now: datetim
         return False
     row = conn.execute("SELECT alert_channel FROM members WHERE id = ? AND status = 'active'",
                        (account.member_id,)).fetchone()
-    if row is None or row[0] not in outbox.PUSH_CHANNELS:
+    if row is None or row["alert_channel"] not in outbox.PUSH_CHANNELS:
         return False
     code = f"{secrets.randbelow(10**8):08d}"
     with transaction(conn):
@@ -40,9 +40,9 @@ def request_code(conn: Connection, keys: ServerKeys, username: str, now: datetim
         conn.execute("INSERT INTO password_resets (account_id, code_hash, expires_at) "
                      "VALUES (?, ?, ?)", (account.id, _code_hash(keys, account.id, code),
                                           (now + CODE_LIFETIME).isoformat(timespec="seconds")))
-        conn.execute("UPDATE outbox SET status = 'cancelled' WHERE kind = 'reset' "
-                     "AND member_id = ? AND status = 'pending'", (account.member_id,))
-        outbox.enqueue(conn, kind="reset", member_id=account.member_id, channel=row[0],
+        outbox.cancel_pending(conn, kind="reset", member_id=account.member_id)
+        outbox.enqueue(conn, kind="reset", member_id=account.member_id,
+                       channel=row["alert_channel"],
                        dedupe_key=f"reset:{account.id}:{secrets.token_hex(8)}", now=now,
                        secret=code, keys=keys)
     return True
@@ -62,9 +62,10 @@ def use_code(conn: Connection, keys: ServerKeys, passwords: Passwords, username:
     with transaction(conn):
         row = conn.execute("SELECT code_hash, expires_at, attempts FROM password_resets "
                            "WHERE account_id = ?", (account.id,)).fetchone()
-        if row is None or datetime.fromisoformat(row[1]) < now or row[2] >= MAX_TRIES:
+        if (row is None or datetime.fromisoformat(row["expires_at"]) < now
+                or row["attempts"] >= MAX_TRIES):
             return generic
-        if not secrets.compare_digest(bytes(row[0]),
+        if not secrets.compare_digest(bytes(row["code_hash"]),
                                       _code_hash(keys, account.id, code.strip())):
             conn.execute("UPDATE password_resets SET attempts = attempts + 1 "
                          "WHERE account_id = ?", (account.id,))
@@ -73,3 +74,9 @@ def use_code(conn: Connection, keys: ServerKeys, passwords: Passwords, username:
         accounts.set_password_hash(conn, account.id, new_hash)
         sessions.end_all(conn, account.id)
     return None
+
+
+def purge_expired(conn: Connection, now: datetime) -> int:
+    """Retention: codes past their lifetime."""
+    return int(conn.execute("DELETE FROM password_resets WHERE expires_at < ?",
+                            (now.isoformat(timespec="seconds"),)).rowcount)

@@ -36,7 +36,7 @@ def resolve(conn: Connection, token: str, now: datetime,
                        (digest,)).fetchone()
     if row is None:
         return None
-    account_id, last_seen = row[0], datetime.fromisoformat(row[1])
+    account_id, last_seen = row["account_id"], datetime.fromisoformat(row["last_seen_at"])
     if now - last_seen > idle_timeout:
         conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest,))
         return None

@@ -112,7 +112,8 @@ def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind
         f"WHERE a.status = 'published' AND {clause} "
         "ORDER BY a.published_at DESC, a.id",
         params).fetchall()
-    return [AlertMention(row[0], row[1], uk_date_of(row[2])) for row in rows]
+    return [AlertMention(alert_id=row["id"], title=row["title"],
+                         published_on=uk_date_of(row["published_at"])) for row in rows]
 
 
 def count_check(conn: db.Connection, now: datetime) -> None:
@@ -133,6 +134,5 @@ def run_check(conn: db.Connection, indexer: BlindIndexer, kind: str, raw: str,
 
 
 def checks_on(conn: db.Connection, day: str) -> int:
-    row = conn.execute("SELECT count FROM check_counts WHERE day = ?", (day,)).fetchone()
-    return int(row[0]) if row else 0
+    return int(db.scalar(conn, "SELECT count FROM check_counts WHERE day = ?", (day,)) or 0)
 

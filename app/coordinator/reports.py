@@ -7,11 +7,13 @@ index value are linked, and the coordinator sees that before unsealing either.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
-from app.common.ids import new_id
-from app.vault.db import Connection, transaction
+from app.alerts import service as alert_service
+from app.reports import records
+from app.reports.records import ReportAction, ReportStatus
+from app.vault.db import Connection, Row, scalar, transaction
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
 
@@ -42,24 +44,24 @@ SELECT r.id, r.created_at, r.incident_date, r.incident_time, r.area, r.late, r.t
        r.wants_support, r.status, r.malicious, r.reporter_member_id,
        (SELECT group_concat(category, ',') FROM
            (SELECT category FROM report_categories c WHERE c.report_id = r.id
-            ORDER BY category)),
+            ORDER BY category)) AS categories,
        (SELECT COUNT(DISTINCT other.report_id)
           FROM report_identifier_index mine
           JOIN report_identifier_index other
             ON other.index_name = mine.index_name AND other.value = mine.value
            AND other.report_id != mine.report_id
-         WHERE mine.report_id = r.id)
+         WHERE mine.report_id = r.id) AS linked
   FROM reports r
 """
+_FLAGS = ("late", "third_party", "consent_alert", "consent_police_anonymous",
+          "consent_police_details", "wants_support", "malicious")
 
 
-def _summary(row: tuple) -> ReportSummary:
-    values = list(row)
-    for i in range(5, 11):
-        values[i] = bool(values[i])
-    values[12] = bool(values[12])
-    values[14] = tuple(values[14].split(",")) if values[14] else ()
-    return ReportSummary(*values)
+def _summary(row: Row) -> ReportSummary:
+    values = {f.name: row[f.name] for f in fields(ReportSummary)}
+    values.update({flag: bool(row[flag]) for flag in _FLAGS})
+    values["categories"] = tuple(row["categories"].split(",")) if row["categories"] else ()
+    return ReportSummary(**values)
 
 
 def queue(conn: Connection, limit: int = 500) -> list[ReportSummary]:
@@ -76,7 +78,7 @@ def find(conn: Connection, report_id: str) -> ReportSummary | None:
 
 def linked(conn: Connection, report_id: str) -> list[ReportSummary]:
     """Every other report sharing any identifier index value, oldest first."""
-    ids = [row[0] for row in conn.execute(
+    ids = [row["report_id"] for row in conn.execute(
         "SELECT DISTINCT other.report_id FROM report_identifier_index mine "
         "JOIN report_identifier_index other ON other.index_name = mine.index_name "
         "AND other.value = mine.value AND other.report_id != mine.report_id "
@@ -94,13 +96,6 @@ class OpenedReport:
     identifiers: list[dict[str, str]]
 
 
-def _event(conn: Connection, report_id: str, action: str, actor_id: str,
-           now: datetime) -> None:
-    conn.execute("INSERT INTO report_events (report_id, action, actor_id, at) "
-                 "VALUES (?, ?, ?, ?)",
-                 (report_id, action, actor_id, now.isoformat(timespec="seconds")))
-
-
 def open_report(conn: Connection, key: BoxPrivateKey, actor_id: str, report_id: str,
                 now: datetime) -> OpenedReport:
     """Unseal a report for review: the disclosure entry is written before anything opens."""
@@ -110,9 +105,8 @@ def open_report(conn: Connection, key: BoxPrivateKey, actor_id: str, report_id: 
                 "offender": ["description", "identifiers"]},
     ), key, now)[report_id]
     with transaction(conn):
-        conn.execute("UPDATE reports SET status = 'under_review' WHERE id = ? "
-                     "AND status = 'received'", (report_id,))
-        _event(conn, report_id, "review", actor_id, now)
+        records.start_review(conn, report_id)
+        records.record_event(conn, report_id, ReportAction.REVIEW, actor_id, now)
     summary = find(conn, report_id)
     assert summary is not None
     return OpenedReport(summary, opened["narrative"]["narrative"], opened["narrative"]["place"],
@@ -123,28 +117,24 @@ def open_report(conn: Connection, key: BoxPrivateKey, actor_id: str, report_id: 
 def mark_malicious(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:
     """Malicious or false: closed, and flagged on the reporter's membership for revocation."""
     with transaction(conn):
-        conn.execute("UPDATE reports SET malicious = 1, status = 'closed' WHERE id = ?",
-                     (report_id,))
-        _event(conn, report_id, "malicious", actor_id, now)
+        records.mark_malicious(conn, report_id)
+        records.record_event(conn, report_id, ReportAction.MALICIOUS, actor_id, now)
 
 
 def close(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:
     with transaction(conn):
-        conn.execute("UPDATE reports SET status = 'closed' WHERE id = ?", (report_id,))
-        _event(conn, report_id, "close", actor_id, now)
+        records.set_status(conn, report_id, ReportStatus.CLOSED)
+        records.record_event(conn, report_id, ReportAction.CLOSE, actor_id, now)
 
 
 def start_alert_draft(conn: Connection, report_id: str, actor_id: str, now: datetime) -> str:
-    """An empty alert draft tied to the report; the Alerts issue adds composing it."""
-    alert_id = new_id()
+    """An empty alert draft tied to the report, which the coordinator then composes."""
     with transaction(conn):
-        conn.execute("INSERT INTO alerts (id, report_id, status, created_at, created_by) "
-                     "VALUES (?, ?, 'draft', ?, ?)",
-                     (alert_id, report_id, now.isoformat(timespec="seconds"), actor_id))
-        _event(conn, report_id, "alert_draft", actor_id, now)
+        alert_id = alert_service.create(conn, actor_id, now, report_id=report_id)
+        records.record_event(conn, report_id, ReportAction.ALERT_DRAFT, actor_id, now)
     return alert_id
 
 
 def malicious_count(conn: Connection, member_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM reports WHERE reporter_member_id = ? "
-                        "AND malicious = 1", (member_id,)).fetchone()[0]
+    return int(scalar(conn, "SELECT count(*) FROM reports WHERE reporter_member_id = ? "
+                      "AND malicious = 1", (member_id,)) or 0)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.common.clock import business_hours_between
 from app.membership.records import duplicate_candidates
-from app.vault.db import Connection
+from app.vault.db import Connection, Row
 from app.vault.sealing import SEALED_PLACES
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
@@ -34,10 +34,12 @@ _SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candid
            "FROM members")
 
 
-def _application(row: tuple, now: datetime) -> Application:
-    created = datetime.fromisoformat(row[3])
-    return Application(row[0], row[1], row[2], created, row[4], row[5],
-                       business_hours_between(created, now))
+def _application(row: Row, now: datetime) -> Application:
+    created = datetime.fromisoformat(row["created_at"])
+    return Application(member_id=row["id"], kind=row["kind"], status=row["status"],
+                       created_at=created, alert_channel=row["alert_channel"],
+                       duplicates=row["duplicate_candidates"],
+                       age_hours=business_hours_between(created, now))
 
 
 def queue(conn: Connection, now: datetime) -> list[Application]:
@@ -61,7 +63,7 @@ def members(conn: Connection, now: datetime, limit: int = 500) -> list[Applicati
 def member_id_for_username(conn: Connection, username: str) -> str | None:
     row = conn.execute("SELECT member_id FROM accounts WHERE username = ? AND member_id "
                        "IS NOT NULL", (username.strip().lower(),)).fetchone()
-    return row[0] if row else None
+    return row["member_id"] if row else None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from app.auth import sessions
+from app.auth import accounts
+from app.membership import records
+from app.membership.records import Decision, MemberStatus
+from app.reports import records as report_records
 from app.vault import outbox
 from app.vault.db import Connection, transaction
 
@@ -31,7 +34,7 @@ REVOKE_REASONS = {
     "malicious_reporting": _l("Malicious or false reporting"),
 }
 
-OPEN_APPLICATION = ("pending", "info_requested")
+OPEN_APPLICATION = (MemberStatus.PENDING, MemberStatus.INFO_REQUESTED)
 
 
 class DecisionError(Exception):
@@ -39,25 +42,10 @@ class DecisionError(Exception):
 
 
 def _status(conn: Connection, member_id: str) -> tuple[str, str]:
-    row = conn.execute("SELECT status, kind FROM members WHERE id = ?", (member_id,)).fetchone()
-    if row is None:
+    found = records.status_and_kind(conn, member_id)
+    if found is None:
         raise DecisionError("There is no such membership.")
-    return row[0], row[1]
-
-
-def _record(conn: Connection, member_id: str, action: str, reason: str | None,
-            actor_id: str | None, now: datetime) -> None:
-    conn.execute(
-        "INSERT INTO membership_decisions (member_id, action, reason, actor_id, at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (member_id, action, reason, actor_id, now.isoformat(timespec="seconds")))
-
-
-def _close_accounts(conn: Connection, member_id: str) -> None:
-    for (account_id,) in conn.execute("SELECT id FROM accounts WHERE member_id = ?",
-                                      (member_id,)).fetchall():
-        sessions.end_all(conn, account_id)
-    conn.execute("UPDATE accounts SET status = 'disabled' WHERE member_id = ?", (member_id,))
+    return found
 
 
 def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> None:
@@ -65,11 +53,9 @@ def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> N
         status, _kind = _status(conn, member_id)
         if status not in OPEN_APPLICATION:
             raise DecisionError("Only an application still waiting can be approved.")
-        conn.execute("UPDATE members SET status = 'active', decided_at = ? WHERE id = ?",
-                     (now.isoformat(timespec="seconds"), member_id))
-        conn.execute("UPDATE accounts SET status = 'active' WHERE member_id = ? "
-                     "AND status = 'pending'", (member_id,))
-        _record(conn, member_id, "approve", None, actor_id, now)
+        records.set_status(conn, member_id, MemberStatus.ACTIVE, decided_at=now)
+        accounts.activate_for_member(conn, member_id)
+        records.record_decision(conn, member_id, Decision.APPROVE, None, actor_id, now)
         # The applicant learns over their chosen channel, if any, that they can sign in.
         outbox.enqueue_for_member(conn, kind="approval", member_id=member_id,
                                   dedupe_key=f"approval:{member_id}", now=now)
@@ -83,10 +69,9 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
         status, _kind = _status(conn, member_id)
         if status not in OPEN_APPLICATION:
             raise DecisionError("Only an application still waiting can be rejected.")
-        conn.execute("UPDATE members SET status = 'rejected', decided_at = ? WHERE id = ?",
-                     (now.isoformat(timespec="seconds"), member_id))
-        _close_accounts(conn, member_id)
-        _record(conn, member_id, "reject", reason, actor_id, now)
+        records.set_status(conn, member_id, MemberStatus.REJECTED, decided_at=now)
+        accounts.close_for_member(conn, member_id)
+        records.record_decision(conn, member_id, Decision.REJECT, reason, actor_id, now)
 
 
 def request_info(conn: Connection, member_id: str, reason: str, actor_id: str,
@@ -97,10 +82,10 @@ def request_info(conn: Connection, member_id: str, reason: str, actor_id: str,
         status, kind = _status(conn, member_id)
         if kind == "individual":
             raise DecisionError("More information is asked of organisations only.")
-        if status != "pending":
+        if status != MemberStatus.PENDING:
             raise DecisionError("Only a waiting application can be asked for more.")
-        conn.execute("UPDATE members SET status = 'info_requested' WHERE id = ?", (member_id,))
-        _record(conn, member_id, "request_info", reason, actor_id, now)
+        records.set_status(conn, member_id, MemberStatus.INFO_REQUESTED)
+        records.record_decision(conn, member_id, Decision.REQUEST_INFO, reason, actor_id, now)
 
 
 def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
@@ -113,12 +98,11 @@ def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
         raise DecisionError("Choose a reason from the list.")
     with transaction(conn):
         status, _kind = _status(conn, member_id)
-        if status != "active":
+        if status != MemberStatus.ACTIVE:
             raise DecisionError("Only an active membership can be revoked.")
-        conn.execute("UPDATE members SET status = 'revoked', decided_at = ? WHERE id = ?",
-                     (now.isoformat(timespec="seconds"), member_id))
-        _close_accounts(conn, member_id)
-        _record(conn, member_id, "revoke", reason, actor_id, now)
+        records.set_status(conn, member_id, MemberStatus.REVOKED, decided_at=now)
+        accounts.close_for_member(conn, member_id)
+        records.record_decision(conn, member_id, Decision.REVOKE, reason, actor_id, now)
 
 
 def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime, *,
@@ -130,15 +114,12 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
     """
     with transaction(conn):
         status, _kind = _status(conn, member_id)
-        if status in ("left", "revoked"):
+        if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
             raise DecisionError("This membership has already ended.")
-        conn.execute("UPDATE members SET identity = NULL, contact = NULL, status = 'left', "
-                     "alert_channel = 'none', decided_at = ? WHERE id = ?",
-                     (now.isoformat(timespec="seconds"), member_id))
-        conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+        records.erase_details(conn, member_id, now)
         # Reports stay (they protect others) but no longer point at the member.
-        conn.execute("UPDATE reports SET reporter_account_id = NULL, reporter_member_id = NULL "
-                     "WHERE reporter_member_id = ?", (member_id,))
-        _close_accounts(conn, member_id)
-        _record(conn, member_id, "leave_recorded" if recorded_by_coordinator else "leave",
-                None, actor_id, now)
+        report_records.forget_reporter(conn, member_id)
+        accounts.close_for_member(conn, member_id)
+        records.record_decision(
+            conn, member_id, Decision.LEAVE_RECORDED if recorded_by_coordinator
+            else Decision.LEAVE, None, actor_id, now)

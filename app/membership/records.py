@@ -1,4 +1,8 @@
-"""Storing a member's sealed identity and contact, and their truncated blind indexes.
+"""The members tables: sealed identity and contact, truncated blind indexes, decisions.
+
+This module owns every write to `members`, `member_contact_index` and
+`membership_decisions`; approving, leaving and the rest (decisions.py) and retention
+call it.
 
 Why truncated (DESIGN.md): a full-length keyed hash would let anyone holding the server's
 index key test "is 07700 900123 a member?" and get a proof. Truncated to
@@ -19,15 +23,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from app.common.ids import new_id
 from app.vault import sealing
-from app.vault.db import Connection, transaction
+from app.vault.db import Connection, scalar, transaction
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
 
 CONTACT_INDEX_BITS = 20
+
+
+class MemberStatus(StrEnum):
+    PENDING = "pending"
+    INFO_REQUESTED = "info_requested"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    LEFT = "left"
+    REVOKED = "revoked"
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_INFO = "request_info"
+    REVOKE = "revoke"
+    LEAVE = "leave"
+    LEAVE_RECORDED = "leave_recorded"
 
 
 def contact_indexes(indexer: BlindIndexer, contact: Mapping[str, str]) -> list[tuple[str, bytes]]:
@@ -56,7 +79,8 @@ ALERT_CHANNELS = ("email", "sms", "none")
 PUSH_CHANNELS = frozenset({"email", "sms"})
 
 # Members in these states are not counted as possible duplicates of a new application.
-CLOSED_STATUSES = ("left", "revoked", "rejected")
+CLOSED_STATUSES = (MemberStatus.LEFT.value, MemberStatus.REVOKED.value,
+                   MemberStatus.REJECTED.value)
 
 
 def _channel(alert_channel: str | None, delivery: bool | None,
@@ -93,7 +117,7 @@ def _count_possible_duplicates(conn: Connection, indexes: list[tuple[str, bytes]
         f"WHERE m.status NOT IN ({closed}) AND ({matches})"
     )
     params = [*CLOSED_STATUSES, *(part for pair in indexes for part in pair)]
-    return int(conn.execute(query, params).fetchone()[0])
+    return int(scalar(conn, query, params) or 0)
 
 
 def duplicate_candidates(conn: Connection, member_id: str, *,
@@ -115,7 +139,7 @@ def duplicate_candidates(conn: Connection, member_id: str, *,
         "GROUP BY other.member_id ORDER BY MIN(m.created_at), other.member_id"
     )
     params = [member_id, *(() if include_closed else CLOSED_STATUSES)]
-    return [row[0] for row in conn.execute(query, params).fetchall()]
+    return [row["member_id"] for row in conn.execute(query, params).fetchall()]
 
 
 def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str],
@@ -185,3 +209,40 @@ def insert_member(
         [(member_id, name, value) for name, value in indexes],
     )
     return member_id
+
+
+def status_and_kind(conn: Connection, member_id: str) -> tuple[str, str] | None:
+    row = conn.execute("SELECT status, kind FROM members WHERE id = ?", (member_id,)).fetchone()
+    return None if row is None else (row["status"], row["kind"])
+
+
+def set_status(conn: Connection, member_id: str, status: MemberStatus,
+               decided_at: datetime | None = None) -> None:
+    """A membership's new status; `decided_at` for a decision that ends the application."""
+    if decided_at is None:
+        conn.execute("UPDATE members SET status = ? WHERE id = ?", (status, member_id))
+    else:
+        conn.execute("UPDATE members SET status = ?, decided_at = ? WHERE id = ?",
+                     (status, decided_at.isoformat(timespec="seconds"), member_id))
+
+
+def record_decision(conn: Connection, member_id: str, action: Decision, reason: str | None,
+                    actor_id: str | None, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO membership_decisions (member_id, action, reason, actor_id, at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (member_id, action, reason, actor_id, now.isoformat(timespec="seconds")))
+
+
+def erase_details(conn: Connection, member_id: str, now: datetime) -> None:
+    """Leaving: identity, contact and their indexes go; secure_delete overwrites the pages."""
+    conn.execute("UPDATE members SET identity = NULL, contact = NULL, status = 'left', "
+                 "alert_channel = 'none', decided_at = ? WHERE id = ?",
+                 (now.isoformat(timespec="seconds"), member_id))
+    conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+
+
+def delete_member(conn: Connection, member_id: str) -> None:
+    """Retention: an application nobody needs any more, with its decisions and indexes."""
+    conn.execute("DELETE FROM membership_decisions WHERE member_id = ?", (member_id,))
+    conn.execute("DELETE FROM members WHERE id = ?", (member_id,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.auth import accounts, sessions
+from app.auth import accounts
 from app.common.passwords import Passwords
 from app.vault.db import Connection, transaction
 from crypto.passphrase import generate_passphrase
@@ -23,7 +23,8 @@ def list_staff(conn: Connection, member_id: str) -> list[StaffLogin]:
     rows = conn.execute("SELECT id, username, status, created_at FROM accounts "
                         "WHERE member_id = ? AND role = 'org_staff' ORDER BY created_at, id",
                         (member_id,)).fetchall()
-    return [StaffLogin(*row) for row in rows]
+    return [StaffLogin(account_id=row["id"], username=row["username"], status=row["status"],
+                       created_at=row["created_at"]) for row in rows]
 
 
 def add_staff(conn: Connection, passwords: Passwords, member_id: str,
@@ -40,10 +41,4 @@ def add_staff(conn: Connection, passwords: Passwords, member_id: str,
 def remove_staff(conn: Connection, member_id: str, account_id: str) -> bool:
     """Close one of this organisation's staff logins at once; False if it is not theirs."""
     with transaction(conn):
-        updated = conn.execute(
-            "UPDATE accounts SET status = 'disabled' WHERE id = ? AND member_id = ? "
-            "AND role = 'org_staff' AND status = 'active'", (account_id, member_id))
-        if updated.rowcount != 1:
-            return False
-        sessions.end_all(conn, account_id)
-    return True
+        return accounts.close_staff_login(conn, member_id, account_id)

@@ -16,8 +16,9 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import lazy_gettext as _l
 
 from app.common import choices, identifiers, validation
-from app.common.clock import UK, uk_today
+from app.common.clock import UK, stamp, uk_today
 from app.common.ids import new_id
+from app.reports import records
 from app.vault.db import Connection, transaction
 from app.vault.sealing import seal_group
 from crypto.blind_index import BlindIndexer
@@ -147,21 +148,18 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
     indexes = {pair for ident in checked.identifiers
                for pair in identifiers.index_values(indexer, ident.kind, ident.value)}
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO reports (id, reporter_account_id, reporter_member_id, created_at, "
-            "incident_date, incident_time, area, late, third_party, consent_alert, "
-            "consent_police_anonymous, consent_police_details, wants_support, narrative, "
-            "offender) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (report_id, account_id, member_id, now.isoformat(timespec="seconds"),
-             checked.incident_date.isoformat(), submission.incident_time, submission.area,
-             int(_late(checked.incident_date, submission.incident_time, now)),
-             int(submission.third_party), int(submission.consent_alert),
-             int(submission.consent_police_anonymous), int(submission.consent_police_details),
-             int(submission.wants_support), narrative, offender))
-        conn.executemany("INSERT INTO report_categories (report_id, category) VALUES (?, ?)",
-                         [(report_id, c) for c in sorted(set(submission.categories))])
-        conn.executemany("INSERT INTO report_identifier_index (report_id, index_name, value) "
-                         "VALUES (?, ?, ?)", [(report_id, n, v) for n, v in sorted(indexes)])
+        records.insert_report(conn, report_id, {
+            "reporter_account_id": account_id, "reporter_member_id": member_id,
+            "created_at": stamp(now), "incident_date": checked.incident_date.isoformat(),
+            "incident_time": submission.incident_time, "area": submission.area,
+            "late": int(_late(checked.incident_date, submission.incident_time, now)),
+            "third_party": int(submission.third_party),
+            "consent_alert": int(submission.consent_alert),
+            "consent_police_anonymous": int(submission.consent_police_anonymous),
+            "consent_police_details": int(submission.consent_police_details),
+            "wants_support": int(submission.wants_support),
+            "narrative": narrative, "offender": offender,
+        }, categories=submission.categories, indexes=indexes)
     return report_id
 
 
@@ -177,4 +175,5 @@ def own_reports(conn: Connection, account_id: str) -> list[OwnReport]:
     rows = conn.execute("SELECT id, created_at, incident_date, status FROM reports "
                         "WHERE reporter_account_id = ? ORDER BY created_at DESC",
                         (account_id,)).fetchall()
-    return [OwnReport(*row) for row in rows]
+    return [OwnReport(id=row["id"], created_at=row["created_at"],
+                      incident_date=row["incident_date"], status=row["status"]) for row in rows]

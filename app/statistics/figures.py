@@ -22,7 +22,7 @@ from app.common import choices
 from app.common.clock import uk_day
 from app.common.labels import KIND_LABELS
 from app.statistics import suppression
-from app.vault.db import Connection
+from app.vault.db import Connection, scalar
 
 MONTHS_SHOWN = 24
 DAYS_SHOWN = 30
@@ -84,56 +84,59 @@ def _breakdown(key: str, title: object, dimension: object, labels: Iterable[obje
 
 
 def _grouped(conn: Connection, sql: str, params: Sequence[object] = ()) -> dict[str, int]:
-    return {str(key): int(count) for key, count in conn.execute(sql, params)}
+    """{key: n} from a query that selects `... AS key, ... AS n`."""
+    return {str(row["key"]): int(row["n"]) for row in conn.execute(sql, params)}
 
 
 # Members -----------------------------------------------------------------------------
 
 
 def active_members_by_kind(conn: Connection) -> dict[str, int]:
-    return _grouped(conn, "SELECT kind, count(*) FROM members WHERE status = 'active' "
+    return _grouped(conn, "SELECT kind AS key, count(*) AS n FROM members WHERE status = 'active' "
                           "GROUP BY kind")
 
 
 def monitoring_answers(conn: Connection, question: str) -> dict[str, int]:
-    return _grouped(conn, "SELECT answer, count FROM monitoring_counts WHERE question = ?",
+    return _grouped(conn, "SELECT answer AS key, count AS n FROM monitoring_counts "
+                          "WHERE question = ?",
                     (question,))
 
 
 # Reports -----------------------------------------------------------------------------
 
 def reports_by_month(conn: Connection) -> dict[str, int]:
-    return _grouped(conn, "SELECT substr(incident_date, 1, 7), count(*) FROM reports "
+    return _grouped(conn, "SELECT substr(incident_date, 1, 7) AS key, count(*) AS n FROM reports "
                           "WHERE malicious = 0 GROUP BY 1")
 
 
 def reports_by_area(conn: Connection) -> dict[str, int]:
-    return _grouped(conn, "SELECT area, count(*) FROM reports WHERE malicious = 0 "
+    return _grouped(conn, "SELECT area AS key, count(*) AS n FROM reports WHERE malicious = 0 "
                           "GROUP BY area")
 
 
 def reports_by_category(conn: Connection) -> dict[str, int]:
-    return _grouped(conn, "SELECT c.category, count(*) FROM report_categories AS c "
+    return _grouped(conn, "SELECT c.category AS key, count(*) AS n FROM report_categories AS c "
                           "JOIN reports AS r ON r.id = c.report_id WHERE r.malicious = 0 "
                           "GROUP BY c.category")
 
 
 def reports_total(conn: Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM reports WHERE malicious = 0").fetchone()[0])
+    return int(scalar(conn, "SELECT count(*) FROM reports WHERE malicious = 0") or 0)
 
 
 # Alerts and checks -------------------------------------------------------------------
 
 
 def alerts_published_by_month(conn: Connection) -> dict[str, int]:
-    return _grouped(conn, "SELECT substr(published_at, 1, 7), count(*) FROM alerts "
+    return _grouped(conn, "SELECT substr(published_at, 1, 7) AS key, count(*) AS n FROM alerts "
                           "WHERE status = 'published' AND published_at IS NOT NULL GROUP BY 1")
 
 
 def checks_by_day(conn: Connection, days: Sequence[str]) -> dict[str, int]:
     if not days:
         return {}
-    return _grouped(conn, "SELECT day, count FROM check_counts WHERE day BETWEEN ? AND ?",
+    return _grouped(conn, "SELECT day AS key, count AS n FROM check_counts "
+                          "WHERE day BETWEEN ? AND ?",
                     (days[0], days[-1]))
 
 

@@ -136,8 +136,13 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
 
     IMMEDIATE takes the write lock up front, so two disclosure-log appends cannot
-    interleave between reading the chain head and writing the next entry.
+    interleave between reading the chain head and writing the next entry. Called inside
+    a transaction it joins it: the outer one commits or rolls back everything, so a
+    service can be used both on its own and as one step of a larger change.
     """
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

@@ -13,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.auth import sessions
+from app.alerts import service as alert_service
+from app.auth import accounts, reset, sessions
+from app.membership import records as member_records
+from app.reports import records as report_records
+from app.vault import outbox
 from app.vault.db import Connection, transaction
 
 APPLICATION_RETENTION = timedelta(days=30)
@@ -31,11 +35,9 @@ class Purged:
 
 
 def _purge_member(conn: Connection, member_id: str) -> None:
-    conn.execute("DELETE FROM membership_decisions WHERE member_id = ?", (member_id,))
-    conn.execute("UPDATE reports SET reporter_account_id = NULL, reporter_member_id = NULL "
-                 "WHERE reporter_member_id = ?", (member_id,))
-    conn.execute("DELETE FROM accounts WHERE member_id = ?", (member_id,))
-    conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+    report_records.forget_reporter(conn, member_id)
+    accounts.delete_for_member(conn, member_id)
+    member_records.delete_member(conn, member_id)
 
 
 def purge(conn: Connection, now: datetime, *,
@@ -43,9 +45,9 @@ def purge(conn: Connection, now: datetime, *,
     done = Purged()
     cutoff = (now - APPLICATION_RETENTION).isoformat(timespec="seconds")
     with transaction(conn):
-        rejected = [r[0] for r in conn.execute(
+        rejected = [r["id"] for r in conn.execute(
             "SELECT id FROM members WHERE status = 'rejected' AND decided_at < ?", (cutoff,))]
-        unanswered = [r[0] for r in conn.execute(
+        unanswered = [r["id"] for r in conn.execute(
             "SELECT m.id FROM members m WHERE m.status = 'info_requested' AND "
             "(SELECT max(at) FROM membership_decisions d WHERE d.member_id = m.id "
             " AND d.action = 'request_info') < ?", (cutoff,))]
@@ -53,15 +55,8 @@ def purge(conn: Connection, now: datetime, *,
             _purge_member(conn, member_id)
         done.applications = len(rejected) + len(unanswered)
 
-        alert_cutoff = (now - withdrawn_alerts_after).isoformat(timespec="seconds")
-        done.alerts = conn.execute(
-            "DELETE FROM alerts WHERE status = 'withdrawn' AND withdrawn_at < ?",
-            (alert_cutoff,)).rowcount
-        notice_cutoff = (now - NOTICE_RETENTION).isoformat(timespec="seconds")
-        done.notices = conn.execute(
-            "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') "
-            "AND created_at < ?", (notice_cutoff,)).rowcount
+        done.alerts = alert_service.purge_withdrawn(conn, now - withdrawn_alerts_after)
+        done.notices = outbox.purge_finished(conn, now - NOTICE_RETENTION)
         done.sessions = sessions.purge_idle(conn, now)
-        done.resets = conn.execute("DELETE FROM password_resets WHERE expires_at < ?",
-                                   (now.isoformat(timespec="seconds"),)).rowcount
+        done.resets = reset.purge_expired(conn, now)
     return done
