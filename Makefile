@@ -16,6 +16,10 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(BIN)/.installed-demo: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
 install: $(BIN)/.installed
 
 SINK_PORT ?= 8025
@@ -23,7 +27,7 @@ SINK_PORT ?= 8025
 # The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure. The worker
 # runs beside the web server and sends notices to a local SMTP sink that prints them;
 # Ctrl+C stops all three.
-run: $(BIN)/.installed
+run: $(BIN)/.installed-demo
 	UGLYMUGS_INSECURE_COOKIES=1 $(BIN)/flask --app app demo-setup
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/flask --app app smtp-sink --port $(SINK_PORT) & \
@@ -32,8 +36,13 @@ run: $(BIN)/.installed
 	$(BIN)/flask --app app worker & \
 	UGLYMUGS_INSECURE_COOKIES=1 PORT=$(PORT) $(BIN)/flask --app app serve
 
+# ruff; the import contracts in setup.cfg; strict types for the two packages that hold
+# keys and plaintext, plain types for the rest.
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
+	PYTHONPATH=. $(BIN)/lint-imports
+	$(BIN)/mypy --strict crypto app/vault
+	$(BIN)/mypy app
 
 test: lint
 	$(BIN)/python -m pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import TracebackType
 
 from flask import Blueprint, Flask, abort, request
 from flask_babel import Babel
@@ -17,12 +18,15 @@ from app.web.config import Config
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
 log = logging.getLogger("uglymugs.app")
+ExcInfo = tuple[type, BaseException, TracebackType] | tuple[None, None, None]
 
 
 class App(Flask):
-    def log_exception(self, exc_info) -> None:  # type: ignore[no-untyped-def]
+    def log_exception(self, exc_info: ExcInfo) -> None:
         """Log where it failed, never the message: messages can quote what a user typed."""
         error = exc_info[1]
+        if error is None:
+            return
         log.error("unhandled error on %s: %s", request.endpoint or "-", errors.frames_only(error))
 
 

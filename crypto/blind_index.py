@@ -48,7 +48,7 @@ class BlindIndexer:
         # The root key must not reach logs; nothing derived from it is shown either.
         return "BlindIndexer(<root key hidden>)"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("BlindIndexer holds a secret key and cannot be pickled")
 
     def subkey(self, table: str, field: str, index: str) -> bytes:

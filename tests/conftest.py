@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import sqlcipher3
-from flask import Flask, g, request
+from flask import Flask
 from nacl.pwhash import argon2id
 
 from app import create_app
@@ -18,7 +18,6 @@ from crypto.keys import BoxPrivateKey
 
 VETTING_PASSPHRASE = "correct horse battery staple vetting"
 DELIVERY_PASSPHRASE = "correct horse battery staple delivery"
-ROLE_HEADER = "X-Test-Role"
 
 
 @pytest.fixture(scope="session")
@@ -58,20 +57,7 @@ def database_key(keys_dir: Path) -> bytes:
 @pytest.fixture
 def app(config: Config, database_key: bytes) -> Flask:
     db.init_database(config.database_path, database_key, config.schema_path)
-    application = create_app(config)
-    install_test_role_header(application)
-    return application
-
-
-def install_test_role_header(application: Flask) -> None:
-    """Tests act as a role through a header, until sign-in exists to set g.role."""
-
-    def role_from_header() -> None:
-        role = request.headers.get(ROLE_HEADER)
-        if role:
-            g.role = role
-
-    application.before_request_funcs.setdefault(None, []).insert(0, role_from_header)
+    return create_app(config)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.common import validation
 from app.membership import records as member_records
 from app.membership import service
 from app.vault import db
-from app.vault.sealing import open_group
+from app.vault.opening import open_group
 from app.web.state import state
 from crypto.envelope import recipients_of
 from tests import canary

@@ -233,7 +233,7 @@ def test_a_failed_unseal_gives_the_claim_back_and_opens_nothing(app, conn, vetti
     def broken(*_args: object) -> dict:
         raise RuntimeError("envelope would not open")
 
-    monkeypatch.setattr("app.vault.unseal.sealing.open_group", broken)
+    monkeypatch.setattr("app.vault.unseal.opening.open_group", broken)
     with pytest.raises(RuntimeError):
         service.disclose(conn, vetting_key, request_id, alice.account_id, now)
     assert conn.execute("SELECT status, disclosed_by, disclosed_at FROM disclosure_requests"

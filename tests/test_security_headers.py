@@ -5,7 +5,6 @@ from flask import Flask, session
 
 from app.web.access import EVERYONE, allow
 from app.web.security import BASE_HEADERS
-from tests.conftest import install_test_role_header
 
 PAGES = ["/", "/static/style.css", "/static/quick-exit.js", "/no-such-page"]
 
@@ -62,7 +61,6 @@ def test_insecure_cookies_only_when_configured(config, database_key) -> None:
     plain = replace(config, secure_cookies=False)
     db.init_database(plain.database_path, database_key, plain.schema_path)
     app = create_app(plain)
-    install_test_role_header(app)
     cookie = _app_with_session_route(app).test_client().get("/_touch-session")
     header = cookie.headers["Set-Cookie"]
     assert "Secure" not in header

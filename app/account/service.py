@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+
 from app.auth import accounts, sessions
 from app.common.passwords import Passwords, password_problem
 from app.vault.db import Connection, transaction
 
 
 def change_password(conn: Connection, passwords: Passwords, account: accounts.Account,
-                    current: str, new: str, keep_token: str) -> str | None:
+                    current: str, new: str, keep_token: str) -> object | None:
     """Change the password and end every other session; returns a problem or None."""
     if not passwords.verify(account.password_hash, current):
-        return "Your current password is not right."
+        return _l("Your current password is not right.")
     problem = password_problem(new)
     if problem:
         return problem

@@ -53,10 +53,10 @@ def change_password() -> Response | tuple[str, int]:
     if not form.validate():
         return _settings(form, status=400)
     problem = service.change_password(get_db(), state().passwords, current_account(),
-                                      form.current.data, form.new.data,
+                                      form.current.data or "", form.new.data or "",
                                       keep_token=session["token"])
     if problem:
-        return _settings(form, error=_(problem), status=400)
+        return _settings(form, error=str(problem), status=400)
     flash(_("Your password is changed. Every other session has been signed out."))
     return redirect(url_for("account.settings"))
 
@@ -128,7 +128,7 @@ def two_step() -> Response | str | tuple[str, int]:
         return render_template("account/two_step.html", **context)
     if not form.validate():
         return render_template("account/two_step.html", **context), 400
-    if not service.turn_on_totp(get_db(), account, secret, form.code.data, now()):
+    if not service.turn_on_totp(get_db(), account, secret, form.code.data or "", now()):
         return render_template("account/two_step.html", failed=True, **context), 400
     session.pop(_NEW_TOTP, None)
     flash(_("Two-step sign-in is on. You will be asked for a code each time you sign in."))

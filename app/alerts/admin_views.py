@@ -92,7 +92,8 @@ def edit(alert_id: str) -> tuple[str, int]:
 def change(alert_id: str) -> Response | tuple[str, int]:
     alert = _alert_or_404(alert_id)
     form = AlertForm()
-    rows = [r for r in rows_with_choice(request.form) if r[1].strip()]
+    rows = [(kind, value, publish) for kind, value, publish in rows_with_choice(request.form)
+            if value.strip()]
     action = request.form.get("action", "preview")
     if action == "from_report":
         return _from_report(alert, form, rows)

@@ -15,7 +15,7 @@ import pyotp
 
 from app.auth import sessions
 from app.common.passwords import Passwords
-from app.vault.db import Connection, IntegrityError, Row, scalar, transaction
+from app.vault.db import Connection, IntegrityError, Row, count, transaction
 from crypto.passphrase import generate_passphrase, generate_username
 
 
@@ -167,8 +167,8 @@ def create_staff(conn: Connection, passwords: Passwords, *, role: str, now: date
 
 
 def count_staff(conn: Connection, role: str) -> int:
-    return int(scalar(conn, "SELECT count(*) FROM accounts WHERE role = ? AND status = 'active'",
-                      (role,)) or 0)
+    return count(conn, "SELECT count(*) FROM accounts WHERE role = ? AND status = 'active'",
+                      (role,))
 
 
 def set_password_hash(conn: Connection, account_id: str, password_hash: str) -> None:

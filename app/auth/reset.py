@@ -10,6 +10,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
+
 from app.auth import accounts, sessions
 from app.common.passwords import Passwords, password_problem
 from app.vault import outbox
@@ -49,12 +51,12 @@ def request_code(conn: Connection, keys: ServerKeys, username: str, now: datetim
 
 
 def use_code(conn: Connection, keys: ServerKeys, passwords: Passwords, username: str,
-             code: str, new_password: str, now: datetime) -> str | None:
+             code: str, new_password: str, now: datetime) -> object | None:
     """Set a new password with a valid code; returns a problem message or None."""
     problem = password_problem(new_password)
     if problem:
         return problem
-    generic = "That code is not right or has expired. Ask for a new one."
+    generic = _l("That code is not right or has expired. Ask for a new one.")
     account = accounts.by_username(conn, username)
     if account is None:
         return generic

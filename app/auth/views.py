@@ -61,7 +61,7 @@ def login() -> Response | str | tuple[str, int]:
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
     attempt = attempt_password(get_db(), state().passwords, state().throttle,
-                               form.username.data, form.password.data)
+                               form.username.data or "", form.password.data or "")
     if attempt.outcome is Outcome.THROTTLED:
         abort(429)
     if attempt.outcome is Outcome.FAILED:
@@ -92,7 +92,7 @@ def code() -> Response | str | tuple[str, int]:
         return render_template("auth/code.html", form=form)
     if not form.validate():
         return render_template("auth/code.html", form=form), 400
-    attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data, now())
+    attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data or "", now())
     if attempt.outcome is Outcome.THROTTLED:
         abort(429)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
@@ -122,7 +122,7 @@ def reset() -> str | tuple[str, int]:
         return render_template("auth/reset.html", form=form)
     if not form.validate():
         return render_template("auth/reset.html", form=form), 400
-    username = form.username.data
+    username = form.username.data or ""
     if not state().throttle.allow_attempt(username):
         abort(429)
     # Every request counts against the account's limit, so codes cannot be sprayed.
@@ -140,12 +140,13 @@ def reset_code() -> Response | str | tuple[str, int]:
         return render_template("auth/reset_code.html", form=form)
     if not form.validate():
         return render_template("auth/reset_code.html", form=form), 400
-    if not state().throttle.allow_attempt(form.username.data):
+    if not state().throttle.allow_attempt(form.username.data or ""):
         abort(429)
     problem = reset_codes.use_code(get_db(), load_keys(current_app), state().passwords,
-                                   form.username.data, form.code.data, form.new.data, now())
+                                   form.username.data or "", form.code.data or "",
+                                   form.new.data or "", now())
     if problem:
-        state().throttle.record_failure(form.username.data)
-        return render_template("auth/reset_code.html", form=form, problem=_(problem)), 400
+        state().throttle.record_failure(form.username.data or "")
+        return render_template("auth/reset_code.html", form=form, problem=str(problem)), 400
     flash(_("Your password is changed, and every session was signed out. Sign in now."))
     return redirect(url_for("auth.login"))

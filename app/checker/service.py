@@ -134,5 +134,5 @@ def run_check(conn: db.Connection, indexer: BlindIndexer, kind: str, raw: str,
 
 
 def checks_on(conn: db.Connection, day: str) -> int:
-    return int(db.scalar(conn, "SELECT count FROM check_counts WHERE day = ?", (day,)) or 0)
+    return db.count(conn, "SELECT count FROM check_counts WHERE day = ?", (day,))
 

@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
                                     confirmation_prompt=True, err=True)
             problem = password_problem(password)
             if problem:
-                fail(problem)
+                fail(str(problem))
         new = create_staff(app, role, password)
         print_staff(new, show_password=not ask_password)
 

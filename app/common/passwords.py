@@ -13,6 +13,7 @@ import threading
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
+from flask_babel import lazy_gettext as _l
 
 # For tests only: the same code path with parameters that take milliseconds.
 CHEAP_TEST_PROFILE = RFC_9106_LOW_MEMORY.__class__(
@@ -72,12 +73,13 @@ class Passwords:
         return self._hasher.check_needs_rehash(stored_hash)
 
 
-def password_problem(password: str) -> str | None:
-    """A message saying what is wrong with a new password, or None."""
+def password_problem(password: str) -> object | None:
+    """A message (lazily translated) saying what is wrong with a new password, or None."""
     if len(password) < MIN_PASSWORD_CHARS:
-        return f"Use at least {MIN_PASSWORD_CHARS} characters. Several words work well."
+        return _l("Use at least %(count)d characters. Several words work well.",
+                  count=MIN_PASSWORD_CHARS)
     if len(password) > MAX_PASSWORD_CHARS:
-        return f"Use at most {MAX_PASSWORD_CHARS} characters."
+        return _l("Use at most %(count)d characters.", count=MAX_PASSWORD_CHARS)
     if not password.strip():
-        return "A password cannot be only spaces."
+        return _l("A password cannot be only spaces.")
     return None

@@ -13,7 +13,7 @@ from datetime import datetime
 from app.alerts import service as alert_service
 from app.reports import records
 from app.reports.records import ReportAction, ReportStatus
-from app.vault.db import Connection, Row, scalar, transaction
+from app.vault.db import Connection, Row, count, transaction
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
 
@@ -136,5 +136,5 @@ def start_alert_draft(conn: Connection, report_id: str, actor_id: str, now: date
 
 
 def malicious_count(conn: Connection, member_id: str) -> int:
-    return int(scalar(conn, "SELECT count(*) FROM reports WHERE reporter_member_id = ? "
-                      "AND malicious = 1", (member_id,)) or 0)
+    return count(conn, "SELECT count(*) FROM reports WHERE reporter_member_id = ? "
+                      "AND malicious = 1", (member_id,))

@@ -58,7 +58,8 @@ def unlock() -> Response | str | tuple[str, int]:
         return render_template("coordinator/unlock.html", form=form), 400
     data = form.key_file.data.read(key_session.MAX_KEY_FILE_BYTES + 1)
     try:
-        key_session.unlock(get_db(), data, form.passphrase.data, current_account().id)
+        key_session.unlock(get_db(), data, form.passphrase.data or "",
+                           current_account().id)
     except KeyMismatch:
         problem = _("That file is a key, but not this scheme's vetting key.")
     except WrongPassphrase:
@@ -115,7 +116,7 @@ def _decided(action: str, member_id: str, reason: str | None = None) -> Response
             memberships.request_info(get_db(), member_id, reason or "", actor, now())
             flash(_("Marked as waiting for more information."))
     except memberships.DecisionError as error:
-        flash(_(str(error)))
+        flash(str(error.message))
         return redirect(url_for("coordinator.application", member_id=member_id))
     return redirect(url_for("coordinator.queue"))
 
@@ -148,13 +149,13 @@ def request_info(member_id: str) -> Response:
 
 @bp.get("/members")
 @allow(COORDINATOR)
-def members() -> str | tuple[str, int]:
+def members() -> Response | str | tuple[str, int]:
     find = FindMemberForm(request.args)
     found = None
     if request.args.get("username"):
         if not find.validate():
             abort(400)
-        found = vetting.member_id_for_username(get_db(), find.username.data)
+        found = vetting.member_id_for_username(get_db(), find.username.data or "")
         if found:
             return redirect(url_for("coordinator.member", member_id=found))
         flash(_("No member has that username."))
@@ -181,7 +182,7 @@ def revoke(member_id: str) -> Response:
         memberships.revoke(get_db(), member_id, form.reason.data, current_account().id, now())
         flash(_("The membership is revoked and its logins are closed."))
     except memberships.DecisionError as error:
-        flash(_(str(error)))
+        flash(str(error.message))
     return redirect(url_for("coordinator.member", member_id=member_id))
 
 
@@ -194,6 +195,6 @@ def record_leave(member_id: str) -> Response:
                           recorded_by_coordinator=True)
         flash(_("Recorded: the member has left, and their details are deleted."))
     except memberships.DecisionError as error:
-        flash(_(str(error)))
+        flash(str(error.message))
     return redirect(url_for("coordinator.member", member_id=member_id))
 

@@ -227,9 +227,9 @@ class EmailChannel:
         except (ValueError, TypeError, UnicodeError):
             # The exception's text may quote the address: it is not chained.
             error = DeliveryError("unusable email address", permanent=True)
-        if error is not None:
-            raise error
         recipient = _recipient(notice.to)
+        if error is not None or recipient is None:
+            raise error or DeliveryError("unusable email address", permanent=True)
 
         with self._lock:
             connection = self._reusable() if self._held else None

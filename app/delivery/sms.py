@@ -40,7 +40,7 @@ class SmsGateway(Protocol):
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def, unused-ignore]  # the stdlib's own signature, untyped there too
         return None  # urllib then raises HTTPError with the 3xx status
 
 

@@ -58,7 +58,7 @@ def body_text(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     if part is None:
         return ""
-    content = part.get_content()  # type: ignore[attr-defined]
+    content = part.get_content()
     if not isinstance(content, str):
         return ""
     return content.replace("\r\n", "\n")  # as sent, not as carried on the wire

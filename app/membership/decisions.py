@@ -38,13 +38,17 @@ OPEN_APPLICATION = (MemberStatus.PENDING, MemberStatus.INFO_REQUESTED)
 
 
 class DecisionError(Exception):
-    """The decision does not fit the membership's current state; the message says why."""
+    """The decision does not fit the membership's current state; `message` says why."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__("decision refused")  # the words are for the page, not a log
+        self.message = message
 
 
 def _status(conn: Connection, member_id: str) -> tuple[str, str]:
     found = records.status_and_kind(conn, member_id)
     if found is None:
-        raise DecisionError("There is no such membership.")
+        raise DecisionError(_l("There is no such membership."))
     return found
 
 
@@ -52,7 +56,7 @@ def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> N
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status not in OPEN_APPLICATION:
-            raise DecisionError("Only an application still waiting can be approved.")
+            raise DecisionError(_l("Only an application still waiting can be approved."))
         records.set_status(conn, member_id, MemberStatus.ACTIVE, decided_at=now)
         accounts.activate_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.APPROVE, None, actor_id, now)
@@ -64,11 +68,11 @@ def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> N
 def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
            now: datetime) -> None:
     if reason not in REJECT_REASONS:
-        raise DecisionError("Choose a reason from the list.")
+        raise DecisionError(_l("Choose a reason from the list."))
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status not in OPEN_APPLICATION:
-            raise DecisionError("Only an application still waiting can be rejected.")
+            raise DecisionError(_l("Only an application still waiting can be rejected."))
         records.set_status(conn, member_id, MemberStatus.REJECTED, decided_at=now)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REJECT, reason, actor_id, now)
@@ -77,13 +81,13 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
 def request_info(conn: Connection, member_id: str, reason: str, actor_id: str,
                  now: datetime) -> None:
     if reason not in INFO_REASONS:
-        raise DecisionError("Choose what you need from the list.")
+        raise DecisionError(_l("Choose what you need from the list."))
     with transaction(conn):
         status, kind = _status(conn, member_id)
         if kind == "individual":
-            raise DecisionError("More information is asked of organisations only.")
+            raise DecisionError(_l("More information is asked of organisations only."))
         if status != MemberStatus.PENDING:
-            raise DecisionError("Only a waiting application can be asked for more.")
+            raise DecisionError(_l("Only a waiting application can be asked for more."))
         records.set_status(conn, member_id, MemberStatus.INFO_REQUESTED)
         records.record_decision(conn, member_id, Decision.REQUEST_INFO, reason, actor_id, now)
 
@@ -95,11 +99,11 @@ def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
     The sealed details are kept: the terms say they may be passed to the police.
     """
     if reason not in REVOKE_REASONS:
-        raise DecisionError("Choose a reason from the list.")
+        raise DecisionError(_l("Choose a reason from the list."))
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status != MemberStatus.ACTIVE:
-            raise DecisionError("Only an active membership can be revoked.")
+            raise DecisionError(_l("Only an active membership can be revoked."))
         records.set_status(conn, member_id, MemberStatus.REVOKED, decided_at=now)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REVOKE, reason, actor_id, now)
@@ -115,7 +119,7 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
-            raise DecisionError("This membership has already ended.")
+            raise DecisionError(_l("This membership has already ended."))
         records.erase_details(conn, member_id, now)
         # Reports stay (they protect others) but no longer point at the member.
         report_records.forget_reporter(conn, member_id)

@@ -31,7 +31,7 @@ from app.membership.service import IndividualApplication, OrganisationApplicatio
 from app.web.forms import show_problems
 
 
-def _text(label: object, max_chars: int,
+def _text(label: str, max_chars: int,
           field_class: type[StringField] = StringField) -> StringField:
     # autocomplete off: on a shared device, a browser's remembered form entries could
     # show someone's work name or burner number to the next person.
@@ -39,12 +39,12 @@ def _text(label: object, max_chars: int,
                                          "spellcheck": "false"})
 
 
-def _password(label: object) -> PasswordField:
+def _password(label: str) -> PasswordField:
     return PasswordField(label, render_kw={"maxlength": MAX_PASSWORD_CHARS,
                                            "autocomplete": "new-password"})
 
 
-def _monitoring(label: object, options: choices.Choices) -> SelectField:
+def _monitoring(label: str, options: choices.Choices) -> SelectField:
     return SelectField(label, choices=choices.options(choices.with_prefer_not_to_say(options)),
                        default=choices.PREFER_NOT_TO_SAY, validate_choice=False)
 

@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from app.common.ids import new_id
 from app.vault import sealing
-from app.vault.db import Connection, scalar, transaction
+from app.vault.db import Connection, count, transaction
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
@@ -117,7 +117,7 @@ def _count_possible_duplicates(conn: Connection, indexes: list[tuple[str, bytes]
         f"WHERE m.status NOT IN ({closed}) AND ({matches})"
     )
     params = [*CLOSED_STATUSES, *(part for pair in indexes for part in pair)]
-    return int(scalar(conn, query, params) or 0)
+    return count(conn, query, params)
 
 
 def duplicate_candidates(conn: Connection, member_id: str, *,

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth import accounts
 from app.common import choices, validation
-from app.common.passwords import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Passwords, password_problem
+from app.common.passwords import Passwords, password_problem
 from app.membership import records as member_records
 from app.vault.db import Connection, transaction
 from crypto.keystore import ServerKeys
@@ -113,15 +113,7 @@ def _check_password(problems: _Problems, password: str, again: str) -> None:
     again = again if isinstance(again, str) else ""
     problem = password_problem(password)
     if problem is not None:
-        if len(password) < MIN_PASSWORD_CHARS:
-            message = _l("Use at least %(count)d characters. Several words work well.",
-                         count=MIN_PASSWORD_CHARS)
-        elif len(password) > MAX_PASSWORD_CHARS:
-            message = _l("Use at most %(count)d characters.", count=MAX_PASSWORD_CHARS)
-        elif not password.strip():
-            message = _l("A password cannot be only spaces.")
-        else:
-            message = problem
+        message = problem
         problems.add("password", message)
     elif password != again:
         problems.add("password_again", _l("The two passwords are not the same. Type the "
@@ -196,6 +188,7 @@ def check_individual(application: IndividualApplication) -> _Checked:
     _check_password(problems, application.password, application.password_again)
     problems.raise_if_any()
 
+    assert work_name is not None  # raise_if_any() above: a missing one is a problem
     identity = {"work_name": work_name}
     if real_name:
         identity["real_name"] = real_name
@@ -232,6 +225,8 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
     _check_password(problems, application.password, application.password_again)
     problems.raise_if_any()
 
+    # raise_if_any() above: every required value is here, or it was a problem.
+    assert org_name and site and key_contact and description and email
     identity = {"org_name": org_name, "org_website": site.url, "key_contact": key_contact,
                 "org_description": description}
     return _Checked(kind=application.kind, role="org_contact", identity=identity,

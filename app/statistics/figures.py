@@ -22,7 +22,7 @@ from app.common import choices
 from app.common.clock import uk_day
 from app.common.labels import KIND_LABELS
 from app.statistics import suppression
-from app.vault.db import Connection, scalar
+from app.vault.db import Connection, count
 
 MONTHS_SHOWN = 24
 DAYS_SHOWN = 30
@@ -121,7 +121,7 @@ def reports_by_category(conn: Connection) -> dict[str, int]:
 
 
 def reports_total(conn: Connection) -> int:
-    return int(scalar(conn, "SELECT count(*) FROM reports WHERE malicious = 0") or 0)
+    return count(conn, "SELECT count(*) FROM reports WHERE malicious = 0")
 
 
 # Alerts and checks -------------------------------------------------------------------

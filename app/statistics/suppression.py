@@ -256,10 +256,12 @@ class _Bounds:
                 self.hi.append(-low)
 
     def can_grow(self, i: int) -> bool:
-        return self.hi[i] is None or self.value[i] < self.hi[i]
+        high = self.hi[i]
+        return high is None or self.value[i] < high
 
     def can_shrink(self, i: int) -> bool:
-        return self.lo[i] is None or self.value[i] > self.lo[i]
+        low = self.lo[i]
+        return low is None or self.value[i] > low
 
 
 def _first_recoverable_1d(entries: list[int], hidden: set[int], bounds: _Bounds) -> bool:

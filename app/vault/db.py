@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlcipher3
 
 # The code and schema.sql must agree; schema.sql ends by setting PRAGMA user_version.
 SCHEMA_VERSION = 5
 
-Connection = sqlcipher3.Connection
-Row = sqlcipher3.Row
-DatabaseError = sqlcipher3.DatabaseError
-IntegrityError = sqlcipher3.IntegrityError
+if TYPE_CHECKING:
+    # sqlcipher3 ships no types; it is the sqlite3 module's API over SQLCipher, so the
+    # standard library's types describe it exactly.
+    from sqlite3 import Connection as Connection
+    from sqlite3 import DatabaseError as DatabaseError
+    from sqlite3 import IntegrityError as IntegrityError
+    from sqlite3 import Row as Row
+else:
+    Connection = sqlcipher3.Connection
+    Row = sqlcipher3.Row
+    DatabaseError = sqlcipher3.DatabaseError
+    IntegrityError = sqlcipher3.IntegrityError
 
 
 class StartupError(Exception):
@@ -42,7 +51,8 @@ def connect(path: Path, key: bytes) -> Connection:
         raise StartupError(
             f"There is no database at {path}. Create it with: flask --app app init-db"
         )
-    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn: Connection = sqlcipher3.connect(str(path), isolation_level=None,
+                                          check_same_thread=False)
     # Rows are read by column name everywhere (row["status"]), never by position.
     conn.row_factory = sqlcipher3.Row
     try:
@@ -68,13 +78,25 @@ def connect(path: Path, key: bytes) -> Connection:
 
 
 def schema_version(conn: Connection) -> int:
-    return int(scalar(conn, "PRAGMA user_version"))
+    version = scalar(conn, "PRAGMA user_version")
+    assert isinstance(version, int)
+    return version
 
 
-def scalar(conn: Connection, query: str, params: tuple[object, ...] | list[object] = ()) -> object:
-    """The one value a query such as SELECT count(*) returns (None when no row)."""
+def scalar(conn: Connection, query: str, params: Sequence[object] = ()) -> object:
+    """The one value a query such as SELECT max(at) returns (None when no row)."""
     row = conn.execute(query, params).fetchone()
-    return None if row is None else row[0]
+    return None if row is None else row[0]  # a query's one value
+
+
+def count(conn: Connection, query: str, params: Sequence[object] = ()) -> int:
+    """The number a query such as SELECT count(*) returns (0 when no row)."""
+    value = scalar(conn, query, params)
+    if value is None:
+        return 0
+    if not isinstance(value, int):
+        raise TypeError("count() needs a query whose one value is an integer")
+    return value
 
 
 def check_database(path: Path, key: bytes) -> None:

@@ -19,7 +19,8 @@ from enum import StrEnum
 from app.common.clock import stamp
 from app.vault import log
 from app.vault.db import Connection, Row, transaction
-from app.vault.sealing import open_group, seal_group
+from app.vault.opening import open_group
+from app.vault.sealing import seal_group
 from crypto.errors import EnvelopeError
 from crypto.keys import BoxPrivateKey
 from crypto.keystore import ServerKeys

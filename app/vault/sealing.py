@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from crypto import envelope
-from crypto.keys import BoxPrivateKey, PublicKey
+from crypto.keys import PublicKey
 
 ENVELOPE_VERSION = 1
 
@@ -40,7 +40,7 @@ class UnknownPlace(ValueError):
     pass
 
 
-def _check_place(table: str, column: str) -> frozenset[str]:
+def check_place(table: str, column: str) -> frozenset[str]:
     try:
         return SEALED_PLACES[(table, column)]
     except KeyError:
@@ -58,7 +58,7 @@ def seal_group(
     values: Mapping[str, str],
     recipients: Sequence[PublicKey],
 ) -> bytes:
-    allowed = _check_place(table, column)
+    allowed = check_place(table, column)
     unexpected = set(values) - allowed
     if unexpected:
         raise UnknownPlace(f"{table}.{column} does not hold {sorted(unexpected)}")
@@ -66,14 +66,3 @@ def seal_group(
                          ensure_ascii=False).encode("utf-8")
     return envelope.seal(payload, recipients, associated_data(table, column, row_id))
 
-
-def open_group(
-    table: str, column: str, row_id: str, sealed: bytes, key: BoxPrivateKey
-) -> dict[str, str]:
-    """Open one group. Callers outside app/unseal.py must not use this: it logs nothing."""
-    _check_place(table, column)
-    payload = envelope.open_envelope(sealed, key, associated_data(table, column, row_id))
-    values = json.loads(payload.decode("utf-8"))
-    if not isinstance(values, dict):
-        raise envelope.MalformedEnvelope("value group is not an object")
-    return values

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from app.vault import log, sealing
+from app.vault import log, opening, sealing
 from app.vault.db import Connection, transaction
 from app.vault.log import LegalBasis, Purpose
 from crypto.keys import BoxPrivateKey
@@ -96,7 +96,7 @@ def unseal(conn: Connection, request: UnsealRequest, key: BoxPrivateKey,
             for column in columns:
                 sealed = rows[rid][column]
                 values = ({} if sealed is None else
-                          sealing.open_group(request.table, column, rid, bytes(sealed), key))
+                          opening.open_group(request.table, column, rid, bytes(sealed), key))
                 opened[rid][column] = {name: values.get(name, "")
                                        for name in request.fields[column]}
     return opened
