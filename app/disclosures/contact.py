@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.ids import new_id
-from app.disclosures import codes
+from app.disclosures import codes, records
 from app.disclosures.service import (
     MAX_NOTE_CHARS,
     MAX_REFERENCE_CHARS,
@@ -145,15 +145,11 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
         sealed = seal_group("contact_requests", "details", contact_id,
                             {"requester": requester, "reference": reference, "note": note},
                             [keys.vetting_public])
-        conn.execute(
-            "INSERT INTO contact_requests (id, member_id, report_id, authority, reason, "
-            "fields, details, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (contact_id, member_id, report_id, sub.authority, sub.reason,
-             json.dumps(codes.parse_fields(chosen), sort_keys=True), sealed, actor_id,
-             stamp))
-        conn.execute("INSERT INTO member_messages (id, member_id, kind, contact_request_id, "
-                     "created_at) VALUES (?, ?, 'contact', ?, ?)",
-                     (new_id(), member_id, contact_id, stamp))
+        records.insert_contact_request(
+            conn, contact_id=contact_id, member_id=member_id, report_id=report_id,
+            authority=sub.authority, reason=sub.reason, fields=codes.parse_fields(chosen),
+            details=sealed, created_by=actor_id, created_at=stamp)
+        records.add_contact_message(conn, member_id, contact_id, stamp)
         queued = enqueue_for_member(conn, kind="message", member_id=member_id,
                                     dedupe_key=f"message:contact:{contact_id}", now=now)
         disclosure_log.append(conn, disclosure_log.contact_request_sent(
@@ -251,8 +247,7 @@ def message(conn: Connection, member_id: str, message_id: str,
         return None
     if now is not None and row[3] is None:
         with transaction(conn):
-            conn.execute("UPDATE member_messages SET read_at = ? WHERE id = ? "
-                         "AND read_at IS NULL", (_stamp(now), message_id))
+            records.mark_message_read(conn, message_id, _stamp(now))
     return _message(conn, member_id, row)
 
 
@@ -284,9 +279,7 @@ def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
         if reply == "no" and status not in ("asked", "accepted"):
             raise NotAllowed(_l("This request is closed: your answer can no longer change."))
         new_status = "accepted" if reply == "yes" else "declined"
-        conn.execute("UPDATE contact_requests SET status = ?, answered_by = ?, "
-                     "answered_at = ? WHERE id = ?",
-                     (new_status, account_id, stamp, contact_id))
+        records.record_contact_answer(conn, contact_id, new_status, account_id, stamp)
         disclosure_log.append(conn, disclosure_log.contact_request_answered(
             at=now, actor=account_id, member_id=member_id, contact_id=contact_id,
             answer="withdrawn" if status == "accepted" else reply))

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
-from app.common.ids import new_id
+from app.disclosures import records
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, transaction
 from app.vault.log import LegalBasis
@@ -81,16 +81,12 @@ def notify(conn: Connection, request_id: str, actor_id: str, now: datetime) -> b
         told = _active(conn, members_concerned(conn, subject_table, ids))
         channel_notices = 0
         for member_id in told:
-            conn.execute(
-                "INSERT OR IGNORE INTO member_messages (id, member_id, kind, "
-                "disclosure_request_id, created_at) VALUES (?, ?, 'disclosure', ?, ?)",
-                (new_id(), member_id, request_id, stamp))
+            records.add_disclosure_message(conn, member_id, request_id, stamp)
             if enqueue_for_member(conn, kind="disclosure", member_id=member_id,
                                   dedupe_key=f"disclosure:{request_id}:{member_id}",
                                   now=now):
                 channel_notices += 1
-        conn.execute("UPDATE disclosure_requests SET notified_at = ?, notice_outcome = ? "
-                     "WHERE id = ?", (stamp, "notified" if told else "no_member", request_id))
+        records.set_notified(conn, request_id, stamp, "notified" if told else "no_member")
         disclosure_log.append(conn, disclosure_log.member_notified(
             at=now, actor=actor_id, legal_basis=LegalBasis(legal_basis),
             records=([f"members/{m}" for m in told] if told

@@ -33,7 +33,7 @@ from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
 from app.common.ids import new_id
-from app.disclosures import codes
+from app.disclosures import codes, records
 from app.disclosures.notices import notify, record_ids
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, transaction
@@ -289,19 +289,15 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
         if problems:
             raise RequestInvalid(problems)
         assert ids is not None
-        fields = codes.parse_fields(chosen)
         sealed = seal_group("disclosure_requests", "details", request_id,
                             {"requester": requester, "reference": reference,
                              "justification": justification}, [keys.vetting_public])
-        conn.execute(
-            "INSERT INTO disclosure_requests (id, authority, legal_basis, subject_table, "
-            "fields, details, contact_request_id, requested_by, requested_at, "
-            "notice_delay_reason, notice_review_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, sub.authority, sub.legal_basis, table,
-             json.dumps(fields, sort_keys=True), sealed, contact_id, actor_id, stamp,
-             delay_reason, review_on.isoformat() if review_on else None))
-        conn.executemany("INSERT INTO disclosure_request_records (request_id, row_id) "
-                         "VALUES (?, ?)", [(request_id, rid) for rid in ids])
+        records.insert_request(
+            conn, request_id=request_id, authority=sub.authority,
+            legal_basis=sub.legal_basis, subject_table=table,
+            fields=codes.parse_fields(chosen), details=sealed, contact_request_id=contact_id,
+            requested_by=actor_id, requested_at=stamp, notice_delay_reason=delay_reason,
+            notice_review_on=review_on.isoformat() if review_on else None, record_ids=ids)
         disclosure_log.append(conn, disclosure_log.disclosure_requested(
             at=now, actor=actor_id, legal_basis=LegalBasis(sub.legal_basis),
             records=[f"{table}/{rid}" for rid in ids], fields=chosen, request_id=request_id,
@@ -343,11 +339,7 @@ def approve(conn: Connection, request_id: str, actor_id: str, now: datetime) -> 
         if request.status != "pending":
             raise NotAllowed(_l("Only a request waiting for approval can be approved."))
         _check_consent_stands(request)
-        updated = conn.execute(
-            "UPDATE disclosure_requests SET status = 'approved', decided_by = ?, "
-            "decided_at = ? WHERE id = ? AND status = 'pending' AND requested_by != ?",
-            (actor_id, stamp, request_id, actor_id))
-        if updated.rowcount != 1:
+        if not records.approve_request(conn, request_id, actor_id, stamp):
             raise NotAllowed(_l("Only a request waiting for approval can be approved."))
         disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_APPROVED, actor_id, now,
                                            approver=actor_id))
@@ -375,11 +367,7 @@ def refuse(conn: Connection, keys: ServerKeys, request_id: str, actor_id: str,
         sealed = (seal_group("disclosure_requests", "decision", request_id,
                              {"note": checked_note}, [keys.vetting_public])
                   if checked_note else None)
-        conn.execute(
-            "UPDATE disclosure_requests SET status = 'refused', decided_by = ?, "
-            "decided_at = ?, refusal_reason = ?, decision = ? WHERE id = ? "
-            "AND status IN ('pending', 'approved')",
-            (actor_id, stamp, reason, sealed, request_id))
+        records.refuse_request(conn, request_id, actor_id, stamp, reason, sealed)
         disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_REFUSED, actor_id, now,
                                            reason=reason))
 
@@ -436,10 +424,7 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
             raise NotAllowed(_l("Only the coordinator who recorded this request discloses "
                                 "it, once another coordinator has approved it."), 403)
         _check_consent_stands(request)
-        claimed = conn.execute(
-            "UPDATE disclosure_requests SET status = 'disclosed', disclosed_by = ? "
-            "WHERE id = ? AND status = 'approved'", (actor_id, request_id))
-        if claimed.rowcount != 1:
+        if not records.claim_for_disclosure(conn, request_id, actor_id):
             raise NotAllowed(_l("This request has already been disclosed."))
     context = {"request": f"disclosure_requests/{request_id}",
                "notice": "delayed" if request.delayed else "immediate"}
@@ -452,16 +437,13 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
             legal_basis=request.legal_basis, member_notified=False,
             approver_id=request.decided_by, context=context), key, now)
         with transaction(conn):
-            conn.execute("UPDATE disclosure_requests SET disclosed_at = ? WHERE id = ?",
-                         (stamp, request_id))
+            records.set_disclosed_at(conn, request_id, stamp)
             if request.contact_request_id:
-                conn.execute("UPDATE contact_requests SET status = 'shared' WHERE id = ?",
-                             (request.contact_request_id,))
+                records.set_contact_status(conn, request.contact_request_id,
+                                           records.ContactStatus.SHARED)
     except BaseException:
         with transaction(conn):
-            conn.execute("UPDATE disclosure_requests SET status = 'approved', "
-                         "disclosed_by = NULL WHERE id = ? AND disclosed_at IS NULL",
-                         (request_id,))
+            records.release_claim(conn, request_id)
         raise
     notified = False
     if not request.delayed:
@@ -491,9 +473,7 @@ def extend_delay(conn: Connection, request_id: str, actor_id: str, reason: str,
                                 "can have its delay extended."))
         if request.notice_review_on and request.notice_review_on < utc_day(now):
             raise NotAllowed(_l("The review date has passed, so the member is being told."))
-        conn.execute("UPDATE disclosure_requests SET notice_delay_reason = ?, "
-                     "notice_review_on = ? WHERE id = ?",
-                     (reason, review_on.isoformat(), request_id))
+        records.set_notice_delay(conn, request_id, reason, review_on.isoformat())
         disclosure_log.append(conn, _entry(
             request, Event.NOTICE_DELAY_EXTENDED, actor_id, now,
             notice_delay_reason=reason, notice_review_on=review_on.isoformat()))
