@@ -65,7 +65,7 @@ class NeedsKey(Exception):
 def consented(conn: Connection) -> list[ReportSummary]:
     """Reports that may be exported, newest first: consented to police sharing, and not
     marked malicious or false."""
-    ids = [row[0] for row in conn.execute(
+    ids = [row["id"] for row in conn.execute(
         "SELECT id FROM reports WHERE (consent_police_anonymous = 1 OR "
         "consent_police_details = 1) AND malicious = 0 ORDER BY created_at DESC, id")]
     found = [find(conn, rid) for rid in ids]
