@@ -35,7 +35,7 @@ from app.disclosures.service import (
     RequestInvalid,
 )
 from app.vault import log as disclosure_log
-from app.vault.db import Connection, Row, scalar, transaction
+from app.vault.db import Connection, Row, transaction
 from app.vault.outbox import NoticeKind, enqueue_for_member
 from app.vault.sealing import seal_group
 from app.vault.unseal import UnsealRequest, unseal
@@ -271,8 +271,9 @@ def message(conn: Connection, member_id: str, message_id: str,
 
 
 def unread_count(conn: Connection, member_id: str) -> int:
-    return int(scalar(conn, "SELECT count(*) FROM member_messages WHERE member_id = ? "
-                  "AND read_at IS NULL", (member_id,)))
+    row = conn.execute("SELECT count(*) AS n FROM member_messages WHERE member_id = ? "
+                       "AND read_at IS NULL", (member_id,)).fetchone()
+    return int(row["n"])
 
 
 def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
