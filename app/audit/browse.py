@@ -176,7 +176,7 @@ def events_in(all_rows: Iterable[LogRow]) -> list[str]:
 
 def staff_names(conn: Connection) -> dict[str, str]:
     """Account id -> username for coordinators and auditors (member usernames never)."""
-    return {str(i): str(u) for i, u in conn.execute(
+    return {str(row["id"]): str(row["username"]) for row in conn.execute(
         "SELECT id, username FROM accounts WHERE role IN ('coordinator', 'auditor')")}
 
 
@@ -185,7 +185,7 @@ def staff_ids_for(conn: Connection, who: str) -> frozenset[str]:
     who = who.strip()
     if not who:
         return frozenset()
-    found = {str(row[0]) for row in conn.execute(
+    found = {str(row["id"]) for row in conn.execute(
         "SELECT id FROM accounts WHERE role IN ('coordinator', 'auditor') AND username = ?",
         (who,))}
     return frozenset({who} | found)
