@@ -8,14 +8,13 @@ Filtering happens here rather than in SQL for the same reason (one reading of ea
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from app.audit.verification import read_entries
+from app.common import csv_export
 from app.vault.db import Connection
 from crypto.audit_chain import ChainedEntry
 
@@ -191,29 +190,15 @@ def staff_ids_for(conn: Connection, who: str) -> frozenset[str]:
     return frozenset({who} | found)
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas: a text cell starting = + - @ (or a tab or CR) gets a
-    leading apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _notified(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
 def to_csv(selected: Iterable[LogRow]) -> str:
-    """The log (oldest first) as CSV with the CSV_COLUMNS header."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in selected:
-        writer.writerow([csv_cell(value) for value in (
-            row.seq, row.at, row.actor, row.approver, row.purpose, row.legal_basis,
-            row.event, " ".join(row.records), " ".join(row.fields),
-            _notified(row.member_notified), row.entry_hash)])
-    return out.getvalue()
+    """The log (oldest first) as CSV with the CSV_COLUMNS header, formula-safe
+    (app/common/csv_export)."""
+    return csv_export.to_csv(CSV_COLUMNS, (
+        (row.seq, row.at, row.actor, row.approver, row.purpose, row.legal_basis,
+         row.event, " ".join(row.records), " ".join(row.fields),
+         _notified(row.member_notified), row.entry_hash)
+        for row in selected))
