@@ -456,7 +456,7 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
             records.set_disclosed_at(conn, request_id, stamp)
             if request.contact_request_id:
                 records.set_contact_status(conn, request.contact_request_id,
-                                           records.ContactStatus.SHARED)
+                                           ContactStatus.SHARED)
     except BaseException:
         with transaction(conn):
             records.release_claim(conn, request_id)
