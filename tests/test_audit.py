@@ -19,6 +19,7 @@ import pytest
 from app.audit import browse
 from app.audit.checkpoints import LogNotVerified, make_checkpoint
 from app.audit.verification import verify_log
+from app.common import csv_export
 from app.vault import db
 from app.vault import log as disclosure_log
 from app.web.state import state
@@ -435,7 +436,7 @@ def test_csv_export_neutralises_spreadsheet_formulas(app, conn) -> None:
     assert row["purpose"] == "'+1" and row["approver"] == "'@SUM(A1)"
     assert row["legal_basis"] == "'-2"
     assert row["records"] == "members/=cmd", "only a cell's first character matters"
-    assert browse.csv_cell("\tx") == "'\tx" and browse.csv_cell(7) == 7
+    assert csv_export.safe_cell("\tx") == "'\tx" and csv_export.safe_cell(7) == 7
 
 
 @pytest.mark.parametrize("role", ["coordinator", "member"])

@@ -671,6 +671,89 @@ def test_the_anonymised_export_needs_no_key_and_names_no_one(app, conn,
     assert bodies[0]["records"] == [f"reports/{rid}" for rid in wanted]
 
 
+
+# OWASP's CSV injection examples, with the variants spreadsheets also run: a tab, a line
+# break or spaces before the formula. '"=1"' is text (CSV quoting keeps its quotes).
+OWASP_CSV_PAYLOADS = (
+    "=1+2", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "  +1", "|calc",
+    "%0A=1", '=HYPERLINK("http://x")', '"=1"', "=cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",
+)
+_FORMULA_FIRST = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def _would_run(cell: str) -> bool:
+    """A spreadsheet runs a cell whose first character, after any spaces, starts a formula."""
+    return cell.lstrip(" ").startswith(_FORMULA_FIRST)
+
+
+def _as_exported(payload: str) -> str:
+    """The whole payload, behind an apostrophe if it would run."""
+    return "'" + payload if _would_run(payload) else payload
+
+
+def test_owasp_csv_payloads_run_in_neither_export(app, conn, keys_dir) -> None:
+    from app.vault.sealing import seal_group
+    from tests.chain import append_raw
+
+    assert [p for p in OWASP_CSV_PAYLOADS if not _would_run(p)] == ['"=1"']
+
+    # The police export: each payload as a report's description, narrative and place,
+    # sealed exactly (the report form would trim a leading tab, space or line break).
+    reporter = make_member(app)
+    vetting = [load_server_keys(keys_dir).vetting_public]
+    report_ids = []
+    for payload in OWASP_CSV_PAYLOADS:
+        report_id = make_report(app, reporter, consent_police_anonymous=True)
+        conn.execute("UPDATE reports SET narrative = ?, offender = ? WHERE id = ?", (
+            seal_group("reports", "narrative", report_id,
+                       {"narrative": payload, "place": payload}, vetting),
+            seal_group("reports", "offender", report_id,
+                       {"description": payload, "identifiers": "[]"}, vetting),
+            report_id))
+        report_ids.append(report_id)
+    client, _person = _coordinator(app)
+    unlock(client, keys_dir)
+    police = _export(client, report_ids, offender="y", narrative="y")
+    assert police.status_code == 200
+    header, *body = _rows(police)
+    assert [row[0] for row in body] == report_ids
+    for payload, row in zip(OWASP_CSV_PAYLOADS, body, strict=True):
+        cells = dict(zip(header, row, strict=True))
+        for column in ("offender_description", "place", "narrative"):
+            assert cells[column] == _as_exported(payload), (column, payload)
+
+    # The auditor's log export: each payload in every text column of an entry.
+    with db.transaction(conn):
+        for payload in OWASP_CSV_PAYLOADS:
+            append_raw(conn, {"at": payload, "actor": payload, "approver": payload,
+                              "purpose": payload, "legal_basis": payload, "event": payload,
+                              "records": [payload], "fields": [payload]})
+    log_csv = signed_in_client(app, make_staff(app, "auditor")).get("/audit/log.csv")
+    assert log_csv.status_code == 200
+    header, *body = _rows(log_csv)
+    appended = body[-len(OWASP_CSV_PAYLOADS):]
+    for payload, row in zip(OWASP_CSV_PAYLOADS, appended, strict=True):
+        cells = dict(zip(header, row, strict=True))
+        for column in ("at", "actor", "approver", "purpose", "legal_basis", "event",
+                       "records", "fields"):
+            assert cells[column] == _as_exported(payload), (column, payload)
+
+    for response in (police, log_csv):
+        for row in _rows(response):
+            assert [cell for cell in row if _would_run(cell)] == []
+
+
+def test_the_one_csv_rule_leaves_numbers_as_numbers() -> None:
+    from app.common.csv_export import safe_cell
+
+    for number in (7, -3, 1.5, -0.25, True):
+        assert safe_cell(number) is number
+    assert safe_cell("-3") == "'-3", "text that looks like a negative number is still text"
+    assert [safe_cell(p) for p in OWASP_CSV_PAYLOADS] == [
+        _as_exported(p) for p in OWASP_CSV_PAYLOADS]
+
+
 # The auditor's view and what is stored.
 
 def test_the_auditor_sees_the_disclosure_entries_and_no_sealed_value(app, conn,

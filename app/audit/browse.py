@@ -8,14 +8,13 @@ Filtering happens here rather than in SQL for the same reason (one reading of ea
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from app.audit.verification import read_entries
+from app.common import csv_export
 from app.vault.db import Connection
 from crypto.audit_chain import ChainedEntry
 
@@ -176,7 +175,7 @@ def events_in(all_rows: Iterable[LogRow]) -> list[str]:
 
 def staff_names(conn: Connection) -> dict[str, str]:
     """Account id -> username for coordinators and auditors (member usernames never)."""
-    return {str(i): str(u) for i, u in conn.execute(
+    return {str(row["id"]): str(row["username"]) for row in conn.execute(
         "SELECT id, username FROM accounts WHERE role IN ('coordinator', 'auditor')")}
 
 
@@ -185,21 +184,10 @@ def staff_ids_for(conn: Connection, who: str) -> frozenset[str]:
     who = who.strip()
     if not who:
         return frozenset()
-    found = {str(row[0]) for row in conn.execute(
+    found = {str(row["id"]) for row in conn.execute(
         "SELECT id FROM accounts WHERE role IN ('coordinator', 'auditor') AND username = ?",
         (who,))}
     return frozenset({who} | found)
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: object) -> object:
-    """Neutralise spreadsheet formulas: a text cell starting = + - @ (or a tab or CR) gets a
-    leading apostrophe. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _notified(value: bool | None) -> str:
@@ -207,13 +195,10 @@ def _notified(value: bool | None) -> str:
 
 
 def to_csv(selected: Iterable[LogRow]) -> str:
-    """The log (oldest first) as CSV with the CSV_COLUMNS header."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in selected:
-        writer.writerow([csv_cell(value) for value in (
-            row.seq, row.at, row.actor, row.approver, row.purpose, row.legal_basis,
-            row.event, " ".join(row.records), " ".join(row.fields),
-            _notified(row.member_notified), row.entry_hash)])
-    return out.getvalue()
+    """The log (oldest first) as CSV with the CSV_COLUMNS header, formula-safe
+    (app/common/csv_export)."""
+    return csv_export.to_csv(CSV_COLUMNS, (
+        (row.seq, row.at, row.actor, row.approver, row.purpose, row.legal_basis,
+         row.event, " ".join(row.records), " ".join(row.fields),
+         _notified(row.member_notified), row.entry_hash)
+        for row in selected))

@@ -53,7 +53,7 @@ def make_checkpoint(conn: Connection, signing_key: nacl.signing.SigningKey,
                            "ORDER BY seq DESC LIMIT 1").fetchone()
         if row is None:
             return None
-        seq, head_hash = int(row[0]), bytes(row[1])
+        seq, head_hash = int(row["seq"]), bytes(row["entry_hash"])
         if conn.execute("SELECT 1 FROM audit_checkpoints WHERE seq = ?", (seq,)).fetchone():
             return None
         checkpoint = audit_chain.sign_checkpoint(signing_key, seq, head_hash, created_at)

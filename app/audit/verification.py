@@ -26,6 +26,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import nacl.signing
 
@@ -66,19 +67,25 @@ def read_entries(conn: Connection) -> list[ChainedEntry]:
     rows = conn.execute(
         "SELECT seq, body, prev_hash, entry_hash FROM disclosure_log ORDER BY seq").fetchall()
     return [
-        ChainedEntry(seq=seq, body=parse_body(body),  # type: ignore[arg-type]
-                     prev_hash=bytes(prev) if isinstance(prev, bytes) else prev,
-                     entry_hash=bytes(digest) if isinstance(digest, bytes) else digest)
-        for seq, body, prev, digest in rows
+        ChainedEntry(seq=row["seq"], body=parse_body(row["body"]),  # type: ignore[arg-type]
+                     prev_hash=_bytes_if_blob(row["prev_hash"]),
+                     entry_hash=_bytes_if_blob(row["entry_hash"]))
+        for row in rows
     ]
+
+
+def _bytes_if_blob(value: object) -> Any:
+    """A BLOB as bytes; anything else (a tampered TEXT or NULL) as stored, to fail the chain."""
+    return bytes(value) if isinstance(value, bytes) else value
 
 
 def stored_checkpoints(conn: Connection) -> list[Checkpoint]:
     rows = conn.execute("SELECT seq, head_hash, created_at, key_id, signature "
                         "FROM audit_checkpoints ORDER BY seq").fetchall()
-    return [Checkpoint(seq=seq, head_hash=bytes(head), created_at=str(created),
-                       key_id=bytes(kid), signature=bytes(signature))
-            for seq, head, created, kid, signature in rows]
+    return [Checkpoint(seq=row["seq"], head_hash=bytes(row["head_hash"]),
+                       created_at=str(row["created_at"]), key_id=bytes(row["key_id"]),
+                       signature=bytes(row["signature"]))
+            for row in rows]
 
 
 def stored_checkpoint(conn: Connection, seq: int) -> Checkpoint | None:

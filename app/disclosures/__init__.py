@@ -7,7 +7,8 @@ Service modules hold plain functions over a connection (no Flask request):
 - `service`: recording, approving, refusing and carrying out a disclosure;
 - `notices`: telling the member, now or when a delay ends (`release_due_notices`);
 - `contact`: the intermediary's messages and the member's answer;
-- `export`: the consented police-intelligence export.
+- `export`: the consented police-intelligence export;
+- `records`: the one writer of the disclosure tables, and the statuses they hold.
 `views` holds the coordinators' pages and the members' messages (two blueprints); `forms`
 their forms.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from app.disclosures.records import ContactStatus, RequestStatus
 from app.vault.sealing import SEALED_PLACES
 
 OTHER_AUTHORITY = "other"
@@ -155,13 +156,16 @@ for _table, _pairs in FIELDS.items():
     for _column, _names in _wanted.items():
         assert _names == set(SEALED_PLACES[(_table, _column)]), (_table, _column)
 
-REQUEST_STATUS_LABELS = {"pending": _l("Waiting for a second coordinator"),
-                         "approved": _l("Approved, not yet disclosed"),
-                         "refused": _l("Refused"), "disclosed": _l("Disclosed")}
-CONTACT_STATUS_LABELS = {"asked": _l("Waiting for the member's answer"),
-                         "accepted": _l("The member said yes"),
-                         "declined": _l("The member said no"),
-                         "shared": _l("Shared with the member's consent")}
+REQUEST_STATUS_LABELS = {RequestStatus.PENDING: _l("Waiting for a second coordinator"),
+                         RequestStatus.APPROVED: _l("Approved, not yet disclosed"),
+                         RequestStatus.REFUSED: _l("Refused"),
+                         RequestStatus.DISCLOSED: _l("Disclosed")}
+CONTACT_STATUS_LABELS = {ContactStatus.ASKED: _l("Waiting for the member's answer"),
+                         ContactStatus.ACCEPTED: _l("The member said yes"),
+                         ContactStatus.DECLINED: _l("The member said no"),
+                         ContactStatus.SHARED: _l("Shared with the member's consent")}
+assert set(REQUEST_STATUS_LABELS) == set(RequestStatus)
+assert set(CONTACT_STATUS_LABELS) == set(ContactStatus)
 
 
 def code_set(pairs: tuple[tuple[str, object], ...]) -> frozenset[str]:

@@ -25,7 +25,8 @@ from flask_babel import lazy_gettext as _l
 from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.ids import new_id
-from app.disclosures import codes
+from app.disclosures import codes, records
+from app.disclosures.records import ContactStatus, MessageKind, RequestStatus
 from app.disclosures.service import (
     MAX_NOTE_CHARS,
     MAX_REFERENCE_CHARS,
@@ -34,8 +35,8 @@ from app.disclosures.service import (
     RequestInvalid,
 )
 from app.vault import log as disclosure_log
-from app.vault.db import Connection, transaction
-from app.vault.outbox import enqueue_for_member
+from app.vault.db import Connection, Row, transaction
+from app.vault.outbox import NoticeKind, enqueue_for_member
 from app.vault.sealing import seal_group
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
@@ -63,7 +64,7 @@ class ContactRequest:
     authority: str
     reason: str
     fields: dict[str, list[str]]
-    status: str
+    status: ContactStatus
     created_by: str
     created_at: str
     answered_at: str | None
@@ -75,29 +76,37 @@ class ContactRequest:
         return codes.field_codes(self.fields)
 
 
+# Aliased to ContactRequest's field names; the one parameter is RequestStatus.REFUSED.
 _SELECT = """
-SELECT c.id, c.member_id, c.report_id, c.authority, c.reason, c.fields, c.status,
-       c.created_by, c.created_at, c.answered_at, m.status,
+SELECT c.id AS id, c.member_id AS member_id, c.report_id AS report_id,
+       c.authority AS authority, c.reason AS reason, c.fields AS fields,
+       c.status AS status, c.created_by AS created_by, c.created_at AS created_at,
+       c.answered_at AS answered_at, m.status AS member_status,
        (SELECT d.id FROM disclosure_requests d WHERE d.contact_request_id = c.id
-         AND d.status != 'refused')
+         AND d.status != ?) AS disclosure_request_id
   FROM contact_requests c JOIN members m ON m.id = c.member_id
 """
 
 
-def _contact(row: tuple) -> ContactRequest:
-    values = list(row)
-    values[5] = json.loads(values[5])
-    return ContactRequest(*values)
+def _contact(row: Row) -> ContactRequest:
+    return ContactRequest(
+        id=row["id"], member_id=row["member_id"], report_id=row["report_id"],
+        authority=row["authority"], reason=row["reason"], fields=json.loads(row["fields"]),
+        status=ContactStatus(row["status"]), created_by=row["created_by"],
+        created_at=row["created_at"], answered_at=row["answered_at"],
+        member_status=row["member_status"],
+        disclosure_request_id=row["disclosure_request_id"])
 
 
 def find(conn: Connection, contact_id: str) -> ContactRequest | None:
-    row = conn.execute(_SELECT + " WHERE c.id = ?", (contact_id,)).fetchone()
+    row = conn.execute(_SELECT + " WHERE c.id = ?",
+                       (RequestStatus.REFUSED, contact_id)).fetchone()
     return _contact(row) if row else None
 
 
 def listing(conn: Connection, limit: int = 500) -> list[ContactRequest]:
     rows = conn.execute(_SELECT + " ORDER BY c.created_at DESC, c.id LIMIT ?",
-                        (limit,)).fetchall()
+                        (RequestStatus.REFUSED, limit)).fetchall()
     return [_contact(row) for row in rows]
 
 
@@ -129,32 +138,29 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
     contact_id = new_id()
     stamp = _stamp(now)
     with transaction(conn):
-        row = conn.execute("SELECT r.reporter_member_id, m.status FROM reports r "
+        row = conn.execute("SELECT r.reporter_member_id AS member_id, "
+                           "m.status AS member_status FROM reports r "
                            "LEFT JOIN members m ON m.id = r.reporter_member_id "
                            "WHERE r.id = ?", (report_id,)).fetchone() if report_id else None
         if row is None:
             problems["report_id"] = _l("Give the id of the report whose reporter they want "
                                        "to contact.")
-        elif row[0] is None or row[1] != "active":
+        elif row["member_id"] is None or row["member_status"] != "active":
             problems["report_id"] = _l("The reporter of that report is no longer a member, "
                                        "so the scheme cannot pass the request on.")
         if problems:
             raise RequestInvalid(problems)
         assert row is not None
-        member_id = row[0]
+        member_id = row["member_id"]
         sealed = seal_group("contact_requests", "details", contact_id,
                             {"requester": requester, "reference": reference, "note": note},
                             [keys.vetting_public])
-        conn.execute(
-            "INSERT INTO contact_requests (id, member_id, report_id, authority, reason, "
-            "fields, details, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (contact_id, member_id, report_id, sub.authority, sub.reason,
-             json.dumps(codes.parse_fields(chosen), sort_keys=True), sealed, actor_id,
-             stamp))
-        conn.execute("INSERT INTO member_messages (id, member_id, kind, contact_request_id, "
-                     "created_at) VALUES (?, ?, 'contact', ?, ?)",
-                     (new_id(), member_id, contact_id, stamp))
-        queued = enqueue_for_member(conn, kind="message", member_id=member_id,
+        records.insert_contact_request(
+            conn, contact_id=contact_id, member_id=member_id, report_id=report_id,
+            authority=sub.authority, reason=sub.reason, fields=codes.parse_fields(chosen),
+            details=sealed, created_by=actor_id, created_at=stamp)
+        records.add_contact_message(conn, member_id, contact_id, stamp)
+        queued = enqueue_for_member(conn, kind=NoticeKind.MESSAGE, member_id=member_id,
                                     dedupe_key=f"message:contact:{contact_id}", now=now)
         disclosure_log.append(conn, disclosure_log.contact_request_sent(
             at=now, actor=actor_id, member_id=member_id, report_id=report_id, fields=chosen,
@@ -185,7 +191,7 @@ def read_details(conn: Connection, key: BoxPrivateKey, contact_id: str, actor_id
 @dataclass(frozen=True)
 class Message:
     id: str
-    kind: str  # 'disclosure' or 'contact'
+    kind: MessageKind
     created_at: str
     read_at: str | None
     # What the page says, from the request's codes.
@@ -194,42 +200,51 @@ class Message:
     reason: str | None  # contact: what the authority wants
     field_codes: list[str]
     subject_table: str | None
-    status: str | None  # contact request status
+    status: ContactStatus | None  # contact requests
     disclosed_at: str | None
     delay_reason: str | None
     reports: tuple[tuple[str, str], ...]  # (sent on, incident date) of the member's reports
 
     @property
     def answerable(self) -> bool:
-        return self.kind == "contact" and self.status in ("asked", "accepted")
+        return self.kind == MessageKind.CONTACT and self.status in (ContactStatus.ASKED,
+                                                                    ContactStatus.ACCEPTED)
 
 
 def _reports_of(conn: Connection, member_id: str, ids: list[str]) -> tuple[tuple[str, str], ...]:
     if not ids:
         return ()
     marks = ",".join("?" * len(ids))
-    return tuple((row[0][:10], row[1]) for row in conn.execute(
+    return tuple((row["created_at"][:10], row["incident_date"]) for row in conn.execute(
         f"SELECT created_at, incident_date FROM reports WHERE id IN ({marks}) "  # noqa: S608
         "AND reporter_member_id = ? ORDER BY created_at", [*ids, member_id]))
 
 
-def _message(conn: Connection, member_id: str, row: tuple) -> Message:
-    message_id, kind, created_at, read_at, disclosure_id, contact_id = row
-    if kind == "disclosure":
+def _message(conn: Connection, member_id: str, row: Row) -> Message:
+    kind = MessageKind(row["kind"])
+    if kind == MessageKind.DISCLOSURE:
         d = conn.execute("SELECT authority, legal_basis, fields, subject_table, disclosed_at, "
                          "notice_delay_reason FROM disclosure_requests WHERE id = ?",
-                         (disclosure_id,)).fetchone()
-        ids = [r[0] for r in conn.execute(
+                         (row["disclosure_request_id"],)).fetchone()
+        ids = [r["row_id"] for r in conn.execute(
             "SELECT row_id FROM disclosure_request_records WHERE request_id = ?",
-            (disclosure_id,))]
-        return Message(message_id, kind, created_at, read_at, d[0], d[1], None,
-                       codes.field_codes(json.loads(d[2])), d[3], None, d[4], d[5],
-                       _reports_of(conn, member_id, ids) if d[3] == "reports" else ())
+            (row["disclosure_request_id"],))]
+        return Message(
+            id=row["id"], kind=kind, created_at=row["created_at"], read_at=row["read_at"],
+            authority=d["authority"], legal_basis=d["legal_basis"], reason=None,
+            field_codes=codes.field_codes(json.loads(d["fields"])),
+            subject_table=d["subject_table"], status=None, disclosed_at=d["disclosed_at"],
+            delay_reason=d["notice_delay_reason"],
+            reports=(_reports_of(conn, member_id, ids) if d["subject_table"] == "reports"
+                     else ()))
     c = conn.execute("SELECT authority, reason, fields, status, report_id FROM "
-                     "contact_requests WHERE id = ?", (contact_id,)).fetchone()
-    return Message(message_id, kind, created_at, read_at, c[0], None, c[1],
-                   codes.field_codes(json.loads(c[2])), None, c[3], None, None,
-                   _reports_of(conn, member_id, [c[4]] if c[4] else []))
+                     "contact_requests WHERE id = ?", (row["contact_request_id"],)).fetchone()
+    return Message(
+        id=row["id"], kind=kind, created_at=row["created_at"], read_at=row["read_at"],
+        authority=c["authority"], legal_basis=None, reason=c["reason"],
+        field_codes=codes.field_codes(json.loads(c["fields"])), subject_table=None,
+        status=ContactStatus(c["status"]), disclosed_at=None, delay_reason=None,
+        reports=_reports_of(conn, member_id, [c["report_id"]] if c["report_id"] else []))
 
 
 _MESSAGES = ("SELECT id, kind, created_at, read_at, disclosure_request_id, "
@@ -249,20 +264,20 @@ def message(conn: Connection, member_id: str, message_id: str,
                        (message_id, member_id)).fetchone()
     if row is None:
         return None
-    if now is not None and row[3] is None:
+    if now is not None and row["read_at"] is None:
         with transaction(conn):
-            conn.execute("UPDATE member_messages SET read_at = ? WHERE id = ? "
-                         "AND read_at IS NULL", (_stamp(now), message_id))
+            records.mark_message_read(conn, message_id, _stamp(now))
     return _message(conn, member_id, row)
 
 
 def unread_count(conn: Connection, member_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM member_messages WHERE member_id = ? "
-                        "AND read_at IS NULL", (member_id,)).fetchone()[0]
+    row = conn.execute("SELECT count(*) AS n FROM member_messages WHERE member_id = ? "
+                       "AND read_at IS NULL", (member_id,)).fetchone()
+    return int(row["n"])
 
 
 def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
-           reply: str, now: datetime) -> str:
+           reply: str, now: datetime) -> ContactStatus:
     """The member's yes or no to a request to contact them; returns the new status.
 
     "yes" is possible while the request waits for an answer; "no" also takes back a "yes"
@@ -273,21 +288,21 @@ def answer(conn: Connection, member_id: str, account_id: str, message_id: str,
     stamp = _stamp(now)
     with transaction(conn):
         row = conn.execute(
-            "SELECT c.id, c.status FROM member_messages m JOIN contact_requests c "
-            "ON c.id = m.contact_request_id WHERE m.id = ? AND m.member_id = ? "
-            "AND c.member_id = ?", (message_id, member_id, member_id)).fetchone()
+            "SELECT c.id AS contact_id, c.status AS status FROM member_messages m "
+            "JOIN contact_requests c ON c.id = m.contact_request_id WHERE m.id = ? "
+            "AND m.member_id = ? AND c.member_id = ?",
+            (message_id, member_id, member_id)).fetchone()
         if row is None:
             raise LookupError("no such request for this member")
-        contact_id, status = row
-        if reply == "yes" and status != "asked":
+        contact_id = row["contact_id"]
+        status = ContactStatus(row["status"])
+        if reply == "yes" and status != ContactStatus.ASKED:
             raise NotAllowed(_l("You have already answered this request."))
-        if reply == "no" and status not in ("asked", "accepted"):
+        if reply == "no" and status not in (ContactStatus.ASKED, ContactStatus.ACCEPTED):
             raise NotAllowed(_l("This request is closed: your answer can no longer change."))
-        new_status = "accepted" if reply == "yes" else "declined"
-        conn.execute("UPDATE contact_requests SET status = ?, answered_by = ?, "
-                     "answered_at = ? WHERE id = ?",
-                     (new_status, account_id, stamp, contact_id))
+        new_status = ContactStatus.ACCEPTED if reply == "yes" else ContactStatus.DECLINED
+        records.record_contact_answer(conn, contact_id, new_status, account_id, stamp)
         disclosure_log.append(conn, disclosure_log.contact_request_answered(
             at=now, actor=account_id, member_id=member_id, contact_id=contact_id,
-            answer="withdrawn" if status == "accepted" else reply))
+            answer="withdrawn" if status == ContactStatus.ACCEPTED else reply))
     return new_status

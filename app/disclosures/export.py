@@ -20,13 +20,12 @@ What goes in (the minimum useful by default):
 Every export writes a "police_export" entry in the disclosure log (purpose disclosure,
 legal basis consent, the reports and fields by name), and every sealed field goes through
 app/unseal.unseal with the same purpose and basis, its entry written before it opens.
-Cells are neutralised against spreadsheet formulas.
+Cells are neutralised against spreadsheet formulas by the one CSV writer,
+app/common/csv_export.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
-from app.common import choices, identifiers
+from app.common import choices, csv_export, identifiers
 from app.coordinator.reports import ReportSummary, find
 from app.disclosures.service import RequestInvalid
 from app.vault import log as disclosure_log
@@ -65,22 +64,11 @@ class NeedsKey(Exception):
 def consented(conn: Connection) -> list[ReportSummary]:
     """Reports that may be exported, newest first: consented to police sharing, and not
     marked malicious or false."""
-    ids = [row[0] for row in conn.execute(
+    ids = [row["id"] for row in conn.execute(
         "SELECT id FROM reports WHERE (consent_police_anonymous = 1 OR "
         "consent_police_details = 1) AND malicious = 0 ORDER BY created_at DESC, id")]
     found = [find(conn, rid) for rid in ids]
     return [r for r in found if r is not None]
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def safe_cell(value: str) -> str:
-    """A text cell a spreadsheet will not run: a leading apostrophe before = + - @ | %,
-    a tab or a line break (also after leading spaces, which some spreadsheets skip)."""
-    if value.lstrip(" ").startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _labels(pairs: choices.Choices) -> dict[str, str]:
@@ -156,9 +144,7 @@ def build_export(conn: Connection, key: BoxPrivateKey | None, actor_id: str,
     areas = _labels(choices.AREAS)
     times = _labels(choices.TIMES_OF_DAY)
     categories = _labels(choices.REPORT_CATEGORIES)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
+    lines: list[list[str]] = []
     for report in reports:
         row = [report.id, report.created_at[:7], report.incident_date,
                times.get(report.incident_time, report.incident_time),
@@ -181,5 +167,5 @@ def build_export(conn: Connection, key: BoxPrivateKey | None, actor_id: str,
                         contact.get("mobile", "")]
             else:
                 row += ["no", "", "", ""]
-        writer.writerow([safe_cell(str(value)) for value in row])
-    return out.getvalue()
+        lines.append([str(value) for value in row])
+    return csv_export.to_csv(columns, lines)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from app.auth.current import current_account
 from app.disclosures import codes, contact, service
 from app.disclosures.forms import AnswerForm
+from app.disclosures.records import ContactStatus
 from app.web.access import MEMBER, ORG_CONTACT, allow
 from app.web.state import get_db, now
 
@@ -69,6 +70,7 @@ def answer(message_id: str) -> Response | tuple[str, int]:
         return redirect(url_for("messages.message", message_id=message_id))
     except LookupError:
         abort(404)
-    flash(_("Thank you. We will pass on your details as you agreed.") if status == "accepted"
+    flash(_("Thank you. We will pass on your details as you agreed.")
+          if status == ContactStatus.ACCEPTED
           else _("Thank you. Nothing about you will be passed on."))
     return redirect(url_for("messages.message", message_id=message_id))

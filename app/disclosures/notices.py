@@ -22,11 +22,12 @@ from datetime import datetime
 
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
-from app.common.ids import new_id
+from app.disclosures import records
+from app.disclosures.records import RequestStatus
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, transaction
 from app.vault.log import LegalBasis
-from app.vault.outbox import enqueue_for_member
+from app.vault.outbox import NoticeKind, enqueue_for_member
 
 log = logging.getLogger("uglymugs.disclosures")
 
@@ -34,7 +35,7 @@ WORKER = "worker"
 
 
 def record_ids(conn: Connection, request_id: str) -> list[str]:
-    return [row[0] for row in conn.execute(
+    return [row["row_id"] for row in conn.execute(
         "SELECT row_id FROM disclosure_request_records WHERE request_id = ? ORDER BY row_id",
         (request_id,))]
 
@@ -45,18 +46,20 @@ def members_concerned(conn: Connection, subject_table: str, ids: list[str]) -> l
         return []
     marks = ",".join("?" * len(ids))
     if subject_table == "members":
-        query = f"SELECT id FROM members WHERE id IN ({marks}) ORDER BY id"  # noqa: S608
+        query = (f"SELECT id AS member_id FROM members WHERE id IN ({marks}) "  # noqa: S608
+                 "ORDER BY id")
     else:
-        query = (f"SELECT DISTINCT reporter_member_id FROM reports WHERE id IN ({marks}) "  # noqa: S608
-                 "AND reporter_member_id IS NOT NULL ORDER BY reporter_member_id")
-    return [row[0] for row in conn.execute(query, ids)]
+        query = ("SELECT DISTINCT reporter_member_id AS member_id FROM reports "  # noqa: S608
+                 f"WHERE id IN ({marks}) AND reporter_member_id IS NOT NULL "
+                 "ORDER BY reporter_member_id")
+    return [row["member_id"] for row in conn.execute(query, ids)]
 
 
 def _active(conn: Connection, member_ids: list[str]) -> list[str]:
     if not member_ids:
         return []
     marks = ",".join("?" * len(member_ids))
-    return [row[0] for row in conn.execute(
+    return [row["id"] for row in conn.execute(
         f"SELECT id FROM members WHERE id IN ({marks}) AND status = 'active' "  # noqa: S608
         "ORDER BY id", member_ids)]
 
@@ -72,27 +75,23 @@ def notify(conn: Connection, request_id: str, actor_id: str, now: datetime) -> b
     with transaction(conn):
         row = conn.execute(
             "SELECT subject_table, legal_basis FROM disclosure_requests WHERE id = ? AND "
-            "status = 'disclosed' AND disclosed_at IS NOT NULL AND notified_at IS NULL",
-            (request_id,)).fetchone()
+            "status = ? AND disclosed_at IS NOT NULL AND notified_at IS NULL",
+            (request_id, RequestStatus.DISCLOSED)).fetchone()
         if row is None:
             return False
-        subject_table, legal_basis = row
+        subject_table = row["subject_table"]
         ids = record_ids(conn, request_id)
         told = _active(conn, members_concerned(conn, subject_table, ids))
         channel_notices = 0
         for member_id in told:
-            conn.execute(
-                "INSERT OR IGNORE INTO member_messages (id, member_id, kind, "
-                "disclosure_request_id, created_at) VALUES (?, ?, 'disclosure', ?, ?)",
-                (new_id(), member_id, request_id, stamp))
-            if enqueue_for_member(conn, kind="disclosure", member_id=member_id,
+            records.add_disclosure_message(conn, member_id, request_id, stamp)
+            if enqueue_for_member(conn, kind=NoticeKind.DISCLOSURE, member_id=member_id,
                                   dedupe_key=f"disclosure:{request_id}:{member_id}",
                                   now=now):
                 channel_notices += 1
-        conn.execute("UPDATE disclosure_requests SET notified_at = ?, notice_outcome = ? "
-                     "WHERE id = ?", (stamp, "notified" if told else "no_member", request_id))
+        records.set_notified(conn, request_id, stamp, "notified" if told else "no_member")
         disclosure_log.append(conn, disclosure_log.member_notified(
-            at=now, actor=actor_id, legal_basis=LegalBasis(legal_basis),
+            at=now, actor=actor_id, legal_basis=LegalBasis(row["legal_basis"]),
             records=([f"members/{m}" for m in told] if told
                      else [f"{subject_table}/{rid}" for rid in ids]),
             request_id=request_id, told=bool(told), channel_notices=channel_notices))
@@ -101,11 +100,11 @@ def notify(conn: Connection, request_id: str, actor_id: str, now: datetime) -> b
 
 def release_due_notices(conn: Connection, now: datetime) -> int:
     """Tell the members of every disclosed request whose notice is due; returns how many."""
-    due = [row[0] for row in conn.execute(
-        "SELECT id FROM disclosure_requests WHERE status = 'disclosed' AND "
+    due = [row["id"] for row in conn.execute(
+        "SELECT id FROM disclosure_requests WHERE status = ? AND "
         "disclosed_at IS NOT NULL AND notified_at IS NULL AND "
         "(notice_review_on IS NULL OR notice_review_on < ?) ORDER BY disclosed_at, id",
-        (utc_day(now),))]
+        (RequestStatus.DISCLOSED, utc_day(now)))]
     released = sum(1 for request_id in due if notify(conn, request_id, WORKER, now))
     if released:
         log.info("disclosure notices released: %d", released)

@@ -33,10 +33,11 @@ from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
 from app.common.ids import new_id
-from app.disclosures import codes
+from app.disclosures import codes, records
 from app.disclosures.notices import notify, record_ids
+from app.disclosures.records import ContactStatus, RequestStatus
 from app.vault import log as disclosure_log
-from app.vault.db import Connection, transaction
+from app.vault.db import Connection, Row, transaction
 from app.vault.log import Event, LegalBasis
 from app.vault.sealing import seal_group
 from app.vault.unseal import LEGAL_BASES, Opened, UnsealRequest, unseal
@@ -98,7 +99,7 @@ class DisclosureRequest:
     subject_table: str
     fields: dict[str, list[str]]
     contact_request_id: str | None
-    status: str
+    status: RequestStatus
     requested_by: str
     requested_at: str
     decided_by: str | None
@@ -112,7 +113,7 @@ class DisclosureRequest:
     notified_at: str | None
     notice_outcome: str | None
     record_ids: tuple[str, ...]
-    consent_status: str | None = None
+    consent_status: ContactStatus | None = None
 
     @property
     def field_codes(self) -> list[str]:
@@ -129,26 +130,40 @@ class DisclosureRequest:
     @property
     def interrupted(self) -> bool:
         """Claimed for disclosure but never finished: nothing was shown."""
-        return self.status == "disclosed" and self.disclosed_at is None
+        return self.status == RequestStatus.DISCLOSED and self.disclosed_at is None
 
 
+# Aliased to DisclosureRequest's field names.
 _SELECT = """
-SELECT d.id, d.authority, d.legal_basis, d.subject_table, d.fields, d.contact_request_id,
-       d.status, d.requested_by, d.requested_at, d.decided_by, d.decided_at,
-       d.refusal_reason, d.decision IS NOT NULL, d.disclosed_by, d.disclosed_at,
-       d.notice_delay_reason, d.notice_review_on, d.notified_at, d.notice_outcome,
-       c.status
+SELECT d.id AS id, d.authority AS authority, d.legal_basis AS legal_basis,
+       d.subject_table AS subject_table, d.fields AS fields,
+       d.contact_request_id AS contact_request_id, d.status AS status,
+       d.requested_by AS requested_by, d.requested_at AS requested_at,
+       d.decided_by AS decided_by, d.decided_at AS decided_at,
+       d.refusal_reason AS refusal_reason, d.decision IS NOT NULL AS has_note,
+       d.disclosed_by AS disclosed_by, d.disclosed_at AS disclosed_at,
+       d.notice_delay_reason AS notice_delay_reason, d.notice_review_on AS notice_review_on,
+       d.notified_at AS notified_at, d.notice_outcome AS notice_outcome,
+       c.status AS consent_status
   FROM disclosure_requests d LEFT JOIN contact_requests c ON c.id = d.contact_request_id
 """
 
 
-def _request(conn: Connection, row: tuple) -> DisclosureRequest:
-    values = list(row)
-    consent_status = values.pop()
-    values[4] = json.loads(values[4])
-    values[12] = bool(values[12])
-    return DisclosureRequest(*values, record_ids=tuple(record_ids(conn, row[0])),
-                             consent_status=consent_status)
+def _request(conn: Connection, row: Row) -> DisclosureRequest:
+    consent = row["consent_status"]
+    return DisclosureRequest(
+        id=row["id"], authority=row["authority"], legal_basis=row["legal_basis"],
+        subject_table=row["subject_table"], fields=json.loads(row["fields"]),
+        contact_request_id=row["contact_request_id"], status=RequestStatus(row["status"]),
+        requested_by=row["requested_by"], requested_at=row["requested_at"],
+        decided_by=row["decided_by"], decided_at=row["decided_at"],
+        refusal_reason=row["refusal_reason"], has_note=bool(row["has_note"]),
+        disclosed_by=row["disclosed_by"], disclosed_at=row["disclosed_at"],
+        notice_delay_reason=row["notice_delay_reason"],
+        notice_review_on=row["notice_review_on"], notified_at=row["notified_at"],
+        notice_outcome=row["notice_outcome"],
+        record_ids=tuple(record_ids(conn, row["id"])),
+        consent_status=ContactStatus(consent) if consent is not None else None)
 
 
 def find(conn: Connection, request_id: str) -> DisclosureRequest | None:
@@ -159,8 +174,9 @@ def find(conn: Connection, request_id: str) -> DisclosureRequest | None:
 def listing(conn: Connection, limit: int = 500) -> list[DisclosureRequest]:
     """Open requests first (waiting, approved), then the rest; newest first within each."""
     rows = conn.execute(
-        _SELECT + " ORDER BY CASE d.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 "
-        "ELSE 2 END, d.requested_at DESC, d.id LIMIT ?", (limit,)).fetchall()
+        _SELECT + " ORDER BY CASE d.status WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, "
+        "d.requested_at DESC, d.id LIMIT ?",
+        (RequestStatus.PENDING, RequestStatus.APPROVED, limit)).fetchall()
     return [_request(conn, row) for row in rows]
 
 
@@ -174,7 +190,7 @@ def _parse_ids(raw: str) -> list[str] | None:
 def _existing(conn: Connection, table: str, ids: list[str]) -> set[str]:
     assert table in ("members", "reports")
     marks = ",".join("?" * len(ids))
-    return {row[0] for row in conn.execute(
+    return {row["id"] for row in conn.execute(
         f"SELECT id FROM {table} WHERE id IN ({marks})", ids)}  # noqa: S608
 
 
@@ -200,19 +216,19 @@ def _consent_problem(conn: Connection, contact_request_id: str, subject_table: s
                        (contact_request_id,)).fetchone()
     if row is None:
         return _l("No request to contact a member has that reference.")
-    member_id, status, agreed = row
-    if status == "shared":
+    if row["status"] == ContactStatus.SHARED:
         return _l("The member's answer has already been used for a disclosure.")
-    if status != "accepted":
+    if row["status"] != ContactStatus.ACCEPTED:
         return _l("The member has not said yes to that request: nothing about them can be "
                   "shared on the basis of consent.")
-    if subject_table != "members" or ids != [member_id]:
+    if subject_table != "members" or ids != [row["member_id"]]:
         return _l("A disclosure with consent can only concern the member who said yes.")
-    if not set(field_codes) <= set(codes.field_codes(json.loads(agreed))):
+    if not set(field_codes) <= set(codes.field_codes(json.loads(row["fields"]))):
         return _l("The member agreed to share only the details listed in the request to "
                   "contact them: ask for no more than those.")
     live = conn.execute("SELECT 1 FROM disclosure_requests WHERE contact_request_id = ? "
-                        "AND status != 'refused'", (contact_request_id,)).fetchone()
+                        "AND status != ?",
+                        (contact_request_id, RequestStatus.REFUSED)).fetchone()
     if live:
         return _l("A disclosure request already uses the member's answer.")
     return None
@@ -289,19 +305,15 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
         if problems:
             raise RequestInvalid(problems)
         assert ids is not None
-        fields = codes.parse_fields(chosen)
         sealed = seal_group("disclosure_requests", "details", request_id,
                             {"requester": requester, "reference": reference,
                              "justification": justification}, [keys.vetting_public])
-        conn.execute(
-            "INSERT INTO disclosure_requests (id, authority, legal_basis, subject_table, "
-            "fields, details, contact_request_id, requested_by, requested_at, "
-            "notice_delay_reason, notice_review_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_id, sub.authority, sub.legal_basis, table,
-             json.dumps(fields, sort_keys=True), sealed, contact_id, actor_id, stamp,
-             delay_reason, review_on.isoformat() if review_on else None))
-        conn.executemany("INSERT INTO disclosure_request_records (request_id, row_id) "
-                         "VALUES (?, ?)", [(request_id, rid) for rid in ids])
+        records.insert_request(
+            conn, request_id=request_id, authority=sub.authority,
+            legal_basis=sub.legal_basis, subject_table=table,
+            fields=codes.parse_fields(chosen), details=sealed, contact_request_id=contact_id,
+            requested_by=actor_id, requested_at=stamp, notice_delay_reason=delay_reason,
+            notice_review_on=review_on.isoformat() if review_on else None, record_ids=ids)
         disclosure_log.append(conn, disclosure_log.disclosure_requested(
             at=now, actor=actor_id, legal_basis=LegalBasis(sub.legal_basis),
             records=[f"{table}/{rid}" for rid in ids], fields=chosen, request_id=request_id,
@@ -319,7 +331,7 @@ def _load(conn: Connection, request_id: str) -> DisclosureRequest:
 
 
 def _check_consent_stands(request: DisclosureRequest) -> None:
-    if request.contact_request_id and request.consent_status != "accepted":
+    if request.contact_request_id and request.consent_status != ContactStatus.ACCEPTED:
         raise NotAllowed(_l("The member has withdrawn their consent, or never gave it: this "
                             "request cannot go ahead. Refuse it, giving that reason."))
 
@@ -340,14 +352,10 @@ def approve(conn: Connection, request_id: str, actor_id: str, now: datetime) -> 
         if request.requested_by == actor_id:
             raise NotAllowed(_l("You recorded this request, so you cannot approve it: a "
                                 "second, different coordinator must."), 403)
-        if request.status != "pending":
+        if request.status != RequestStatus.PENDING:
             raise NotAllowed(_l("Only a request waiting for approval can be approved."))
         _check_consent_stands(request)
-        updated = conn.execute(
-            "UPDATE disclosure_requests SET status = 'approved', decided_by = ?, "
-            "decided_at = ? WHERE id = ? AND status = 'pending' AND requested_by != ?",
-            (actor_id, stamp, request_id, actor_id))
-        if updated.rowcount != 1:
+        if not records.approve_request(conn, request_id, actor_id, stamp):
             raise NotAllowed(_l("Only a request waiting for approval can be approved."))
         disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_APPROVED, actor_id, now,
                                            approver=actor_id))
@@ -370,16 +378,12 @@ def refuse(conn: Connection, keys: ServerKeys, request_id: str, actor_id: str,
     stamp = _stamp(now)
     with transaction(conn):
         request = _load(conn, request_id)
-        if request.status not in ("pending", "approved"):
+        if request.status not in (RequestStatus.PENDING, RequestStatus.APPROVED):
             raise NotAllowed(_l("This request has already been refused or disclosed."))
         sealed = (seal_group("disclosure_requests", "decision", request_id,
                              {"note": checked_note}, [keys.vetting_public])
                   if checked_note else None)
-        conn.execute(
-            "UPDATE disclosure_requests SET status = 'refused', decided_by = ?, "
-            "decided_at = ?, refusal_reason = ?, decision = ? WHERE id = ? "
-            "AND status IN ('pending', 'approved')",
-            (actor_id, stamp, reason, sealed, request_id))
+        records.refuse_request(conn, request_id, actor_id, stamp, reason, sealed)
         disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_REFUSED, actor_id, now,
                                            reason=reason))
 
@@ -426,20 +430,17 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
     stamp = _stamp(now)
     with transaction(conn):
         request = _load(conn, request_id)
-        if request.status == "disclosed":
+        if request.status == RequestStatus.DISCLOSED:
             raise NotAllowed(_l("This request has already been disclosed. A disclosure "
                                 "happens once: record a new request if more is needed."))
-        if request.status != "approved":
+        if request.status != RequestStatus.APPROVED:
             raise NotAllowed(_l("Only a request that a second coordinator approved can be "
                                 "disclosed."))
         if request.requested_by != actor_id:
             raise NotAllowed(_l("Only the coordinator who recorded this request discloses "
                                 "it, once another coordinator has approved it."), 403)
         _check_consent_stands(request)
-        claimed = conn.execute(
-            "UPDATE disclosure_requests SET status = 'disclosed', disclosed_by = ? "
-            "WHERE id = ? AND status = 'approved'", (actor_id, request_id))
-        if claimed.rowcount != 1:
+        if not records.claim_for_disclosure(conn, request_id, actor_id):
             raise NotAllowed(_l("This request has already been disclosed."))
     context = {"request": f"disclosure_requests/{request_id}",
                "notice": "delayed" if request.delayed else "immediate"}
@@ -452,16 +453,13 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
             legal_basis=request.legal_basis, member_notified=False,
             approver_id=request.decided_by, context=context), key, now)
         with transaction(conn):
-            conn.execute("UPDATE disclosure_requests SET disclosed_at = ? WHERE id = ?",
-                         (stamp, request_id))
+            records.set_disclosed_at(conn, request_id, stamp)
             if request.contact_request_id:
-                conn.execute("UPDATE contact_requests SET status = 'shared' WHERE id = ?",
-                             (request.contact_request_id,))
+                records.set_contact_status(conn, request.contact_request_id,
+                                           ContactStatus.SHARED)
     except BaseException:
         with transaction(conn):
-            conn.execute("UPDATE disclosure_requests SET status = 'approved', "
-                         "disclosed_by = NULL WHERE id = ? AND disclosed_at IS NULL",
-                         (request_id,))
+            records.release_claim(conn, request_id)
         raise
     notified = False
     if not request.delayed:
@@ -486,14 +484,12 @@ def extend_delay(conn: Connection, request_id: str, actor_id: str, reason: str,
     with transaction(conn):
         request = _load(conn, request_id)
         if not request.delayed or request.notified_at is not None \
-                or request.status != "disclosed":
+                or request.status != RequestStatus.DISCLOSED:
             raise NotAllowed(_l("Only a disclosed request whose notice is still held back "
                                 "can have its delay extended."))
         if request.notice_review_on and request.notice_review_on < utc_day(now):
             raise NotAllowed(_l("The review date has passed, so the member is being told."))
-        conn.execute("UPDATE disclosure_requests SET notice_delay_reason = ?, "
-                     "notice_review_on = ? WHERE id = ?",
-                     (reason, review_on.isoformat(), request_id))
+        records.set_notice_delay(conn, request_id, reason, review_on.isoformat())
         disclosure_log.append(conn, _entry(
             request, Event.NOTICE_DELAY_EXTENDED, actor_id, now,
             notice_delay_reason=reason, notice_review_on=review_on.isoformat()))
@@ -502,7 +498,7 @@ def extend_delay(conn: Connection, request_id: str, actor_id: str, reason: str,
 def notify_now(conn: Connection, request_id: str, actor_id: str, now: datetime) -> None:
     """End a delay early: tell the member now."""
     request = _load(conn, request_id)
-    if request.status != "disclosed" or request.notified_at is not None \
+    if request.status != RequestStatus.DISCLOSED or request.notified_at is not None \
             or request.disclosed_at is None:
         raise NotAllowed(_l("There is no notice waiting to be sent for this request."))
     notify(conn, request_id, actor_id, now)
