@@ -63,7 +63,7 @@ def answer(message_id: str) -> Response | tuple[str, int]:
         status = contact.answer(get_db(), _member_id(), account.id, message_id,
                                 form.answer.data or "", now())
     except service.RequestInvalid as invalid:
-        form.answer.errors = [invalid.problems["answer"]]
+        form.answer.errors = [str(invalid.problems["answer"])]
         return _message_page(found, form, 400)
     except service.NotAllowed as error:
         flash(str(error.message))
