@@ -1,0 +1,233 @@
+"""The migration runner: one step, one transaction, and nothing changed on a refusal."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.vault import db, migrations
+from tests.migrations.databases import REPO, snapshot
+
+V = db.SCHEMA_VERSION
+
+
+def _name(version: int, rest: str) -> str:
+    return f"{version:04d}_{rest}"
+
+
+def _steps(directory: Path, files: dict[str, str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+def _current(path: Path, key: bytes) -> Path:
+    db.init_database(path, key, REPO / "schema.sql")
+    return path
+
+
+@pytest.fixture
+def current_db(tmp_path: Path, database_key: bytes) -> Path:
+    return _current(tmp_path / "var" / "u.db", database_key)
+
+
+@pytest.fixture
+def conn(current_db: Path, database_key: bytes):
+    connection = db.connect(current_db, database_key)
+    yield connection
+    connection.close()
+
+
+ADD_NOTES_PY = '''
+def upgrade(conn) -> None:
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, code TEXT NOT NULL) STRICT")
+    conn.execute("INSERT INTO notes (code) VALUES ('first')")
+'''
+
+BROKEN_PY = '''
+def upgrade(conn) -> None:
+    conn.execute("CREATE TABLE half_done (id INTEGER PRIMARY KEY) STRICT")
+    conn.execute("INSERT INTO notes (code) VALUES ('from the broken step')")
+    conn.execute("DROP INDEX outbox_due")
+    raise RuntimeError("this step breaks halfway")
+'''
+
+
+def test_a_python_step_runs_and_sets_the_version(tmp_path, conn) -> None:
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY})
+    done = migrations.upgrade(conn, migrations.discover(folder))
+    assert [step.migration.version for step in done] == [V + 1]
+    assert db.schema_version(conn) == V + 1
+    assert [tuple(row) for row in conn.execute("SELECT code FROM notes")] == [("first",)]
+
+
+def test_a_failing_step_rolls_back_to_the_previous_version_with_nothing_kept(
+        tmp_path, conn, database_key) -> None:
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY,
+                                         _name(V + 2, "broken.py"): BROKEN_PY})
+    with pytest.raises(migrations.MigrationError) as refused:
+        migrations.upgrade(conn, migrations.discover(folder))
+    assert f"stays at version {V + 1}" in str(refused.value)
+    assert "this step breaks halfway" in str(refused.value)
+
+    # The same database as one that only ever had the good step applied.
+    reference = db.connect(_current(tmp_path / "ref" / "u.db", database_key), database_key)
+    try:
+        good_only = _steps(tmp_path / "good", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY})
+        migrations.upgrade(reference, migrations.discover(good_only))
+        assert snapshot(conn) == snapshot(reference)
+    finally:
+        reference.close()
+
+
+def test_an_sql_step_that_fails_midway_keeps_none_of_its_statements(tmp_path, conn) -> None:
+    before = snapshot(conn)
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "midway.sql"): """
+        CREATE TABLE first_half (id INTEGER PRIMARY KEY) STRICT;
+        INSERT INTO first_half (id) VALUES (1);
+        INSERT INTO no_such_table (id) VALUES (1);
+    """})
+    with pytest.raises(migrations.MigrationError, match=f"stays at version {V}"):
+        migrations.upgrade(conn, migrations.discover(folder))
+    assert snapshot(conn) == before
+
+
+def test_a_step_that_leaves_a_dangling_foreign_key_is_rolled_back(tmp_path, conn) -> None:
+    before = snapshot(conn)
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "orphan.sql"): """
+        INSERT INTO accounts (id, username, password_hash, role, member_id, created_at)
+        VALUES ('a1', 'someone', 'x', 'member', 'no-such-member', '2026-01-01T00:00:00+00:00');
+    """})
+    with pytest.raises(migrations.MigrationError, match=r"point nowhere \(in accounts\)"):
+        migrations.upgrade(conn, migrations.discover(folder))
+    assert snapshot(conn) == before
+
+
+def test_foreign_keys_are_enforced_again_after_a_step_whether_it_worked_or_not(
+        tmp_path, conn) -> None:
+    good = _steps(tmp_path / "good", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY})
+    migrations.upgrade(conn, migrations.discover(good))
+    assert db.scalar(conn, "PRAGMA foreign_keys") == 1
+    bad = _steps(tmp_path / "bad", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY,
+                                    _name(V + 2, "broken.py"): BROKEN_PY})
+    with pytest.raises(migrations.MigrationError):
+        migrations.upgrade(conn, migrations.discover(bad))
+    assert db.scalar(conn, "PRAGMA foreign_keys") == 1
+
+
+def test_a_step_may_not_manage_its_own_transaction_or_version(tmp_path, conn) -> None:
+    before = snapshot(conn)
+    for statement in ("COMMIT", "BEGIN IMMEDIATE", "PRAGMA user_version = 42",
+                      "PRAGMA foreign_keys = ON", "ROLLBACK", "VACUUM"):
+        folder = _steps(tmp_path / statement.replace(" ", "_"), {_name(V + 1, "sneaky.sql"):
+            f"CREATE TABLE t (id INTEGER PRIMARY KEY) STRICT;\n-- why\n{statement};\n"})
+        with pytest.raises(migrations.MigrationError, match="the runner keeps for itself"):
+            migrations.upgrade(conn, migrations.discover(folder))
+    assert snapshot(conn) == before
+
+
+def test_a_python_step_that_commits_by_itself_is_not_recorded_as_done(tmp_path, conn) -> None:
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "commits.py"): (
+        "def upgrade(conn):\n"
+        "    conn.execute('CREATE TABLE early (id INTEGER PRIMARY KEY) STRICT')\n"
+        "    conn.execute('COMMIT')\n")})
+    with pytest.raises(migrations.MigrationError, match="ended the runner's transaction"):
+        migrations.upgrade(conn, migrations.discover(folder))
+    assert db.schema_version(conn) == V
+
+
+def test_progress_reports_each_step_with_its_time(tmp_path, conn) -> None:
+    folder = _steps(tmp_path / "steps", {
+        _name(V + 1, "add_notes.py"): ADD_NOTES_PY,
+        _name(V + 2, "more_notes.sql"): "INSERT INTO notes (code) VALUES ('second');"})
+    lines: list[str] = []
+    migrations.upgrade(conn, migrations.discover(folder), lambda step: lines.append(step.line))
+    assert len(lines) == 2
+    assert re.fullmatch(rf"{V + 1:04d} add_notes \.\.\. done \(\d+ ms\)", lines[0])
+    assert re.fullmatch(rf"{V + 2:04d} more_notes \.\.\. done \(\d+ ms\)", lines[1])
+
+
+def test_a_database_newer_than_the_code_is_refused_and_left_unchanged(
+        tmp_path, current_db, database_key) -> None:
+    newer = db.connect(current_db, database_key)
+    newer.execute("PRAGMA user_version = 99")
+    newer.close()
+    before = current_db.read_bytes()
+    folder = _steps(tmp_path / "steps", {_name(V, "latest.sql"): "SELECT 1;"})
+    with pytest.raises(migrations.MigrationError) as refused:
+        migrations.upgrade_database(current_db, database_key, folder)
+    message = str(refused.value)
+    assert "schema version 99" in message and "the code is older than the data" in message
+    assert "Install the matching release" in message and "nothing was changed" in message
+    assert current_db.read_bytes() == before
+
+
+def test_a_database_older_than_the_first_step_is_refused(tmp_path, conn) -> None:
+    folder = _steps(tmp_path / "steps", {_name(V + 2, "later.sql"): "SELECT 1;"})
+    before = snapshot(conn)
+    with pytest.raises(migrations.MigrationError, match="older than the oldest version"):
+        migrations.upgrade(conn, migrations.discover(folder))
+    assert snapshot(conn) == before
+
+
+def test_migrations_that_do_not_end_at_the_code_version_are_refused(
+        tmp_path, current_db, database_key) -> None:
+    folder = _steps(tmp_path / "steps", {_name(V + 1, "add_notes.py"): ADD_NOTES_PY})
+    with pytest.raises(migrations.MigrationError, match="incomplete or mixed"):
+        migrations.upgrade_database(current_db, database_key, folder)
+    conn = db.connect(current_db, database_key)
+    try:
+        assert db.schema_version(conn) == V
+    finally:
+        conn.close()
+
+
+def test_a_gap_in_the_numbering_is_refused(tmp_path) -> None:
+    folder = _steps(tmp_path / "steps", {"0006_a.sql": "SELECT 1;", "0008_c.sql": "SELECT 1;"})
+    with pytest.raises(migrations.MigrationError, match="jump from version 6 to 8: step 0007"):
+        migrations.discover(folder)
+
+
+def test_two_steps_to_the_same_version_are_refused(tmp_path) -> None:
+    folder = _steps(tmp_path / "steps", {"0006_a.sql": "SELECT 1;",
+                                         "0006_b.py": "def upgrade(conn): pass\n"})
+    with pytest.raises(migrations.MigrationError, match="lead to version 6"):
+        migrations.discover(folder)
+
+
+@pytest.mark.parametrize("name", ["6_short.sql", "0006-dash.sql", "0006_Capital.sql",
+                                  "0006.sql", "0000_zero.sql", "00006_five_digits.py"])
+def test_a_misnamed_step_is_refused_rather_than_skipped(tmp_path, name) -> None:
+    folder = _steps(tmp_path / "steps", {"0007_fine.sql": "SELECT 1;", name: "SELECT 1;"})
+    with pytest.raises(migrations.MigrationError, match="is not named NNNN_short_name"):
+        migrations.discover(folder)
+
+
+def test_other_files_beside_the_steps_are_ignored(tmp_path) -> None:
+    folder = _steps(tmp_path / "steps", {"0006_a.sql": "SELECT 1;", "README.md": "notes"})
+    (folder / "__pycache__").mkdir()
+    assert [m.label for m in migrations.discover(folder)] == ["0006 a"]
+
+
+def test_sql_is_split_where_sqlite_says_a_statement_ends() -> None:
+    script = """
+        -- a comment; with a semicolon
+        CREATE TABLE t (note TEXT DEFAULT 'a; b') STRICT;
+        /* block; comment */ INSERT INTO t (note) VALUES ('c;d'); INSERT INTO t DEFAULT VALUES;
+        CREATE TRIGGER t_guard BEFORE DELETE ON t BEGIN
+            SELECT RAISE(ABORT, 'kept; always');
+        END;
+        -- a trailing comment
+    """
+    statements = migrations.split_statements(script, "test.sql")
+    assert len(statements) == 4
+    assert statements[1].startswith("/* block; comment */ INSERT")
+    assert statements[3].startswith("CREATE TRIGGER") and statements[3].endswith("END;")
+
+
+def test_an_unterminated_statement_is_refused_before_anything_runs() -> None:
+    with pytest.raises(migrations.MigrationError, match="incomplete statement"):
+        migrations.split_statements("SELECT 1;\nSELECT 2\n", "test.sql")
