@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlcipher3
 
 # The code and schema.sql must agree; schema.sql ends by setting PRAGMA user_version.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 Connection = sqlcipher3.Connection
 Row = sqlcipher3.Row

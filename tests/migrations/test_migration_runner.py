@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.vault import db, migrations
-from tests.migrations.databases import REPO, snapshot
+from tests.migrations.databases import REPO, normalised_schema, snapshot
+from tests.migrations.version5 import build_v5
 
 V = db.SCHEMA_VERSION
 
@@ -231,3 +232,35 @@ def test_sql_is_split_where_sqlite_says_a_statement_ends() -> None:
 def test_an_unterminated_statement_is_refused_before_anything_runs() -> None:
     with pytest.raises(migrations.MigrationError, match="incomplete statement"):
         migrations.split_statements("SELECT 1;\nSELECT 2\n", "test.sql")
+
+
+# The real migrations/ folder against schema.sql and the code.
+
+def test_the_last_migration_is_the_version_of_the_code_and_of_schema_sql() -> None:
+    last = migrations.discover(REPO / "migrations")[-1]
+    declared = db.declared_schema_version((REPO / "schema.sql").read_text(encoding="utf-8"))
+    assert last.version == db.SCHEMA_VERSION == declared
+
+
+def test_a_new_database_and_an_upgraded_v5_database_have_the_same_schema(
+        tmp_path, database_key) -> None:
+    new = tmp_path / "new.db"
+    db.init_database(new, database_key, REPO / "schema.sql")
+    old = tmp_path / "old.db"
+    build_v5(old, database_key)
+    migrations.upgrade_database(old, database_key, REPO / "migrations")
+    schemas = []
+    for path in (new, old):
+        conn = db.connect(path, database_key)
+        try:
+            schemas.append((db.schema_version(conn), normalised_schema(conn)))
+        finally:
+            conn.close()
+    assert schemas[0] == schemas[1]
+
+
+def test_upgrade_leaves_a_current_database_exactly_as_it_was(current_db, database_key) -> None:
+    before = current_db.read_bytes()
+    outcome = migrations.upgrade_database(current_db, database_key, REPO / "migrations")
+    assert outcome.applied == () and outcome.before == outcome.after == V
+    assert current_db.read_bytes() == before
