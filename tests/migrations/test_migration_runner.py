@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from app import create_app
 from app.vault import db, migrations
+from app.web.config import Config
 from tests.migrations.databases import REPO, normalised_schema, snapshot
 from tests.migrations.version5 import build_v5
 
@@ -264,3 +270,90 @@ def test_upgrade_leaves_a_current_database_exactly_as_it_was(current_db, databas
     outcome = migrations.upgrade_database(current_db, database_key, REPO / "migrations")
     assert outcome.applied == () and outcome.before == outcome.after == V
     assert current_db.read_bytes() == before
+
+
+# The operator's commands, and the processes that refuse a database not yet upgraded.
+
+def _cli(keys_dir: Path, database: Path, *args: str):
+    config = Config(keys_dir=keys_dir, database_path=database, testing=True)
+    return create_app(config).test_cli_runner().invoke(args=list(args))
+
+
+def _flask(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UGLYMUGS_")}
+    env.update(env_overrides)
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_db_upgrade_prints_each_step_and_then_has_nothing_to_do(keys_dir, v5_sealed,
+                                                               v5_path) -> None:
+    first = _cli(keys_dir, v5_path, "db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert re.search(r"^0006 area_and_category_checks \.\.\. done \(\d+ ms\)$", first.output,
+                     re.MULTILINE), first.output
+    assert f"now at version {V} (it was at 5)" in first.output
+    again = _cli(keys_dir, v5_path, "db", "upgrade")
+    assert again.exit_code == 0
+    assert f"already at version {V}, nothing to do" in again.output
+
+
+def test_db_status_shows_both_versions_and_the_pending_steps(keys_dir, v5_sealed,
+                                                            v5_path) -> None:
+    before = _cli(keys_dir, v5_path, "db", "status")
+    assert before.exit_code == 0, before.output
+    assert "schema version 5." in before.output
+    assert f"This code: schema version {V}." in before.output
+    assert "Pending steps (1)" in before.output
+    assert "  0006 area_and_category_checks" in before.output
+    _cli(keys_dir, v5_path, "db", "upgrade")
+    after = _cli(keys_dir, v5_path, "db", "status")
+    assert after.exit_code == 0 and "Up to date: no pending steps." in after.output
+
+
+def test_db_commands_refuse_a_newer_database_with_a_message_not_a_traceback(
+        keys_dir, current_db, database_key) -> None:
+    newer = db.connect(current_db, database_key)
+    newer.execute("PRAGMA user_version = 99")
+    newer.close()
+    before = current_db.read_bytes()
+    for command in ("upgrade", "status"):
+        result = _cli(keys_dir, current_db, "db", command)
+        assert result.exit_code == 1, command
+        assert "the code is older than the data" in result.output
+        assert "Traceback" not in result.output
+    assert current_db.read_bytes() == before
+
+
+def test_db_upgrade_reports_a_failed_step_and_exits_1(keys_dir, v5_sealed, v5_path,
+                                                      database_key) -> None:
+    conn = db.connect(v5_path, database_key)
+    conn.execute("UPDATE member_alert_areas SET area = 'atlantis' WHERE member_id = 'm-sms'")
+    conn.close()
+    result = _cli(keys_dir, v5_path, "db", "upgrade")
+    assert result.exit_code == 1
+    assert "0006 area_and_category_checks failed" in result.output
+    assert "stays at version 5" in result.output and "Traceback" not in result.output
+
+
+def test_demo_setup_upgrades_an_existing_demo_database(tmp_path, keys_dir, v5_sealed,
+                                                      v5_path) -> None:
+    demo_keys = tmp_path / "demo-keys"
+    shutil.copytree(keys_dir, demo_keys)
+    result = _cli(demo_keys, v5_path, "demo-setup")
+    assert result.exit_code == 0, result.output
+    assert "0006 area_and_category_checks ... done" in result.output
+    assert _cli(demo_keys, v5_path, "db", "status").output.count("Up to date") == 1
+
+
+@pytest.mark.parametrize("command", [("-m", "flask", "--app", "app", "serve", "--port", "0"),
+                                     ("-c", "import app.wsgi")])
+def test_serving_a_v5_database_is_refused_with_the_db_upgrade_hint(keys_dir, v5_sealed,
+                                                                   v5_path, command) -> None:
+    result = _flask({"UGLYMUGS_KEYS_DIR": str(keys_dir), "UGLYMUGS_DATABASE": str(v5_path)},
+                    *command)
+    assert result.returncode == 1
+    assert "Not starting:" in result.stderr
+    assert "schema version 5" in result.stderr
+    assert "run flask --app app db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
