@@ -238,7 +238,7 @@ def apply(conn: db.Connection, migration: Migration) -> Applied:
                 )
             dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
             if dangling:
-                tables = ", ".join(sorted({str(row[0]) for row in dangling}))
+                tables = ", ".join(sorted({str(row["table"]) for row in dangling}))
                 raise MigrationError(
                     f"{migration.label} would leave rows whose foreign keys point nowhere "
                     f"(in {tables}). It was rolled back: the database stays at version "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from app.audit.verification import verify_log
 from app.common import choices
 from app.vault import db, log, migrations, sealing
+from crypto import envelope
 from tests.migrations.databases import REPO, contents, snapshot, user_tables
 
 MIGRATIONS = REPO / "migrations"
@@ -81,7 +83,11 @@ def test_every_sealed_value_still_opens_after_0006(upgraded, v5_sealed, vetting_
                            (int(row_id) if table == "outbox" else row_id,))
         assert isinstance(stored, bytes), (table, column, row_id)
         key = delivery_key if (table, column) == ("outbox", "payload") else vetting_key
-        assert sealing.open_group(table, column, row_id, stored, key) == values
+        # The envelope layer itself, bound to the same place: it is what every opening
+        # path ends in, wherever the app keeps its own open function.
+        opened = envelope.open_envelope(stored, key,
+                                        sealing.associated_data(table, column, row_id))
+        assert json.loads(opened) == values
 
 
 def test_foreign_keys_check_clean_and_still_act_after_0006(upgraded) -> None:
