@@ -8,6 +8,11 @@
 --  * No column holds an IP address, a user agent or free text typed by a user in clear.
 --  * Row ids of sealed rows are random text made by the app, so an envelope can be bound
 --    to its row before the row is written.
+--  * Every column holding a code (a status, an area, a category) has a CHECK listing the
+--    codes the app writes (area and category codes: app/common/choices.py).
+--
+-- A change here needs a step in migrations/ that brings an existing database to the same
+-- schema, and the new version below (tests/migrations compare the two).
 
 -- Members and applicants. Identity (work name, real name, organisation details) and
 -- contact (email, mobile) are separate envelopes because they have different recipients
@@ -122,7 +127,9 @@ CREATE TABLE reports (
     incident_time       TEXT NOT NULL
                         CHECK (incident_time IN ('morning', 'afternoon', 'evening', 'night',
                                                  'unknown')),
-    area                TEXT NOT NULL,
+    area                TEXT NOT NULL
+                        CHECK (area IN ('ldn', 'se', 'sw', 'eoe', 'em', 'wm', 'yh', 'nw', 'ne',
+                                        'sco', 'wal', 'ni', 'ie')),
     -- Sent more than 72 hours after the incident: coordinators see that at once.
     late                INTEGER NOT NULL CHECK (late IN (0, 1)),
     third_party         INTEGER NOT NULL CHECK (third_party IN (0, 1)),
@@ -142,7 +149,10 @@ CREATE INDEX reports_by_created ON reports (created_at);
 
 CREATE TABLE report_categories (
     report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
-    category   TEXT NOT NULL,
+    category   TEXT NOT NULL
+               CHECK (category IN ('assault', 'sexual_assault', 'robbery', 'threats',
+                                   'stalking', 'non_payment', 'stealthing', 'abusive_contact',
+                                   'other')),
     PRIMARY KEY (report_id, category)
 ) STRICT;
 
@@ -199,14 +209,18 @@ CREATE TABLE alert_versions (
 -- The current version's areas, for the members' feed and for choosing who gets notices.
 CREATE TABLE alert_areas (
     alert_id  TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
-    area      TEXT NOT NULL,
+    area      TEXT NOT NULL
+              CHECK (area IN ('ldn', 'se', 'sw', 'eoe', 'em', 'wm', 'yh', 'nw', 'ne', 'sco',
+                              'wal', 'ni', 'ie')),
     PRIMARY KEY (alert_id, area)
 ) STRICT;
 
 -- The areas a member wants alerts for (a setting, unrelated to monitoring answers).
 CREATE TABLE member_alert_areas (
     member_id TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
-    area      TEXT NOT NULL,
+    area      TEXT NOT NULL
+              CHECK (area IN ('ldn', 'se', 'sw', 'eoe', 'em', 'wm', 'yh', 'nw', 'ne', 'sco',
+                              'wal', 'ni', 'ie')),
     PRIMARY KEY (member_id, area)
 ) STRICT;
 
@@ -351,4 +365,4 @@ CREATE TABLE member_messages (
 ) STRICT;
 CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -66,7 +66,9 @@ def test_missing_keys_stop_startup_with_a_clear_message(tmp_path: Path) -> None:
 def test_schema_version_mismatch_stops_startup(app, config, conn) -> None:
     conn.execute("PRAGMA user_version = 99")
     fresh = create_app(config)
-    with pytest.raises(db.StartupError, match=r"schema version 99.*needs version 5"):
+    with pytest.raises(db.StartupError,
+                       match=rf"schema version 99.*needs version {db.SCHEMA_VERSION}: the "
+                             "code is older than the data. Install the matching release"):
         verify_ready(fresh)
 
 

@@ -4,10 +4,32 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from app.cli.output import fail
-from app.vault import db
+from app.vault import db, migrations
 from app.web.state import load_keys, state
+
+
+def upgrade_and_report(app: Flask, indent: str = "") -> None:
+    """Apply the pending migrations, printing each step; exit 1 with the reason if refused.
+
+    Shared by `db upgrade` and `demo-setup`, so `make run` upgrades the demo database the
+    same way an operator upgrades a real one.
+    """
+    config = state(app).config
+    try:
+        outcome = migrations.upgrade_database(
+            config.database_path, load_keys(app).database_key, config.migrations_path,
+            progress=lambda step: click.echo(f"{indent}{step.line}"))
+    except db.StartupError as error:
+        fail(str(error))
+    if outcome.applied:
+        click.echo(f"{indent}The database at {config.database_path} is now at version "
+                   f"{outcome.after} (it was at {outcome.before}).")
+    else:
+        click.echo(f"{indent}The database at {config.database_path} is already at version "
+                   f"{outcome.after}, nothing to do.")
 
 
 def register(app: Flask) -> None:
@@ -22,3 +44,33 @@ def register(app: Flask) -> None:
             fail(str(error))
         click.echo(f"Created the encrypted database at {config.database_path} "
                    f"(schema version {db.SCHEMA_VERSION}).")
+
+    db_cli = AppGroup("db", help="The database's schema version: status and upgrade.")
+
+    @db_cli.command("status")
+    def db_status() -> None:
+        """Show the database's schema version, this code's, and the steps between them."""
+        config = state(app).config
+        try:
+            status = migrations.database_status(
+                config.database_path, load_keys(app).database_key, config.migrations_path)
+        except db.StartupError as error:
+            fail(str(error))
+        click.echo(f"Database: {config.database_path}, schema version {status.current}.")
+        click.echo(f"This code: schema version {status.latest}.")
+        if status.refusal is not None:
+            fail(status.refusal)
+        if not status.pending:
+            click.echo("Up to date: no pending steps.")
+            return
+        click.echo(f"Pending steps ({len(status.pending)}), applied in order by "
+                   "flask --app app db upgrade:")
+        for migration in status.pending:
+            click.echo(f"  {migration.label}")
+
+    @db_cli.command("upgrade")
+    def db_upgrade() -> None:
+        """Apply the pending migrations: one transaction per step, stopping at a failure."""
+        upgrade_and_report(app)
+
+    app.cli.add_command(db_cli)

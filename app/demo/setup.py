@@ -11,6 +11,7 @@ from flask import Flask
 
 from app.auth import accounts
 from app.auth.accounts import STAFF_ROLES
+from app.cli.database import upgrade_and_report
 from app.cli.keys import run_ceremony
 from app.cli.output import fail, write_private_text
 from app.cli.staff import create_staff, print_staff
@@ -45,7 +46,7 @@ def _demo_staff(app: Flask) -> None:
 def register(app: Flask) -> None:
     @app.cli.command("demo-setup")
     def demo_setup() -> None:
-        """Create demo keys and the database if they are absent (used by `make run`)."""
+        """Create demo keys and the database if absent, else upgrade it (used by `make run`)."""
         config = state(app).config
         if keystore.keys_present(config.keys_dir):
             click.echo(f"Keys already in {config.keys_dir}; leaving them as they are.")
@@ -53,7 +54,9 @@ def register(app: Flask) -> None:
             click.echo(f"No keys in {config.keys_dir}: running the demo key ceremony.")
             run_ceremony(config.keys_dir, demo=True, vetting_key_out=None)
         if config.database_path.exists():
-            click.echo(f"Database already at {config.database_path}.")
+            # A demo database from an earlier checkout: bring it to this code's schema.
+            click.echo(f"Database already at {config.database_path}; upgrading it if needed.")
+            upgrade_and_report(app, indent="  ")
         else:
             try:
                 keys = load_keys(app)

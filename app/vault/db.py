@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import sqlcipher3
 
-# The code and schema.sql must agree; schema.sql ends by setting PRAGMA user_version.
-SCHEMA_VERSION = 5
+# The code, schema.sql (which ends by setting PRAGMA user_version) and the last step in
+# migrations/ must agree: a new database and an upgraded one then have the same schema.
+SCHEMA_VERSION = 6
 
 if TYPE_CHECKING:
     # sqlcipher3 ships no types; it is the sqlite3 module's API over SQLCipher, so the
@@ -100,17 +101,28 @@ def count(conn: Connection, query: str, params: Sequence[object] = ()) -> int:
 
 
 def check_database(path: Path, key: bytes) -> None:
-    """Fail with a StartupError unless the database opens with `key` at SCHEMA_VERSION."""
+    """Fail with a StartupError unless the database opens with `key` at SCHEMA_VERSION.
+
+    Never upgrades: a schema change is an operator's decision, taken with a backup at hand
+    (`db upgrade`), not a side effect of starting a process.
+    """
     conn = connect(path, key)
     try:
         found = schema_version(conn)
     finally:
         conn.close()
-    if found != SCHEMA_VERSION:
+    if found < SCHEMA_VERSION:
         raise StartupError(
             f"The database at {path} has schema version {found}, but this code needs "
-            f"version {SCHEMA_VERSION}. Restore a matching backup or run the matching "
-            "version of uglymugs; nothing was changed."
+            f"version {SCHEMA_VERSION}. Back it up, then run flask --app app db upgrade; "
+            "nothing was changed."
+        )
+    if found > SCHEMA_VERSION:
+        # Never downgraded in place: older code could misread or drop what newer code wrote.
+        raise StartupError(
+            f"The database at {path} has schema version {found}, but this code needs "
+            f"version {SCHEMA_VERSION}: the code is older than the data. Install the "
+            "matching release of uglymugs; nothing was changed."
         )
 
 

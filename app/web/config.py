@@ -18,6 +18,8 @@ class Config:
     keys_dir: Path = REPO_ROOT / "keys"
     database_path: Path = REPO_ROOT / "var" / "uglymugs.db"
     schema_path: Path = REPO_ROOT / "schema.sql"
+    # The steps `db upgrade` applies to an existing database (app/vault/migrations.py).
+    migrations_path: Path = REPO_ROOT / "migrations"
     # Secure cookies need HTTPS; only the plain-http localhost demo turns this off.
     secure_cookies: bool = True
     # Forms here are short text; anything bigger is a mistake or an attack.
