@@ -36,7 +36,8 @@ def _demo_staff(app: Flask) -> None:
     click.echo("DEMO staff logins (sign in at /login; staff always need a TOTP code):")
     lines = ["DEMO ONLY. Real staff are created with: flask --app app staff create"]
     for role in missing:
-        lines += print_staff(create_staff(app, role, None), show_password=True)
+        lines += print_staff(create_staff(app, role, None, must_change_password=False),
+                             show_password=True)
     note = st.config.keys_dir / DEMO_STAFF_FILE
     note.unlink(missing_ok=True)
     write_private_text(note, "\n".join(lines) + "\n")
