@@ -19,13 +19,15 @@ def load_current_account() -> None:
     """before_request: set g.account and g.role from a live session, else stay anonymous."""
     if request.endpoint == "static":
         return
+    # A session ended elsewhere (a staff login disabled from the command line) takes the
+    # key it unlocked with it at the next request of anyone, not when its 15 minutes end.
+    # No query while no key is held.
+    if len(state().unlocks):
+        keyring.forget_ended(get_db(), state().unlocks)
     token = session.get(SESSION_TOKEN)
     if not isinstance(token, str):
         return
     conn = get_db()
-    # A session ended elsewhere (a staff login disabled from the command line) takes the
-    # key it unlocked with it now, not when the key's 15 minutes are up.
-    keyring.forget_ended(conn, state().unlocks)
     account_id = sessions.resolve(conn, token, now())
     account = accounts.by_id(conn, account_id) if account_id else None
     if account is None or account.status != "active":
