@@ -7,7 +7,12 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.common.choices import options
-from app.membership.decisions import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
+from app.membership.decisions import (
+    APPROVE_UNREAD_REASONS,
+    INFO_REASONS,
+    REJECT_REASONS,
+    REVOKE_REASONS,
+)
 
 
 class UnlockForm(FlaskForm):
@@ -18,6 +23,11 @@ class UnlockForm(FlaskForm):
 
 class RejectForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=options(REJECT_REASONS.items()))
+
+
+class ApproveUnreadForm(FlaskForm):
+    reason = SelectField(_l("Why you approve it without opening it"),
+                         choices=options(APPROVE_UNREAD_REASONS.items()))
 
 
 class InfoForm(FlaskForm):

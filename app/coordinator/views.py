@@ -15,9 +15,17 @@ from werkzeug.wrappers import Response
 from app.auth.current import current_account
 from app.coordinator import key_session, vetting
 from app.coordinator import reports as report_review
-from app.coordinator.forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
+from app.coordinator.forms import (
+    ApproveUnreadForm,
+    FindMemberForm,
+    InfoForm,
+    RejectForm,
+    RevokeForm,
+    UnlockForm,
+)
 from app.coordinator.pages import coordinator_context
 from app.membership import decisions as memberships
+from app.vault import log
 from app.web.access import COORDINATOR, allow
 from app.web.state import get_db, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
@@ -83,12 +91,23 @@ def lock() -> Response:
     return redirect(url_for("coordinator.queue"))
 
 
+def _opened_in_this_unlock(member_id: str) -> bool:
+    """Approving on sight needs the details opened since this coordinator's unlock."""
+    return key_session.held_vetting_key() is not None and log.opened_since_unlock(
+        get_db(), current_account().id, f"members/{member_id}", log.Purpose.VETTING)
+
+
+def _decide_forms() -> dict[str, object]:
+    return {"reject_form": RejectForm(), "info_form": InfoForm(),
+            "approve_form": ApproveUnreadForm()}
+
+
 @bp.get("/applications/<member_id>")
 @allow(COORDINATOR)
 def application(member_id: str) -> str:
     return render_template("coordinator/application.html",
                            application=_application_or_404(member_id),
-                           reject_form=RejectForm(), info_form=InfoForm())
+                           opened=_opened_in_this_unlock(member_id), **_decide_forms())
 
 
 @bp.post("/applications/<member_id>/unseal")
@@ -100,14 +119,16 @@ def unseal(member_id: str) -> str | tuple[str, int]:
         return render_template("coordinator/locked.html", application=application), 423
     opened = vetting.open_for_vetting(get_db(), key, current_account().id, member_id, now())
     return render_template("coordinator/unsealed.html", opened=opened,
-                           reject_form=RejectForm(), info_form=InfoForm())
+                           **_decide_forms())
 
 
 def _decided(action: str, member_id: str, reason: str | None = None) -> Response:
     actor = current_account().id
     try:
         if action == "approve":
-            memberships.approve(get_db(), member_id, actor, now())
+            read = _opened_in_this_unlock(member_id)
+            memberships.approve(get_db(), member_id, actor, now(), read=read,
+                                reason=None if read else reason)
             flash(_("Approved. The applicant can now sign in."))
         elif action == "reject":
             memberships.reject(get_db(), member_id, reason or "", actor, now())
@@ -123,9 +144,19 @@ def _decided(action: str, member_id: str, reason: str | None = None) -> Response
 
 @bp.post("/applications/<member_id>/approve")
 @allow(COORDINATOR)
-def approve(member_id: str) -> Response:
-    _application_or_404(member_id)
-    return _decided("approve", member_id)
+def approve(member_id: str) -> Response | tuple[str, int]:
+    application = _application_or_404(member_id)
+    if _opened_in_this_unlock(member_id):
+        return _decided("approve", member_id)
+    form = ApproveUnreadForm()
+    if not form.validate() or not request.form.get("reason"):
+        # Neither read nor a reason: say so, and change nothing.
+        form.reason.errors = [_("Open the details first, or choose why you approve "
+                                "without reading them.")]
+        forms = {**_decide_forms(), "approve_form": form}
+        return render_template("coordinator/application.html", application=application,
+                               opened=False, **forms), 400
+    return _decided("approve", member_id, form.reason.data)
 
 
 def _decided_with_reason(action: str, member_id: str, form: RejectForm | InfoForm) -> Response:
