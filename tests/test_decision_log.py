@@ -51,10 +51,12 @@ def test_membership_decisions_are_logged_with_ids_reasons_and_who(app, conn) -> 
     now = state(app).clock()
     coordinator = make_staff(app, "coordinator")
     rejected = member_id_of(conn, apply(app, "project"))
-    memberships.request_info(conn, rejected, "website", coordinator.account_id, now)
+    question_id = memberships.request_info(conn, rejected, "website", "Which page?",
+                                           coordinator.account_id, now)
     assert _last(conn) | {"at": ""} == {
         "at": "", "actor": coordinator.account_id, "event": "information_requested",
-        "purpose": "vetting", "records": [f"members/{rejected}"], "reason": "website"}
+        "purpose": "vetting", "records": [f"members/{rejected}"], "reason": "website",
+        "question": f"application_questions/{question_id}"}
     memberships.reject(conn, rejected, "unverifiable", coordinator.account_id, now)
     assert (_last(conn)["event"], _last(conn)["reason"]) == ("application_rejected",
                                                              "unverifiable")

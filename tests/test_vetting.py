@@ -214,10 +214,10 @@ def test_more_information_is_asked_of_organisations_only(app, conn) -> None:
     organisation = member_id_of(conn, apply(app, "project"))
     individual = member_id_of(conn, apply(app))
     coordinator, _ = coordinator_client(app)
-    decide(coordinator, organisation, "request-info", reason="website")
+    decide(coordinator, organisation, "request-info", reason="website", question="Which page?")
     assert conn.execute("SELECT status FROM members WHERE id = ?",
                         (organisation,)).fetchone() == ("info_requested",)
-    decide(coordinator, individual, "request-info", reason="website")
+    decide(coordinator, individual, "request-info", reason="website", question="Which page?")
     assert conn.execute("SELECT status FROM members WHERE id = ?",
                         (individual,)).fetchone() == ("pending",)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.common.choices import options
@@ -32,6 +32,8 @@ class ApproveUnreadForm(FlaskForm):
 
 class InfoForm(FlaskForm):
     reason = SelectField(_l("What we need"), choices=options(INFO_REASONS.items()))
+    # Length is checked by the service, with a message, as every other rule on it.
+    question = TextAreaField(_l("Your question to the organisation"))
 
 
 class RevokeForm(FlaskForm):

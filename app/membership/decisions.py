@@ -12,7 +12,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from app.auth import accounts
-from app.membership import records
+from app.membership import questions, records
 from app.membership.records import Decision, MemberStatus
 from app.reports import records as report_records
 from app.vault import log, outbox
@@ -94,20 +94,32 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
                                                   reason=reason))
 
 
-def request_info(conn: Connection, member_id: str, reason: str, actor_id: str,
-                 now: datetime) -> None:
+def request_info(conn: Connection, member_id: str, reason: str, question: str,
+                 actor_id: str | None, now: datetime) -> str:
+    """Ask an organisation's application a question (again, if need be); its id.
+
+    The question is shown to the organisation, so it is checked here, and the 30-day
+    purge of an unanswered application counts from the latest one.
+    """
     if reason not in INFO_REASONS:
         raise DecisionError(_l("Choose what you need from the list."))
+    try:
+        questions.check_question(question)
+    except questions.QuestionInvalid as invalid:
+        raise DecisionError(invalid.message) from None
     with transaction(conn):
         status, kind = _status(conn, member_id)
         if kind == "individual":
             raise DecisionError(_l("More information is asked of organisations only."))
-        if status != MemberStatus.PENDING:
+        if status not in OPEN_APPLICATION:
             raise DecisionError(_l("Only a waiting application can be asked for more."))
         records.set_status(conn, member_id, MemberStatus.INFO_REQUESTED)
         records.record_decision(conn, member_id, Decision.REQUEST_INFO, reason, actor_id, now)
+        question_id = questions.add(conn, member_id, reason, question, actor_id, now)
         log.append(conn, log.information_requested(at=now, actor=actor_id,
-                                                   member_id=member_id, reason=reason))
+                                                   member_id=member_id, reason=reason,
+                                                   question_id=question_id))
+    return question_id
 
 
 def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
@@ -141,6 +153,7 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
         if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
             raise DecisionError(_l("This membership has already ended."))
         records.erase_details(conn, member_id, now)
+        questions.delete_for_application(conn, member_id)
         # Reports stay (they protect others) but no longer point at the member.
         report_records.forget_reporter(conn, member_id)
         accounts.close_for_member(conn, member_id)
