@@ -200,3 +200,74 @@ def test_auditors_filter_by_any_decision_event_and_the_csv_names_staff(app, conn
     row = dict(zip(browse.CSV_COLUMNS, table[1], strict=True))
     assert row["actor"] == person.account_id and row["actor_name"] == person.username
     assert json.loads(row["details"]) == {"reason": "unverifiable"}
+
+
+def test_a_coordinators_week_leaves_every_decision_in_the_log_in_order(app, conn,
+                                                                     keys_dir) -> None:
+    from tests.flows import applicant
+    from tests.people import sign_in
+    from tests.test_disclosures import _act, _approve, _record
+
+    first, alice = coordinator_client(app)
+    second, _bob = coordinator_client(app)
+    # Monday: an organisation applies, is asked a question, answers; it is approved.
+    username = apply(app, "project")
+    org_id = member_id_of(conn, username)
+    assert decide(first, org_id, "request-info", reason="website",
+                  question="Which page shows your outreach work?").status_code == 302
+    org = app.test_client()
+    sign_in(app, org, applicant(username))
+    from app.membership import questions
+
+    (question,) = questions.for_application(conn, org_id)
+    url = f"/account/messages/questions/{question.id}"
+    assert post_form(org, f"{url}/answer", {"answer": "The Projects page."},
+                     form_url=url).status_code == 302
+    assert unlock(first, keys_dir).status_code == 302
+    assert post_form(first, f"/coordinator/applications/{org_id}/answers", {},
+                     form_url=f"/coordinator/applications/{org_id}").status_code == 200
+    assert unseal(first, org_id).status_code == 200
+    assert post_form(first, f"/coordinator/applications/{org_id}/approve", {},
+                     form_url=f"/coordinator/applications/{org_id}").status_code == 302
+    # Tuesday: a member reports; the report is read and an alert is drafted from it.
+    reporter = make_member(app)
+    report_id = make_report(app, reporter)
+    report_url = f"/coordinator/reports/{report_id}"
+    assert post_form(first, f"{report_url}/unseal", {}, form_url=report_url).status_code == 200
+    drafted = post_form(first, f"{report_url}/alert", {}, form_url=report_url)
+    alert_id = drafted.headers["Location"].rsplit("/", 1)[-1]
+    alert_url = f"/coordinator/alerts/{alert_id}"
+    fields = {"title": "Threats near the station", "areas": "ldn", "categories": "threats",
+              "incident_date": state(app).clock().date().isoformat(),
+              "description": "A man threatened a worker."}
+    # Wednesday: published, then edited; Thursday: withdrawn.
+    assert post_form(first, alert_url, {**fields, "action": "publish"}).status_code == 302
+    assert post_form(first, alert_url, {**fields, "title": "Threats at the station",
+                                        "action": "save"}).status_code == 302
+    assert post_form(first, f"{alert_url}/withdraw", {}, form_url=alert_url).status_code == 302
+    # Friday: the reporter's membership is revoked; a disclosure about the organisation.
+    assert post_form(first, f"/coordinator/members/{reporter.member_id}/revoke",
+                     {"reason": "malicious_reporting"},
+                     form_url=f"/coordinator/members/{reporter.member_id}").status_code == 302
+    request_id = _record(first, org_id)
+    assert _approve(second, request_id).status_code == 302
+    assert _act(first, request_id, "disclose").status_code == 200
+
+    decisions = [e for e in (b.get("event") for b in _bodies(conn))
+                 if e not in (None, "vetting_key_unlocked")]
+    assert decisions == [
+        "information_requested", "information_answered", "application_approved",
+        "alert_published", "alert_edited", "alert_withdrawn", "membership_revoked",
+        "disclosure_requested", "disclosure_approved", "member_notified"]
+    assert all(b["actor"] == alice.account_id for b in _bodies(conn)
+               if b.get("event") in ("application_approved", "alert_withdrawn",
+                                     "membership_revoked"))
+
+    auditor = signed_in_client(app, make_staff(app, "auditor"))
+    page = auditor.get("/audit/").get_data(as_text=True)
+    page = page[page.index('id="entries-heading"'):]  # the entries, not the filter's choices
+    labels = [str(EVENT_LABELS[e]) for e in decisions]
+    positions = [page.find(label) for label in reversed(labels)]  # newest first on the page
+    assert -1 not in positions and positions == sorted(positions)
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
