@@ -365,4 +365,4 @@ CREATE TABLE member_messages (
 ) STRICT;
 CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;

@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -19,7 +20,7 @@ from app.coordinator.forms import FindMemberForm, InfoForm, RejectForm, RevokeFo
 from app.coordinator.pages import coordinator_context
 from app.membership import decisions as memberships
 from app.web.access import COORDINATOR, allow
-from app.web.state import get_db, now
+from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -107,10 +108,13 @@ def _decided(action: str, member_id: str, reason: str | None = None) -> Response
     actor = current_account().id
     try:
         if action == "approve":
-            memberships.approve(get_db(), member_id, actor, now())
+            memberships.approve(get_db(), member_id, actor, now(),
+                                keys=load_keys(current_app),
+                                vetting_key=key_session.held_vetting_key())
             flash(_("Approved. The applicant can now sign in."))
         elif action == "reject":
-            memberships.reject(get_db(), member_id, reason or "", actor, now())
+            memberships.reject(get_db(), member_id, reason or "", actor, now(),
+                               keys=load_keys(current_app))
             flash(_("Rejected."))
         else:
             memberships.request_info(get_db(), member_id, reason or "", actor, now())
@@ -179,7 +183,8 @@ def revoke(member_id: str) -> Response:
     if not form.validate():
         abort(400)
     try:
-        memberships.revoke(get_db(), member_id, form.reason.data, current_account().id, now())
+        memberships.revoke(get_db(), member_id, form.reason.data or "", current_account().id,
+                           now(), keys=load_keys(current_app))
         flash(_("The membership is revoked and its logins are closed."))
     except memberships.DecisionError as error:
         flash(str(error.message))

@@ -12,7 +12,7 @@ from app.audit.verification import verify_log
 from app.common import choices
 from app.vault import db, log, migrations, sealing
 from crypto import envelope
-from tests.migrations.databases import REPO, contents, snapshot, user_tables
+from tests.migrations.databases import REPO, contents, snapshot, upgrade_to, user_tables
 
 MIGRATIONS = REPO / "migrations"
 AREA_COLUMNS = [("reports", "area"), ("alert_areas", "area"), ("member_alert_areas", "area")]
@@ -21,7 +21,7 @@ CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
 
 
 def _upgrade(path: Path, key: bytes) -> None:
-    migrations.upgrade_database(path, key, MIGRATIONS)
+    upgrade_to(path, key, 6)
 
 
 @pytest.fixture
