@@ -417,4 +417,4 @@ CREATE TABLE application_questions (
 ) STRICT;
 CREATE INDEX application_questions_by_member ON application_questions (member_id, asked_at);
 
-PRAGMA user_version = 8;
+PRAGMA user_version = 9;

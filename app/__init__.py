@@ -31,6 +31,21 @@ class App(Flask):
         log.error("unhandled error on %s: %s", request.endpoint or "-", errors.frames_only(error))
 
 
+def _start_monitoring_flush(app: Flask) -> None:
+    """Count waiting monitoring answers on a schedule, and once more at a clean exit."""
+    import atexit
+
+    from app.membership.monitoring import Flusher, connector
+
+    st = state(app)
+    keys = st.keys
+    assert keys is not None  # on_ready runs after the keys loaded
+    flusher = Flusher(st.tally, connector(st.config.database_path, keys.database_key),
+                      st.clock, st.config.monitoring_flush_seconds)
+    flusher.start()
+    atexit.register(flusher.stop)
+
+
 def blueprints() -> list[Blueprint]:
     """Every page of the service: one blueprint per views module, each its own `bp`.
 
@@ -82,6 +97,8 @@ def create_app(config: Config | None = None) -> Flask:
                             cheap_for_tests=config.cheap_password_hashing),
     )
     app.session_interface = LazyKeySessionInterface()
+    if config.monitoring_flush_seconds > 0 and not config.testing:
+        app.extensions["uglymugs"].on_ready.append(_start_monitoring_flush)
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
     app.add_template_filter(uk_time, "uk_time")

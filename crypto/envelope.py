@@ -6,13 +6,13 @@ counter), and the data key is wrapped for each recipient with a libsodium sealed
 (X25519 + XSalsa20-Poly1305, anonymous sender). Rotating a recipient key therefore means
 rewrapping 32-byte data keys, never re-encrypting payloads.
 
-Byte format, version 1
-----------------------
+Byte format, versions 1 and 2
+-----------------------------
 ::
 
     offset    size       field
     0         4          magic  b"UMEV"
-    4         1          format version, 0x01
+    4         1          format version, 0x01 or 0x02
     5         24         XChaCha20-Poly1305 nonce
     29        1          n, the number of wraps, 1..255
     30        96 * n     wraps, each: 16-byte recipient key id (keys.key_id)
@@ -25,6 +25,14 @@ ciphertext copied to another row or column, or an envelope whose header was edit
 to open. The wraps are deliberately *not* covered by the payload AEAD, so that rewrapping
 leaves ``nonce || ciphertext`` byte-identical. Each wrap is authenticated on its own by
 its sealed box; a wrap that opens but holds a different data key fails at the AEAD.
+
+Version 2 (what :func:`seal` writes) pads the payload before encryption with libsodium's
+ISO/IEC 7816-4 padding (``sodium_pad``) to a bucket: 256 bytes, or for longer payloads the
+Padmé length of ``len(P) + 1`` rounded up to a multiple of 256. Padmé leaks O(log log n)
+bits of the length where exact sizes would leak all of it, so a name, a narrative or a
+contact is not told apart by its size within a bucket. Version 1 envelopes (unpadded)
+keep opening, and rewrapping keeps an envelope's version, since the version byte is in
+the associated data.
 
 What an envelope does not promise: sealed boxes are anonymous, so anyone holding the
 public keys (the server) can make a *new* well-formed envelope for a place. Envelopes
@@ -47,7 +55,9 @@ from .errors import MalformedEnvelope, TamperedEnvelope, UnknownKeyId
 from .keys import KEY_ID_BYTES, BoxPrivateKey, PublicKey
 
 MAGIC = b"UMEV"
-VERSION = 1
+VERSION = 2  # what seal() writes
+VERSIONS = frozenset({1, 2})  # what opens
+PAD_BLOCK = 256
 NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 DATA_KEY_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES
 TAG_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -117,7 +127,7 @@ def parse_envelope(envelope: bytes) -> EnvelopeParts:
     if data[: len(MAGIC)] != MAGIC:
         raise MalformedEnvelope("not an envelope (bad magic)")
     version = data[len(MAGIC)]
-    if version != VERSION:
+    if version not in VERSIONS:
         raise MalformedEnvelope(f"unknown envelope version {version}")
     if len(data) < HEADER_BYTES:
         raise MalformedEnvelope("truncated envelope")
@@ -139,18 +149,35 @@ def parse_envelope(envelope: bytes) -> EnvelopeParts:
     return EnvelopeParts(version, nonce, tuple(wraps), data[wraps_end:])
 
 
-def _assemble(nonce: bytes, wraps: Sequence[tuple[bytes, bytes]], ciphertext: bytes) -> bytes:
+def _assemble(version: int, nonce: bytes, wraps: Sequence[tuple[bytes, bytes]],
+              ciphertext: bytes) -> bytes:
     if not 1 <= len(wraps) <= MAX_RECIPIENTS:
         raise ValueError(f"an envelope has 1 to {MAX_RECIPIENTS} recipients")
-    parts = [MAGIC, bytes([VERSION]), nonce, bytes([len(wraps)])]
+    parts = [MAGIC, bytes([version]), nonce, bytes([len(wraps)])]
     for kid, sealed in wraps:
         parts += [kid, sealed]
     parts.append(ciphertext)
     return b"".join(parts)
 
 
-def _aead_ad(associated_data: bytes) -> bytes:
-    return MAGIC + bytes([VERSION]) + associated_data
+def _aead_ad(version: int, associated_data: bytes) -> bytes:
+    return MAGIC + bytes([version]) + associated_data
+
+
+def padded_length(length: int) -> int:
+    """The bucket a payload of ``length`` bytes is padded to (version 2).
+
+    At least one byte of padding is always added (the 7816-4 marker), so the bucket is
+    computed for ``length + 1``: 256 bytes, or its Padmé length rounded up to 256.
+    """
+    needed = length + 1
+    if needed <= PAD_BLOCK:
+        return PAD_BLOCK
+    exponent = needed.bit_length() - 1  # floor(log2(needed))
+    low_bits = exponent - exponent.bit_length()  # E - (floor(log2 E) + 1)
+    mask = (1 << low_bits) - 1
+    padme = (needed + mask) & ~mask
+    return -(-padme // PAD_BLOCK) * PAD_BLOCK
 
 
 def _wrap(recipient: PublicKey, data_key: bytes) -> tuple[bytes, bytes]:
@@ -187,14 +214,22 @@ def _unwrap(parts: EnvelopeParts, key: BoxPrivateKey) -> bytes:
 
 def _decrypt(parts: EnvelopeParts, data_key: bytes, associated_data: bytes) -> bytes:
     try:
-        return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            parts.ciphertext, _aead_ad(associated_data), parts.nonce, data_key
+        plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+            parts.ciphertext, _aead_ad(parts.version, associated_data), parts.nonce, data_key
         )
     except nacl.exceptions.CryptoError:
         raise TamperedEnvelope(
             "the payload failed to authenticate (modified, or opened with the wrong "
             "associated data, e.g. moved to another row)"
         ) from None
+    if parts.version == 1:
+        return plain
+    try:
+        # The padding was authenticated with the payload, so a bad one is our own bug or
+        # a forged envelope made with the data key: either way, fail closed.
+        return nacl.bindings.sodium_unpad(plain, len(plain))
+    except (nacl.exceptions.CryptoError, ValueError):
+        raise MalformedEnvelope("the payload's padding is not valid") from None
 
 
 def seal(payload: bytes, recipients: Sequence[PublicKey], associated_data: bytes) -> bytes:
@@ -212,10 +247,11 @@ def seal(payload: bytes, recipients: Sequence[PublicKey], associated_data: bytes
         raise ValueError(f"an envelope has at most {MAX_RECIPIENTS} recipients")
     data_key = nacl.utils.random(DATA_KEY_BYTES)
     nonce = nacl.utils.random(NONCE_BYTES)
+    padded = nacl.bindings.sodium_pad(payload, padded_length(len(payload)))
     ciphertext = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        payload, _aead_ad(associated_data), nonce, data_key
+        padded, _aead_ad(VERSION, associated_data), nonce, data_key
     )
-    return _assemble(nonce, [_wrap(key, data_key) for key in keys], ciphertext)
+    return _assemble(VERSION, nonce, [_wrap(key, data_key) for key in keys], ciphertext)
 
 
 def open_envelope(envelope: bytes, key: BoxPrivateKey, associated_data: bytes) -> bytes:
@@ -280,4 +316,22 @@ def rewrap(
         raise ValueError("refusing to drop the last recipient: nobody could open the envelope")
     if len(wraps) > MAX_RECIPIENTS:
         raise ValueError(f"an envelope has at most {MAX_RECIPIENTS} recipients")
-    return _assemble(parts.nonce, wraps, parts.ciphertext)
+    return _assemble(parts.version, parts.nonce, wraps, parts.ciphertext)
+
+
+def without_recipients(envelope: bytes, drop: Sequence[bytes]) -> bytes:
+    """The envelope with the wraps for ``drop`` removed; needs no key.
+
+    Wraps are not covered by the payload's AEAD (see the module docstring), so taking
+    one away needs no secret: this is how a delivery wrap is removed from a member who
+    is no longer active, even by a process that holds no private key. Key ids that are
+    not recipients are ignored; the last recipient is never removed.
+    """
+    parts = parse_envelope(envelope)
+    if isinstance(drop, bytes | bytearray | memoryview):
+        raise TypeError("drop must be a sequence of key ids, not a single key id")
+    dropped = {_as_bytes(kid, "drop key id") for kid in drop}
+    kept = [(kid, sealed) for kid, sealed in parts.wraps if kid not in dropped]
+    if not kept:
+        raise ValueError("refusing to drop the last recipient: nobody could open the envelope")
+    return _assemble(parts.version, parts.nonce, kept, parts.ciphertext)

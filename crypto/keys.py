@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 import nacl.bindings
+import nacl.encoding
+import nacl.hash
 import nacl.public
 import nacl.signing
 
@@ -117,6 +119,18 @@ class BoxPrivateKey:
     def to_nacl(self) -> nacl.public.PrivateKey:
         """Return the PyNaCl object for opening sealed boxes."""
         return nacl.public.PrivateKey(self.raw)
+
+    def tag(self, purpose: str, message: bytes) -> bytes:
+        """A 16-byte keyed BLAKE2b of ``message``: stable, and unlinkable without this key.
+
+        For names that leave the service but must stay the same across retries (an email
+        Message-ID), so that they carry no internal id. ``purpose`` separates uses.
+        """
+        person = purpose.encode("ascii")
+        if not 1 <= len(person) <= nacl.hash.BLAKE2B_PERSONALBYTES:
+            raise ValueError("purpose is 1 to 16 ASCII characters")
+        return nacl.hash.blake2b(message, key=self.raw, person=person.ljust(16, b"\0"),
+                                 digest_size=16, encoder=nacl.encoding.RawEncoder)
 
     def __repr__(self) -> str:
         # Private key bytes must never reach a log line or a traceback.

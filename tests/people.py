@@ -8,9 +8,11 @@ import pyotp
 from flask import Flask
 
 from app.auth import accounts
-from app.membership.records import insert_member
+from app.membership.records import grant_delivery, insert_member
 from app.vault import db
 from app.web.state import state
+from crypto.keyfile import read_private_key_file
+from crypto.keys import BoxPrivateKey
 from crypto.keystore import load_server_keys
 from tests.webtools import post_form
 
@@ -32,6 +34,14 @@ def _conn(app: Flask) -> db.Connection:
     return db.connect(st.config.database_path, load_server_keys(st.config.keys_dir).database_key)
 
 
+def vetting_private_key(app: Flask) -> BoxPrivateKey:
+    """The vetting key, as a coordinator's unlock gives it to the server."""
+    from tests.conftest import VETTING_PASSPHRASE
+
+    return read_private_key_file(state(app).config.keys_dir / "vetting.key",
+                                 VETTING_PASSPHRASE)
+
+
 def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 status: str = "active", member_id: str | None = None,
                 work_name: str = "Test Work Name", alert_channel: str = "none",
@@ -51,6 +61,9 @@ def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 member_status = "active" if status == "active" else "pending"
                 conn.execute("UPDATE members SET status = ? WHERE id = ?",
                              (member_status, member_id))
+                if member_status == "active":
+                    # What approval does with the unlocked key: push alerts get a wrap.
+                    grant_delivery(conn, keys, member_id, vetting_private_key(app))
             account = accounts.create_login(conn, role=role,
                                             password_hash=st.passwords.hash(PASSWORD),
                                             now=st.clock(), member_id=member_id, status=status)

@@ -109,7 +109,9 @@ def test_one_entry_covers_identity_and_contact_of_several_records(conn, member_i
     assert entry.body["fields"] == ["contact.email", "identity.work_name"]
 
 
-def test_contact_sealed_for_delivery_only_when_member_wants_push(conn, server_keys) -> None:
+def test_contact_gets_a_delivery_wrap_only_at_approval_and_only_for_push(
+        conn, server_keys, vetting_key) -> None:
+    from app.membership.records import grant_delivery, revoke_delivery
     from crypto.envelope import recipients_of
 
     with db.transaction(conn):
@@ -121,6 +123,13 @@ def test_contact_sealed_for_delivery_only_when_member_wants_push(conn, server_ke
         sealed = conn.execute("SELECT contact FROM members WHERE id=?", (member,)).fetchone()[0]
         return set(recipients_of(bytes(sealed)))
 
-    assert recipients(quiet) == {server_keys.vetting_public.key_id}
-    assert recipients(push) == {server_keys.vetting_public.key_id,
-                                server_keys.delivery_public.key_id}
+    vetting_only = {server_keys.vetting_public.key_id}
+    assert recipients(quiet) == recipients(push) == vetting_only, "not yet approved"
+    with db.transaction(conn):
+        assert grant_delivery(conn, server_keys, quiet, vetting_key) is False
+        assert grant_delivery(conn, server_keys, push, vetting_key) is True
+    assert recipients(quiet) == vetting_only
+    assert recipients(push) == vetting_only | {server_keys.delivery_public.key_id}
+    with db.transaction(conn):
+        revoke_delivery(conn, server_keys, push)
+    assert recipients(push) == vetting_only

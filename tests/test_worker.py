@@ -16,7 +16,7 @@ import pytest
 from app.alerts import service as alerts
 from app.delivery import DeliverySettings, SendRate, SmsSettings, channels
 from app.membership import decisions as memberships
-from app.membership.records import insert_member
+from app.membership.records import grant_delivery, insert_member
 from app.vault import db
 from app.vault import log as disclosure_log
 from app.web.state import state
@@ -52,6 +52,15 @@ def _courier(delivery_key, smtp=None, sms_url: str | None = None) -> Courier:
                    settings=settings)
 
 
+_VETTING: list = []
+
+
+@pytest.fixture(autouse=True)
+def _coordinator_key(vetting_key) -> None:
+    """What an approving coordinator has unlocked (approval adds the delivery wrap)."""
+    _VETTING[:] = [vetting_key]
+
+
 def _member(conn, server_keys, *, area: str, channel: str, email: str = "",
             mobile: str = "", status: str = "active") -> str:
     contact = {k: v for k, v in (("email", email), ("mobile", mobile)) if v}
@@ -60,6 +69,8 @@ def _member(conn, server_keys, *, area: str, channel: str, email: str = "",
                                   identity={"work_name": "Worker Test"}, contact=contact,
                                   alert_channel=channel)
         conn.execute("UPDATE members SET status = ? WHERE id = ?", (status, member_id))
+        if status == "active":
+            grant_delivery(conn, server_keys, member_id, _VETTING[0])
     alerts.set_member_areas(conn, member_id, [area])
     return member_id
 
@@ -114,7 +125,8 @@ def test_approval_notice_goes_out_when_a_coordinator_approves(app, conn, server_
                                                              delivery_key) -> None:
     member_id = _member(conn, server_keys, area="ldn", channel="email",
                         email="new.member@example.org", status="pending")
-    memberships.approve(conn, member_id, None, state(app).clock(), read=True)  # type: ignore[arg-type]
+    memberships.approve(conn, member_id, None, state(app).clock(),  # type: ignore[arg-type]
+                        read=True, keys=server_keys, vetting_key=_VETTING[0])
     with smtp_server() as smtp:
         deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
         [mail] = smtp.messages
@@ -235,6 +247,7 @@ def test_killed_mid_fan_out_every_member_ends_with_exactly_one_notice(
                                       contact={"email": f"member{i}@example.org"},
                                       alert_channel="email")
             conn.execute("UPDATE members SET status = 'active' WHERE id = ?", (member_id,))
+            grant_delivery(conn, server_keys, member_id, _VETTING[0])
             conn.execute("INSERT INTO member_alert_areas (member_id, area) VALUES (?, 'ldn')",
                          (member_id,))
     make_published_alert(app, areas=("ldn",))

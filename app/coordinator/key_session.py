@@ -13,6 +13,7 @@ from flask import current_app, session
 
 from app.auth.current import SESSION_TOKEN
 from app.common.ids import token_hash
+from app.membership import decisions
 from app.vault import keyring
 from app.vault.db import Connection
 from app.web.state import load_keys, now, state
@@ -44,6 +45,10 @@ def unlock(conn: Connection, key_file: bytes, passphrase: str, actor_id: str) ->
         expected=load_keys(current_app).vetting_public, holder=_holder(),
         actor_id=actor_id, now=now())
     session[_WRAPPING] = wrapping.hex()
+    # Members approved while the key was locked can be reached from now on.
+    key = held_vetting_key()
+    if key is not None:
+        decisions.catch_up_delivery(conn, load_keys(current_app), key, now())
 
 
 def lock() -> None:

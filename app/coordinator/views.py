@@ -133,10 +133,13 @@ def _decided(action: str, member_id: str, reason: str | None = None) -> Response
         if action == "approve":
             read = _opened_in_this_unlock(member_id)
             memberships.approve(get_db(), member_id, actor, now(), read=read,
-                                reason=None if read else reason)
+                                reason=None if read else reason,
+                                keys=load_keys(current_app),
+                                vetting_key=key_session.held_vetting_key())
             flash(_("Approved. The applicant can now sign in."))
-        else:
-            memberships.reject(get_db(), member_id, reason or "", actor, now())
+        elif action == "reject":
+            memberships.reject(get_db(), member_id, reason or "", actor, now(),
+                               keys=load_keys(current_app))
             flash(_("Rejected."))
     except memberships.DecisionError as error:
         flash(str(error.message))
@@ -291,7 +294,8 @@ def revoke(member_id: str) -> Response:
     if not form.validate():
         abort(400)
     try:
-        memberships.revoke(get_db(), member_id, form.reason.data, current_account().id, now())
+        memberships.revoke(get_db(), member_id, form.reason.data or "", current_account().id,
+                           now(), keys=load_keys(current_app))
         flash(_("The membership is revoked and its logins are closed."))
     except memberships.DecisionError as error:
         flash(str(error.message))

@@ -17,6 +17,8 @@ from app.membership.records import Decision, MemberStatus
 from app.reports import records as report_records
 from app.vault import log, outbox
 from app.vault.db import Connection, transaction
+from crypto.keys import BoxPrivateKey
+from crypto.keystore import ServerKeys
 
 REJECT_REASONS = {
     "unverifiable": _l("We could not confirm the details given"),
@@ -59,8 +61,15 @@ def _status(conn: Connection, member_id: str) -> tuple[str, str]:
 
 
 def approve(conn: Connection, member_id: str, actor_id: str, now: datetime, *, read: bool,
-            reason: str | None = None) -> None:
-    """`read`: the coordinator opened the application in this unlock; if not, a reason."""
+            reason: str | None = None, keys: ServerKeys | None = None,
+            vetting_key: BoxPrivateKey | None = None) -> None:
+    """Approve; a member who chose push alerts gets the delivery wrap, then the notice.
+
+    `read`: the coordinator opened the application in this unlock; if not, a reason.
+    The wrap needs the unlocked vetting key. Without it the member is approved all the
+    same, and `catch_up_delivery` adds the wrap and queues the approval notice at the
+    next unlock, so nothing is queued that the worker could not open.
+    """
     if not read and reason not in APPROVE_UNREAD_REASONS:
         raise DecisionError(_l("Open the application first, or choose why you approve it "
                                "without reading it."))
@@ -69,18 +78,40 @@ def approve(conn: Connection, member_id: str, actor_id: str, now: datetime, *, r
         if status not in OPEN_APPLICATION:
             raise DecisionError(_l("Only an application still waiting can be approved."))
         records.set_status(conn, member_id, MemberStatus.ACTIVE, decided_at=now)
+        reachable = (keys is not None and vetting_key is not None
+                     and records.grant_delivery(conn, keys, member_id, vetting_key))
         accounts.activate_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.APPROVE, None if read else reason,
                                 actor_id, now)
         log.append(conn, log.application_approved(at=now, actor=actor_id, member_id=member_id,
                                                   read=read, reason=None if read else reason))
-        # The applicant learns over their chosen channel, if any, that they can sign in.
-        outbox.enqueue_for_member(conn, kind="approval", member_id=member_id,
-                                  dedupe_key=f"approval:{member_id}", now=now)
+        if reachable:
+            # The applicant learns over their chosen channel that they can sign in.
+            _queue_approval_notice(conn, member_id, now)
+
+
+def _queue_approval_notice(conn: Connection, member_id: str, now: datetime) -> None:
+    outbox.enqueue_for_member(conn, kind="approval", member_id=member_id,
+                              dedupe_key=f"approval:{member_id}", now=now)
+
+
+def catch_up_delivery(conn: Connection, keys: ServerKeys, vetting_key: BoxPrivateKey,
+                      now: datetime) -> int:
+    """At an unlock: wrap for delivery every active push member approved without the key.
+
+    Their approval notice goes out now (once: the outbox's dedupe key). Returns how many
+    members were caught up.
+    """
+    with transaction(conn):
+        waiting = records.active_without_delivery(conn, keys)
+        for member_id in waiting:
+            records.grant_delivery(conn, keys, member_id, vetting_key)
+            _queue_approval_notice(conn, member_id, now)
+    return len(waiting)
 
 
 def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
-           now: datetime) -> None:
+           now: datetime, *, keys: ServerKeys | None = None) -> None:
     if reason not in REJECT_REASONS:
         raise DecisionError(_l("Choose a reason from the list."))
     with transaction(conn):
@@ -88,6 +119,8 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
         if status not in OPEN_APPLICATION:
             raise DecisionError(_l("Only an application still waiting can be rejected."))
         records.set_status(conn, member_id, MemberStatus.REJECTED, decided_at=now)
+        if keys is not None:
+            records.revoke_delivery(conn, keys, member_id)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REJECT, reason, actor_id, now)
         log.append(conn, log.application_rejected(at=now, actor=actor_id, member_id=member_id,
@@ -123,7 +156,7 @@ def request_info(conn: Connection, member_id: str, reason: str, question: str,
 
 
 def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
-           now: datetime) -> None:
+           now: datetime, *, keys: ServerKeys | None = None) -> None:
     """End a membership for false membership or malicious reporting.
 
     The sealed details are kept: the terms say they may be passed to the police.
@@ -135,6 +168,8 @@ def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
         if status != MemberStatus.ACTIVE:
             raise DecisionError(_l("Only an active membership can be revoked."))
         records.set_status(conn, member_id, MemberStatus.REVOKED, decided_at=now)
+        if keys is not None:
+            records.revoke_delivery(conn, keys, member_id)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REVOKE, reason, actor_id, now)
         log.append(conn, log.membership_revoked(at=now, actor=actor_id, member_id=member_id,

@@ -26,10 +26,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from app.common.ids import new_id
-from app.vault import sealing
+from app.vault import sealing, wraps
 from app.vault.db import Connection, count, transaction
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
+from crypto.keys import BoxPrivateKey
 from crypto.keystore import ServerKeys
 
 CONTACT_INDEX_BITS = 20
@@ -142,22 +143,63 @@ def duplicate_candidates(conn: Connection, member_id: str, *,
     return [row["member_id"] for row in conn.execute(query, params).fetchall()]
 
 
-def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str],
-                  channel: str) -> bytes | None:
-    """The contact envelope: for the vetting key, and the delivery key for push alerts."""
+def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str], *,
+                  for_delivery: bool) -> bytes | None:
+    """The contact envelope: for the vetting key, and the delivery key only if asked.
+
+    Only an active member who wants push alerts is ever sealed for delivery: the worker's
+    passphrase has to live on the server, so whatever it opens is open to anyone who
+    takes the server (DESIGN.md, the threat table).
+    """
     if not contact:
         return None
     recipients = [keys.vetting_public]
-    if channel in PUSH_CHANNELS:
+    if for_delivery:
         recipients.append(keys.delivery_public)
     return sealing.seal_group("members", "contact", member_id, contact, recipients)
+
+
+def grant_delivery(conn: Connection, keys: ServerKeys, member_id: str,
+                   vetting_key: BoxPrivateKey) -> bool:
+    """Add the delivery wrap to an active member's contact if they chose push alerts.
+
+    Returns whether the member can now be sent notices. Needs the vetting key: the data
+    key inside the envelope is reached through the vetting wrap.
+    """
+    row = conn.execute("SELECT contact, alert_channel FROM members WHERE id = ?",
+                       (member_id,)).fetchone()
+    if row is None or row["contact"] is None or row["alert_channel"] not in PUSH_CHANNELS:
+        return False
+    sealed = wraps.with_delivery(bytes(row["contact"]), member_id, vetting_key,
+                                 keys.delivery_public)
+    conn.execute("UPDATE members SET contact = ? WHERE id = ?", (sealed, member_id))
+    return True
+
+
+def revoke_delivery(conn: Connection, keys: ServerKeys, member_id: str) -> None:
+    """Take the delivery wrap off a member's contact (no key needed)."""
+    row = conn.execute("SELECT contact FROM members WHERE id = ?", (member_id,)).fetchone()
+    if row is None or row["contact"] is None:
+        return
+    sealed = wraps.without_delivery(bytes(row["contact"]), keys.delivery_public.key_id)
+    conn.execute("UPDATE members SET contact = ? WHERE id = ?", (sealed, member_id))
+
+
+def active_without_delivery(conn: Connection, keys: ServerKeys) -> list[str]:
+    """Active members who chose push alerts whose contact has no delivery wrap yet."""
+    rows = conn.execute("SELECT id, contact FROM members WHERE status = 'active' AND "
+                        "contact IS NOT NULL AND alert_channel IN ('email', 'sms') "
+                        "ORDER BY id").fetchall()
+    delivery = keys.delivery_public.key_id
+    return [row["id"] for row in rows if not wraps.carries(bytes(row["contact"]), delivery)]
 
 
 def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
                     contact: Mapping[str, str], alert_channel: str) -> None:
     """Seal a member's new contact and channel in place of the old, indexes included."""
     channel = _channel(alert_channel, None, contact)
-    sealed = _seal_contact(keys, member_id, contact, channel)
+    # Only active members reach this (the UPDATE below checks): push alerts get a wrap.
+    sealed = _seal_contact(keys, member_id, contact, for_delivery=channel in PUSH_CHANNELS)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     with transaction(conn):
         updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ? "
@@ -194,7 +236,8 @@ def insert_member(
     member_id = new_id()
     sealed_identity = sealing.seal_group("members", "identity", member_id, identity,
                                          [keys.vetting_public])
-    sealed_contact = _seal_contact(keys, member_id, contact, channel)
+    # An applicant is sealed for the vetting key alone; approval adds the delivery wrap.
+    sealed_contact = _seal_contact(keys, member_id, contact, for_delivery=False)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(

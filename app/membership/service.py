@@ -1,16 +1,18 @@
 """Applying for membership, without a Flask request: check, hash, then write in one go.
 
 `apply_individual` and `apply_organisation` take what the applicant typed (plain strings),
-check all of it, and only then write the member, the account and the monitoring counts
-inside one transaction. Anything wrong raises `ApplicationInvalid` before a single byte is
-written; a failure while writing rolls the whole application back.
+check all of it, and only then write the member and the account inside one transaction;
+the monitoring answers go to a tally that is counted later, in a batch. Anything wrong
+raises `ApplicationInvalid` before a single byte is written; a failure while writing
+rolls the whole application back.
 
 What is stored:
-  * identity and contact, sealed (app/member_records.insert_member): the server cannot
+  * identity and contact, sealed (app/membership/records.insert_member): the server cannot
     read them back;
   * an account with a generated username, the password's Argon2id hash, status pending;
   * for individuals, +1 on each monitoring answer actually given: bare counters, with no
-    member id and no time, so an answer cannot be traced to whoever gave it.
+    member id and no time, added later in a random-order batch
+    (app/membership/monitoring.py), so an answer cannot be traced to whoever gave it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from app.auth import accounts
 from app.common import choices, validation
 from app.common.passwords import Passwords, password_problem
+from app.common.tally import Tally
 from app.membership import records as member_records
 from app.vault.db import Connection, transaction
 from crypto.keystore import ServerKeys
@@ -234,35 +237,9 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
                     monitoring={})
 
 
-def _monitoring_pairs() -> list[tuple[str, str]]:
-    return [(question, value) for question, options in choices.MONITORING_QUESTIONS.items()
-            for value in choices.values(options)]
-
-
-def count_monitoring_answers(conn: Connection, answers: Mapping[str, str]) -> None:
-    """+1 for each (question, answer) given; must run inside a transaction.
-
-    Every counter row is created (at zero, in a fixed order) before any is incremented,
-    so neither which rows exist nor the order they were made in says what any one
-    applicant answered. Only the counts change.
-    """
-    conn.executemany(
-        "INSERT OR IGNORE INTO monitoring_counts (question, answer, count) VALUES (?, ?, 0)",
-        sorted(_monitoring_pairs()),
-    )
-    valid = set(_monitoring_pairs())
-    given = [(q, a) for q, a in sorted(answers.items()) if a != choices.PREFER_NOT_TO_SAY]
-    if any(pair not in valid for pair in given):
-        raise ValueError("unknown monitoring answer")
-    conn.executemany(
-        "INSERT INTO monitoring_counts (question, answer, count) VALUES (?, ?, 1) "
-        "ON CONFLICT (question, answer) DO UPDATE SET count = count + 1",
-        given,
-    )
-
 
 def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
-           checked: _Checked, password: str) -> Applied:
+           checked: _Checked, password: str, tally: Tally | None) -> Applied:
     # Hashed before the write lock is taken: the hash is the slow part.
     password_hash = passwords.hash(password)
     with transaction(conn):
@@ -272,20 +249,22 @@ def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: dateti
         account = accounts.create_login(conn, role=checked.role, password_hash=password_hash,
                                         now=now, member_id=member_id, status="pending")
         account_id, username = account.id, account.username
-        if checked.monitoring:
-            count_monitoring_answers(conn, checked.monitoring)
+    # Counted later, in a batch (app/membership/monitoring.py): never in the transaction
+    # that made the member, where a snapshot could tie the two together.
+    if checked.monitoring and tally is not None:
+        tally.add(checked.monitoring, now)
     return Applied(member_id=member_id, account_id=account_id, username=username)
 
 
 def apply_individual(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
-                     application: IndividualApplication) -> Applied:
-    """Check and store an individual's application (member, account, monitoring counts)."""
+                     application: IndividualApplication, tally: Tally | None = None) -> Applied:
+    """Check and store an individual's application; its monitoring answers go to `tally`."""
     checked = check_individual(application)
-    return _store(conn, keys, passwords, now, checked, application.password)
+    return _store(conn, keys, passwords, now, checked, application.password, tally)
 
 
 def apply_organisation(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
                        application: OrganisationApplication) -> Applied:
     """Check and store a project's or a site/establishment's application."""
     checked = check_organisation(application)
-    return _store(conn, keys, passwords, now, checked, application.password)
+    return _store(conn, keys, passwords, now, checked, application.password, None)

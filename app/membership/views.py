@@ -56,7 +56,8 @@ def individual() -> Page:
     if form.is_submitted():
         try:
             applied = service.apply_individual(get_db(), load_keys(current_app),
-                                               state().passwords, now(), form.application())
+                                               state().passwords, now(), form.application(),
+                                               tally=state().tally)
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/individual.html", form=form), 400

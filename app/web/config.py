@@ -31,6 +31,9 @@ class Config:
     hash_wait_seconds: float = 3.0
     # Tests only: the same hashing code with parameters that take milliseconds.
     cheap_password_hashing: bool = False
+    # How often the web process counts waiting monitoring answers; 0: only when asked
+    # (tests count explicitly).
+    monitoring_flush_seconds: float = 3600.0
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod

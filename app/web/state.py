@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
+from app.common.tally import Tally
 from app.vault import db
 from app.vault.keyring import UnlockStore
 from app.web.config import Config
@@ -31,8 +32,12 @@ class AppState:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
     unlocks: UnlockStore = field(default_factory=UnlockStore)
+    # Monitoring answers waiting to be counted (app/membership/monitoring.py).
+    tally: Tally = field(default_factory=Tally)
     # Every "now" in the app comes from here, so tests can move time.
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Run once, when the service first finds its keys and database ready.
+    on_ready: list[Callable[[Flask], None]] = field(default_factory=list)
 
     def forget_session(self, session_token: str) -> None:
         """Whatever the process holds for a session ends with it (the unlocked key)."""
@@ -69,7 +74,11 @@ def verify_ready(app: Flask) -> None:
     """Stop start-up with a clear StartupError unless keys load and the database fits."""
     keys = load_keys(app)
     db.check_database(state(app).config.database_path, keys.database_key)
-    state(app).ready = True
+    st = state(app)
+    if not st.ready:
+        st.ready = True
+        for hook in st.on_ready:
+            hook(app)
 
 
 def get_db() -> db.Connection:

@@ -89,7 +89,16 @@ def _titles(conn: Connection, alert_ids: set[str]) -> dict[str, str]:
     return {row["id"]: row["title"] for row in conn.execute(query, sorted(alert_ids))}
 
 
-def _compose(claimed: outbox.Claimed, settings: DeliverySettings,
+def outward_key(key: BoxPrivateKey, dedupe_key: str) -> str:
+    """The idempotency key the far end sees (a Message-ID, a webhook header).
+
+    The same for every retry of one notice, but derived under the delivery key, so it
+    names no member, alert or account: a mail provider or gateway learns nothing from it.
+    """
+    return "n" + key.tag("um-notice-id", dedupe_key.encode("utf-8")).hex()
+
+
+def _compose(claimed: outbox.Claimed, settings: DeliverySettings, key: BoxPrivateKey,
              titles: Mapping[str, str]) -> tuple[Notice | None, str | None]:
     """(notice, reason it cannot be sent)."""
     if claimed.problem is not None or claimed.contact is None:
@@ -110,7 +119,7 @@ def _compose(claimed: outbox.Claimed, settings: DeliverySettings,
     if claimed.kind == "alert" and settings.notice_includes_title and claimed.alert_id:
         body = f"{body}\n\n{titles.get(claimed.alert_id, '')}".rstrip()
     return Notice(to=to, subject=SUBJECTS[claimed.kind], body=body,
-                  idempotency_key=claimed.dedupe_key), None
+                  idempotency_key=outward_key(key, claimed.dedupe_key)), None
 
 
 def _after_error(conn: Connection, claimed: outbox.Claimed, error: DeliveryError,
@@ -130,7 +139,7 @@ def deliver_due(conn: Connection, courier: Courier, now: datetime,
     claimed_batch = outbox.claim_due(conn, courier.key, now, batch_size)
     titles = _titles(conn, {c.alert_id for c in claimed_batch if c.alert_id})
     for claimed in claimed_batch:
-        notice, problem = _compose(claimed, courier.settings, titles)
+        notice, problem = _compose(claimed, courier.settings, courier.key, titles)
         if notice is None:
             outbox.mark_cancelled(conn, claimed, problem or "cannot be sent")
             outcome = "cancelled"

@@ -16,6 +16,7 @@ from crypto.envelope import (
     WRAP_BYTES,
     bind,
     open_envelope,
+    padded_length,
     parse_envelope,
     recipients_of,
     rewrap,
@@ -76,10 +77,10 @@ def test_envelope_layout_matches_documented_format(vetting_key: BoxPrivateKey) -
     payload = b"hello"
     envelope = seal(payload, [vetting_key.public], AD)
     assert envelope[:4] == MAGIC == b"UMEV"
-    assert envelope[4] == 1
+    assert envelope[4] == 2
     assert envelope[29] == 1
     assert envelope[30:46] == vetting_key.key_id
-    assert len(envelope) == HEADER_BYTES + WRAP_BYTES + len(payload) + 16
+    assert len(envelope) == HEADER_BYTES + WRAP_BYTES + padded_length(len(payload)) + 16
     assert payload not in envelope
 
 
@@ -202,7 +203,7 @@ def test_wrap_swapped_from_another_envelope_fails(vetting_key: BoxPrivateKey) ->
         (b"", "truncated"),
         (b"UMEV", "truncated"),
         (b"XXXX\x01" + bytes(200), "magic"),
-        (b"UMEV\x02" + bytes(200), "version 2"),
+        (b"UMEV\x03" + bytes(200), "version 3"),
         (b"UMEV\x00" + bytes(200), "version 0"),
         (b"UMEV\x01" + bytes(24) + b"\x00" + bytes(200), "no recipients"),
         (b"UMEV\x01" + bytes(24) + b"\x03" + bytes(200), "truncated"),
@@ -402,3 +403,54 @@ def test_envelope_kat_v1_still_opens() -> None:
         assert open_envelope(envelope, key, associated_data) == payload
         with pytest.raises(TamperedEnvelope):
             open_envelope(envelope, key, associated_data + b"x")
+
+
+# --- padding (version 2) --------------------------------------------------------------
+
+
+def test_payloads_in_one_bucket_give_envelopes_of_one_size(vetting_key: BoxPrivateKey) -> None:
+    sizes = {len(seal(b"x" * n, [vetting_key.public], AD)) for n in range(0, 256)}
+    assert len(sizes) == 1, "a work name of 3 letters looks like one of 200"
+
+
+def test_buckets_grow_by_padme_so_a_long_narrative_hides_its_exact_length() -> None:
+    assert padded_length(0) == padded_length(255) == 256
+    assert padded_length(256) == 512
+    for n in (1000, 5000, 20_000, 80_000):
+        bucket = padded_length(n)
+        assert bucket > n and bucket % 256 == 0
+        assert (bucket - n) / n < 0.12, "Padmé wastes at most about 12%"
+    distinct = {padded_length(n) for n in range(4000, 8000)}
+    assert len(distinct) < 20, "4,000 different lengths fall into a handful of sizes"
+
+
+@pytest.mark.parametrize("n", [0, 1, 254, 255, 256, 257, 4095, 20_001])
+def test_padded_envelopes_open_to_exactly_the_payload(vetting_key: BoxPrivateKey,
+                                                      n: int) -> None:
+    payload = bytes(range(256)) * (n // 256) + bytes(n % 256)
+    assert open_envelope(seal(payload, [vetting_key.public], AD), vetting_key, AD) == payload
+
+
+def test_rewrapping_keeps_an_envelopes_version(vetting_key: BoxPrivateKey,
+                                               delivery_key: BoxPrivateKey) -> None:
+    from crypto.envelope import parse_envelope, rewrap
+
+    envelope = seal(b"hello", [vetting_key.public], AD)
+    again = rewrap(envelope, vetting_key, add=[delivery_key.public], associated_data=AD)
+    assert parse_envelope(again).version == 2
+    assert open_envelope(again, delivery_key, AD) == b"hello"
+
+
+def test_a_wrap_is_removed_without_any_key(vetting_key: BoxPrivateKey,
+                                           delivery_key: BoxPrivateKey) -> None:
+    from crypto.envelope import recipients_of, without_recipients
+    from crypto.errors import UnknownKeyId
+
+    envelope = seal(b"07700 900123", [vetting_key.public, delivery_key.public], AD)
+    trimmed = without_recipients(envelope, [delivery_key.key_id])
+    assert recipients_of(trimmed) == [vetting_key.key_id]
+    assert open_envelope(trimmed, vetting_key, AD) == b"07700 900123"
+    with pytest.raises(UnknownKeyId):
+        open_envelope(trimmed, delivery_key, AD)
+    with pytest.raises(ValueError, match="last recipient"):
+        without_recipients(trimmed, [vetting_key.key_id])

@@ -12,7 +12,7 @@ from app.audit.verification import verify_log
 from app.common import choices
 from app.vault import db, log, migrations, sealing
 from crypto import envelope
-from tests.migrations.databases import REPO, contents, snapshot, user_tables
+from tests.migrations.databases import REPO, contents, snapshot, upgrade_to, user_tables
 
 MIGRATIONS = REPO / "migrations"
 AREA_COLUMNS = [("reports", "area"), ("alert_areas", "area"), ("member_alert_areas", "area")]
@@ -25,12 +25,7 @@ PLACES_AFTER_V6 = {("application_questions", "answer")}
 
 
 def _upgrade(path: Path, key: bytes) -> None:
-    """Version 5 to 6 only: later steps have tests of their own."""
-    conn = db.connect(path, key)
-    try:
-        migrations.upgrade(conn, [m for m in migrations.discover(MIGRATIONS) if m.version <= 6])
-    finally:
-        conn.close()
+    upgrade_to(path, key, 6)
 
 
 @pytest.fixture
