@@ -44,7 +44,6 @@ from nacl.pwhash import argon2id
 from ._encoding import strict_hex
 from .errors import CryptoError, DamagedKeyFile, KeyMismatch, KeysExist, MissingKeyFile
 from .holder_wrap import HOLDER_KIND, wrap_for_holder
-from .recovery import check_threshold, split_key
 from .keyfile import (
     MAX_MEMLIMIT,
     MAX_OPSLIMIT,
@@ -72,6 +71,7 @@ from .keys import (
     generate_signing_key,
     signing_key_id,
 )
+from .recovery import check_threshold, split_key
 
 DATABASE_KEY = "database.key"
 INDEX_KEY = "index.key"
@@ -545,13 +545,13 @@ __all__ = [
     "DATABASE_KEY",
     "DELIVERY_KEY",
     "DELIVERY_PUB",
+    "FIRST_HOLDERS",
     "INDEX_KEY",
     "KEY_FILES",
     "MIN_PASSPHRASE_CHARS",
     "SESSION_KEY",
     "VETTING_KEY",
     "VETTING_PUB",
-    "FIRST_HOLDERS",
     "CeremonyResult",
     "FirstHolder",
     "FirstHolders",

@@ -11,7 +11,7 @@ from app.membership.decisions import INFO_REASONS, REJECT_REASONS, REVOKE_REASON
 
 
 class UnlockForm(FlaskForm):
-    key_file = FileField(_l("Vetting key file"), validators=[FileRequired()])
+    key_file = FileField(_l("Your key file"), validators=[FileRequired()])
     passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)],
                                render_kw={"autocomplete": "off"})
 

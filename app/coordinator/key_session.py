@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, session
+from flask import session
 
 from app.auth.current import SESSION_TOKEN
 from app.common.ids import token_hash
 from app.vault import keyring
 from app.vault.db import Connection
-from app.web.state import load_keys, now, state
+from app.web.state import now, state
 from crypto.keys import BoxPrivateKey
 
 _WRAPPING = "vetting_wrap"
@@ -38,11 +38,13 @@ def unlocked_until() -> datetime | None:
 
 
 def unlock(conn: Connection, key_file: bytes, passphrase: str, actor_id: str) -> None:
-    """Open the key file for this session (logged); raises crypto.errors.KeyFileError."""
+    """Open this coordinator's own key file for this session (logged).
+
+    Raises crypto.errors.KeyFileError subclasses (app.vault.holders says which).
+    """
     wrapping, _expires = keyring.unlock(
-        conn, state().unlocks, key_file=key_file, passphrase=passphrase,
-        expected=load_keys(current_app).vetting_public, holder=_holder(),
-        actor_id=actor_id, now=now())
+        conn, state().unlocks, key_file=key_file, passphrase=passphrase, holder=_holder(),
+        account_id=actor_id, now=now())
     session[_WRAPPING] = wrapping.hex()
 
 

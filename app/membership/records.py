@@ -28,6 +28,7 @@ from enum import StrEnum
 from app.common.ids import new_id
 from app.vault import sealing
 from app.vault.db import Connection, count, transaction
+from app.vault.holders import vetting_recipient
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
@@ -142,12 +143,12 @@ def duplicate_candidates(conn: Connection, member_id: str, *,
     return [row["member_id"] for row in conn.execute(query, params).fetchall()]
 
 
-def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str],
-                  channel: str) -> bytes | None:
+def _seal_contact(conn: Connection, keys: ServerKeys, member_id: str,
+                  contact: Mapping[str, str], channel: str) -> bytes | None:
     """The contact envelope: for the vetting key, and the delivery key for push alerts."""
     if not contact:
         return None
-    recipients = [keys.vetting_public]
+    recipients = [vetting_recipient(conn, keys)]
     if channel in PUSH_CHANNELS:
         recipients.append(keys.delivery_public)
     return sealing.seal_group("members", "contact", member_id, contact, recipients)
@@ -157,7 +158,7 @@ def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
                     contact: Mapping[str, str], alert_channel: str) -> None:
     """Seal a member's new contact and channel in place of the old, indexes included."""
     channel = _channel(alert_channel, None, contact)
-    sealed = _seal_contact(keys, member_id, contact, channel)
+    sealed = _seal_contact(conn, keys, member_id, contact, channel)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     with transaction(conn):
         updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ? "
@@ -193,8 +194,8 @@ def insert_member(
     channel = _channel(alert_channel, delivery, contact)
     member_id = new_id()
     sealed_identity = sealing.seal_group("members", "identity", member_id, identity,
-                                         [keys.vetting_public])
-    sealed_contact = _seal_contact(keys, member_id, contact, channel)
+                                         [vetting_recipient(conn, keys)])
+    sealed_contact = _seal_contact(conn, keys, member_id, contact, channel)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(

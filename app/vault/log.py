@@ -40,6 +40,12 @@ class Event(StrEnum):
     POLICE_EXPORT = "police_export"
     CONTACT_REQUEST_SENT = "contact_request_sent"
     CONTACT_REQUEST_ANSWERED = "contact_request_answered"
+    KEY_HOLDER_ADDED = "key_holder_added"
+    KEY_HOLDER_BOUND = "key_holder_bound"
+    KEY_HOLDER_REMOVED = "key_holder_removed"
+    VETTING_KEY_REGISTERED = "vetting_key_registered"
+    VETTING_ROTATION_STARTED = "vetting_rotation_started"
+    VETTING_ROTATION_FINISHED = "vetting_rotation_finished"
 
 
 class Purpose(StrEnum):
@@ -60,6 +66,8 @@ class LegalBasis(StrEnum):
 
 # The actor of entries the worker writes (it has no account).
 WORKER = "worker"
+# The actor of entries operator commands write (`flask keys ...` runs without a login).
+OPERATOR = "operator"
 
 # What an event-specific detail may be: ids, codes, counts and flags, never typed text.
 Detail = str | int | bool | None | tuple[str, ...]
@@ -213,6 +221,54 @@ def contact_request_answered(*, at: datetime, actor: str, member_id: str, contac
                     records=(f"members/{member_id}",),
                     details=(("request", f"contact_requests/{contact_id}"),
                              ("answer", answer)))
+
+
+def key_holder_added(*, at: datetime, actor: str, holder_id: str, kind: str,
+                     account_id: str | None, holder_key: str, source: str) -> LogEntry:
+    """A wrap of the vetting key made for a new holder; `source` says what opened it."""
+    return LogEntry(Event.KEY_HOLDER_ADDED, at, actor,
+                    records=(f"key_holders/{holder_id}",),
+                    details=_details(kind=kind, account=account_id, holder_key=holder_key,
+                                     source=source))
+
+
+def key_holder_bound(*, at: datetime, actor: str, holder_id: str) -> LogEntry:
+    """A holder enrolled without a login is bound to the account that first unlocked with it."""
+    return LogEntry(Event.KEY_HOLDER_BOUND, at, actor, records=(f"key_holders/{holder_id}",),
+                    details=(("account", actor),))
+
+
+def key_holder_removed(*, at: datetime, actor: str, holder_id: str, account_id: str | None,
+                       wraps_deleted: int, reason: str) -> LogEntry:
+    return LogEntry(Event.KEY_HOLDER_REMOVED, at, actor,
+                    records=(f"key_holders/{holder_id}",),
+                    details=_details(account=account_id, wraps_deleted=wraps_deleted,
+                                     reason=reason))
+
+
+def vetting_key_registered(*, at: datetime, actor: str, key_fingerprint: str,
+                           source: str) -> LogEntry:
+    """A vetting key made before holders existed becomes known to the database."""
+    return LogEntry(Event.VETTING_KEY_REGISTERED, at, actor,
+                    details=(("key", key_fingerprint), ("source", source)))
+
+
+def vetting_rotation_started(*, at: datetime, actor: str, rotation_id: str, old_key: str,
+                             new_key: str, holders: int) -> LogEntry:
+    return LogEntry(Event.VETTING_ROTATION_STARTED, at, actor,
+                    records=(f"key_rotations/{rotation_id}",),
+                    details=(("old_key", old_key), ("new_key", new_key),
+                             ("holders", holders)))
+
+
+def vetting_rotation_finished(*, at: datetime, actor: str, rotation_id: str, old_key: str,
+                              new_key: str, rewrapped: int,
+                              counts: Sequence[str]) -> LogEntry:
+    """The old key retired: how many envelopes moved, per sealed place ("table.column=n")."""
+    return LogEntry(Event.VETTING_ROTATION_FINISHED, at, actor,
+                    records=(f"key_rotations/{rotation_id}",),
+                    details=(("old_key", old_key), ("new_key", new_key),
+                             ("rewrapped", rewrapped), ("counts", tuple(counts))))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:
