@@ -335,6 +335,23 @@ def remove_for_account(conn: Connection, account_id: str, actor_id: str,
         return True
 
 
+def bind(conn: Connection, holder_id: str, account_id: str, actor: str,
+         now: datetime) -> None:
+    """Bind a coordinator holder enrolled without a login to `account_id`; logged."""
+    with transaction(conn):
+        holder = holder_by_id(conn, holder_id)
+        if holder is None or not holder.live or holder.kind is not HolderKind.COORDINATOR:
+            raise NotAHolder("no such coordinator key holder")
+        if holder.account_id is not None:
+            raise NotYourHolder("that key holder is already bound to a login")
+        if live_holder_for_account(conn, account_id) is not None:
+            raise NotYourHolder("that coordinator already holds a key")
+        conn.execute("UPDATE key_holders SET account_id = ? WHERE id = ? "
+                     "AND account_id IS NULL", (account_id, holder_id))
+        log.append(conn, log.key_holder_bound(at=now, actor=actor, holder_id=holder_id,
+                                              account_id=account_id))
+
+
 def removal_awaiting_rotation(conn: Connection) -> str | None:
     """When the last holder was removed, if no vetting rotation has finished since."""
     last_removal = conn.execute("SELECT max(removed_at) AS at FROM key_holders").fetchone()
@@ -419,10 +436,7 @@ def unlock_vetting_key(conn: Connection, *, key_file: bytes, passphrase: str,
         holder = check(holder_by_key_id(conn, public.key_id))
         vetting = open_vetting_keys(conn, holder_key, holder)[VettingKeyState.CURRENT]
         if holder.account_id is None:
-            conn.execute("UPDATE key_holders SET account_id = ? WHERE id = ? "
-                         "AND account_id IS NULL", (account_id, holder.id))
-            log.append(conn, log.key_holder_bound(at=now, actor=account_id,
-                                                  holder_id=holder.id))
+            bind(conn, holder.id, account_id, account_id, now)
         log.append(conn, log.key_unlocked(at=now, actor=account_id,
                                           key_fingerprint=vetting.fingerprint))
     return vetting

@@ -232,10 +232,11 @@ def key_holder_added(*, at: datetime, actor: str, holder_id: str, kind: str,
                                      source=source))
 
 
-def key_holder_bound(*, at: datetime, actor: str, holder_id: str) -> LogEntry:
-    """A holder enrolled without a login is bound to the account that first unlocked with it."""
+def key_holder_bound(*, at: datetime, actor: str, holder_id: str,
+                     account_id: str) -> LogEntry:
+    """A holder enrolled without a login is bound to an account (by its first unlock)."""
     return LogEntry(Event.KEY_HOLDER_BOUND, at, actor, records=(f"key_holders/{holder_id}",),
-                    details=(("account", actor),))
+                    details=(("account", account_id),))
 
 
 def key_holder_removed(*, at: datetime, actor: str, holder_id: str, account_id: str | None,
