@@ -36,7 +36,7 @@ class World:
     def connect(self) -> db.Connection:
         return db.connect(self.config.database_path, self.database_key)
 
-    def cli(self, *args: str, input: str | None = None):  # noqa: A002 (click's name)
+    def cli(self, *args: str, input: str | None = None):
         return create_app(self.config).test_cli_runner().invoke(args=list(args), input=input)
 
     def holder(self, number: int) -> Path:

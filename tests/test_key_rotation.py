@@ -67,7 +67,7 @@ def test_after_rotation_keys_verify_shows_nothing_under_the_old_key_and_every_re
     assert new_key.fingerprint in check.output
     assert opened(conn, new_key, delivery_key) == world.sealed, "every record opens"
     assert _payload_parts(conn) == before, "no payload was re-encrypted"
-    for (table, column, row_id), sealed in envelopes(conn).items():
+    for (table, column, _row_id), sealed in envelopes(conn).items():
         if (table, column) not in DELIVERY_ONLY_PLACES:
             with pytest.raises(UnknownKeyId):
                 envelope.open_envelope(sealed, vetting_key, b"")
@@ -183,7 +183,7 @@ def test_rotation_killed_at_five_random_points_and_resumed_ends_the_same(
     assert batches >= 5, "enough batches to be killed in between"
     # Five kills: one before anything is committed, the others after the start or after a
     # few batches, chosen at random; each run resumes what the one before left.
-    rng = random.Random(20260210)  # noqa: S311 (test points, not secrets)
+    rng = random.Random(20260210)
     points = [0, *(rng.randint(1, 4) for _ in range(4))]
     for point in points:
         assert "finished" not in _run_until(killed, point)

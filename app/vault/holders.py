@@ -161,9 +161,6 @@ def register_shared_vetting_key(conn: Connection, vetting: BoxPrivateKey, keys: 
     Refuses a key that is not the one the deployment seals to (keys/vetting.pub), and does
     nothing if it is already known.
     """
-    if vetting.public.raw != keys.vetting_public.raw:
-        raise KeyMismatch("that vetting key file is not this deployment's vetting key "
-                          f"({keys.vetting_public.fingerprint})")
     with transaction(conn):
         known = conn.execute("SELECT state FROM vetting_keys WHERE key_id = ?",
                              (vetting.key_id,)).fetchone()
@@ -172,6 +169,9 @@ def register_shared_vetting_key(conn: Connection, vetting: BoxPrivateKey, keys: 
                 raise KeyMismatch("that vetting key has been retired by a rotation: it "
                                   "opens nothing any more")
             return
+        if vetting.public.raw != keys.vetting_public.raw:
+            raise KeyMismatch("that vetting key file is not this deployment's vetting key "
+                              f"({keys.vetting_public.fingerprint})")
         if current_vetting_public(conn) is not None:
             raise KeyMismatch("the database already has another current vetting key")
         _insert_vetting_key(conn, vetting.public, VettingKeyState.CURRENT, now)
