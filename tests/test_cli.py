@@ -8,6 +8,7 @@ import pytest
 
 from app import create_app
 from app.web.config import Config
+from crypto.keyfile import read_private_key_file, read_private_key_header
 
 
 @pytest.fixture
@@ -33,6 +34,12 @@ def test_demo_setup_creates_keys_and_database_then_leaves_them(fresh: Config) ->
                  "audit.key", "demo-passphrases.txt", "demo-delivery-passphrase.txt",
                  "demo-staff.txt", *holder_files):
         assert stat.S_IMODE(os.stat(fresh.keys_dir / name).st_mode) == 0o600, name
+    lines = (fresh.keys_dir / "demo-passphrases.txt").read_text().splitlines()
+    assert len(lines) == 3, "both holder files and the delivery key, one line each"
+    for line in lines:
+        name, phrase = line.split(" ")
+        assert read_private_key_header(Path(name)).kind in ("holder", "delivery")
+        read_private_key_file(Path(name), phrase)  # each passphrase opens its own file
     before = {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()}
     second = _run(fresh, "demo-setup")
     assert second.exit_code == 0

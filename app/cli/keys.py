@@ -252,12 +252,20 @@ def _print_shares(shares: list[str], shape: tuple[int, int] | None) -> None:
         click.echo(f"  share {number}: {share}")
 
 
+def shown(path: Path) -> Path:
+    """A path as the operator would type it: relative to where they are, when it is below."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def write_demo_passphrases(keys_dir: Path, lines: list[tuple[Path, str]],
                            delivery_pass: str) -> Path:
     """keys/demo-passphrases.txt: one `FILE PASSPHRASE` line per key file (demo only)."""
     note = keys_dir / DEMO_PASSPHRASE_FILE
-    body = [f"{path} {phrase}" for path, phrase in lines]
-    body.append(f"{keys_dir / keystore.DELIVERY_KEY} {delivery_pass}")
+    body = [f"{shown(path)} {phrase}" for path, phrase in lines]
+    body.append(f"{shown(keys_dir / keystore.DELIVERY_KEY)} {delivery_pass}")
     write_private_text(note, "\n".join(body) + "\n")
     # The demo worker reads this; a real worker gets its passphrase from the operator.
     write_private_text(keys_dir / DEMO_DELIVERY_PASSPHRASE_FILE, delivery_pass + "\n")

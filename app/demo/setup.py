@@ -20,6 +20,7 @@ from app.cli.keys import (
     enrol,
     init_first_holders,
     run_ceremony,
+    shown,
     write_demo_passphrases,
 )
 from app.cli.output import fail, write_private_text
@@ -88,7 +89,7 @@ def _demo_holders(app: Flask, first_phrase: str, delivery_pass: str) -> None:
     note = write_demo_passphrases(keys_dir, kept, delivery_pass)
     click.echo(f"DEMO key files and passphrases (shown once; also in {note}, mode 0600):")
     for (path, phrase), account in zip(kept, (first, second), strict=True):
-        click.echo(f"  coordinator {account.username}: {path}  passphrase: {phrase}")
+        click.echo(f"  coordinator {account.username}: {shown(path)}  passphrase: {phrase}")
     click.echo(f"  delivery key: {delivery_pass}")
 
 
