@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import nacl.bindings
 import nacl.encoding
@@ -74,9 +75,9 @@ class PublicKey:
         if not isinstance(self.raw, bytes) or len(self.raw) != PUBLIC_KEY_BYTES:
             raise ValueError(f"a public key is {PUBLIC_KEY_BYTES} bytes")
 
-    @property
+    @cached_property
     def key_id(self) -> bytes:
-        """The key id used to tag envelope wraps for this key."""
+        """The key id used to tag envelope wraps for this key (hashed once per object)."""
         return key_id(self.raw)
 
     @property
@@ -101,10 +102,15 @@ class BoxPrivateKey:
         if not isinstance(self.raw, bytes) or len(self.raw) != PRIVATE_KEY_BYTES:
             raise ValueError(f"a private key is {PRIVATE_KEY_BYTES} bytes")
 
-    @property
+    @cached_property
     def public(self) -> PublicKey:
-        """The matching public key (computed, so it can never disagree with the secret)."""
-        return PublicKey(self.kind, bytes(self.to_nacl().public_key))
+        """The matching public key, derived from the secret once per object.
+
+        Derived rather than stored, so it can never disagree with the secret; cached,
+        because rotation opens a million wraps with one key and each derivation is an
+        X25519 base-point multiplication.
+        """
+        return PublicKey(self.kind, bytes(self._nacl.public_key))
 
     @property
     def key_id(self) -> bytes:
@@ -116,9 +122,14 @@ class BoxPrivateKey:
         """Fingerprint of the public half."""
         return self.public.fingerprint
 
+    @cached_property
+    def _nacl(self) -> nacl.public.PrivateKey:
+        # PyNaCl derives the public half in its constructor: build it once per key.
+        return nacl.public.PrivateKey(self.raw)
+
     def to_nacl(self) -> nacl.public.PrivateKey:
         """Return the PyNaCl object for opening sealed boxes."""
-        return nacl.public.PrivateKey(self.raw)
+        return self._nacl
 
     def tag(self, purpose: str, message: bytes) -> bytes:
         """A 16-byte keyed BLAKE2b of ``message``: stable, and unlinkable without this key.

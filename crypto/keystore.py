@@ -10,9 +10,15 @@ Layout of ``keys_dir`` (mode 0700)::
     vetting.pub    X25519 public key: what sealed records are wrapped for     (0644)
     delivery.pub   X25519 public key: contact details for alert delivery      (0644)
     delivery.key   delivery private key, sealed under a passphrase            (0600)
-    vetting.key    vetting private key, sealed under a passphrase             (0600)
-                   (for the local demo only; in production the operator writes it
-                   elsewhere and hands it to coordinators: the server must not hold it)
+    first-holders.json  the vetting public key and its first holders' wraps       (0600)
+                   (read once by init-db; nothing in it opens without a holder key file)
+
+Key holders. The vetting private key is never written to a file: the ceremony wraps it
+for each first holder (crypto/holder_wrap.py) and for the recovery holder if asked, and
+writes each coordinator holder's own key file where the operator says (off the server).
+Releases before holders wrote a shared ``vetting.key`` instead; ``init_keys`` can still
+make that layout (``vetting_passphrase``) so tests can build such a deployment and move
+it to holders, but no command offers it.
 
 The audit signing seed is held unsealed on purpose: checkpoints are signed unattended by
 the worker, and a signing key only lets its holder *add* checkpoints, which does not let
@@ -24,9 +30,10 @@ Nothing here depends on Flask; the CLI wraps these functions.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +41,9 @@ import nacl.signing
 import nacl.utils
 from nacl.pwhash import argon2id
 
-from .errors import CryptoError, KeyMismatch, KeysExist, MissingKeyFile
+from ._encoding import strict_hex
+from .errors import CryptoError, DamagedKeyFile, KeyMismatch, KeysExist, MissingKeyFile
+from .holder_wrap import HOLDER_KIND, wrap_for_holder
 from .keyfile import (
     MAX_MEMLIMIT,
     MAX_OPSLIMIT,
@@ -54,6 +63,7 @@ from .keyfile import (
     write_verify_key_file,
 )
 from .keys import (
+    PUBLIC_KEY_BYTES,
     BoxPrivateKey,
     PublicKey,
     format_fingerprint,
@@ -61,6 +71,7 @@ from .keys import (
     generate_signing_key,
     signing_key_id,
 )
+from .recovery import check_threshold, split_key
 
 DATABASE_KEY = "database.key"
 INDEX_KEY = "index.key"
@@ -71,6 +82,8 @@ VETTING_KEY = "vetting.key"
 DELIVERY_KEY = "delivery.key"
 AUDIT_KEY = "audit.key"
 AUDIT_PUB = "audit.pub"
+FIRST_HOLDERS = "first-holders.json"
+FIRST_HOLDERS_FORMAT = "uglymugs-first-holders"
 KEY_FILES = (
     DATABASE_KEY,
     INDEX_KEY,
@@ -140,12 +153,41 @@ def keys_present(keys_dir: Path) -> bool:
 
 
 @dataclass(frozen=True)
+class HolderOut:
+    """A first key holder's file: where the ceremony writes it, under which passphrase."""
+
+    path: Path
+    passphrase: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FirstHolder:
+    kind: str  # "coordinator" or "recovery"
+    public: PublicKey
+    wrap: bytes
+
+
+@dataclass(frozen=True)
+class FirstHolders:
+    """What init-db stores: the vetting public key and a wrap of its private half per holder."""
+
+    vetting_public: PublicKey
+    holders: tuple[FirstHolder, ...]
+
+
+@dataclass(frozen=True)
 class CeremonyResult:
-    """What the operator needs to record after a ceremony: fingerprints and file places."""
+    """What the operator needs to record after a ceremony: fingerprints and file places.
+
+    ``recovery_shares`` are the recovery holder's SLIP-39 mnemonics: shown once, to be
+    handed to the trustees, and never written anywhere by the ceremony.
+    """
 
     fingerprints: dict[str, str]
-    vetting_key_path: Path
+    vetting_key_path: Path | None
     delivery_key_path: Path
+    holder_paths: tuple[Path, ...] = ()
+    recovery_shares: tuple[str, ...] = field(default=(), repr=False)
 
 
 def _check_passphrase(passphrase: object, role: str) -> str:
@@ -185,8 +227,10 @@ def _silent(_message: str) -> None:
 def init_keys(
     keys_dir: Path,
     *,
-    vetting_passphrase: str,
     delivery_passphrase: str,
+    vetting_passphrase: str | None = None,
+    holders: Sequence[HolderOut] = (),
+    recovery: tuple[int, int] | None = None,
     vetting_key_out: Path | None = None,
     kdf_opslimit: int = argon2id.OPSLIMIT_MODERATE,
     kdf_memlimit: int = argon2id.MEMLIMIT_MODERATE,
@@ -199,25 +243,46 @@ def init_keys(
     overwriting a key makes everything sealed to it unreadable for ever. If writing fails
     part-way, the files written by this call are removed again.
 
-    The two passphrases must differ: the delivery passphrase lives with the worker, and
-    reusing it for the vetting key would put the vetting key's protection on the server.
+    With ``holders`` (the way every command runs it) the vetting private key is wrapped
+    for each holder and for a recovery holder if ``recovery`` is (threshold, shares), and
+    written nowhere: each holder's own key file goes to its path, the wraps to
+    first-holders.json for init-db. With ``vetting_passphrase`` instead, the layout of
+    releases before holders: a shared vetting.key.
+
+    Passphrases must differ from the delivery one: the delivery passphrase lives with the
+    worker, and reusing it would put the vetting key's protection on the server.
     """
     keys_dir = Path(keys_dir)
-    _check_passphrase(vetting_passphrase, "vetting")
+    holders = list(holders)
+    if (vetting_passphrase is None) == (not holders):
+        raise ValueError("a ceremony makes either key holders or (as old releases did) a "
+                         "shared vetting key file")
+    if vetting_passphrase is not None:
+        _check_passphrase(vetting_passphrase, "vetting")
+    for number, holder in enumerate(holders, 1):
+        _check_passphrase(holder.passphrase, f"key holder {number}")
     _check_passphrase(delivery_passphrase, "delivery")
-    if vetting_passphrase == delivery_passphrase:
-        raise ValueError("the vetting and delivery passphrases must be different")
+    if delivery_passphrase in {vetting_passphrase, *(h.passphrase for h in holders)}:
+        raise ValueError("the delivery passphrase must be different from the vetting and "
+                         "key holder passphrases")
+    if recovery is not None:
+        check_threshold(*recovery)
     if not (
         MIN_OPSLIMIT <= kdf_opslimit <= MAX_OPSLIMIT
         and MIN_MEMLIMIT <= kdf_memlimit <= MAX_MEMLIMIT
     ):
         raise ValueError("Argon2id limits must be at least libsodium's INTERACTIVE limits")
-    vetting_path = _vetting_key_target(keys_dir, vetting_key_out)
+    vetting_path = (_vetting_key_target(keys_dir, vetting_key_out)
+                    if vetting_passphrase is not None else None)
     delivery_path = keys_dir / DELIVERY_KEY
+    holder_paths = [_holder_target(holder.path) for holder in holders]
+    if len(set(holder_paths)) != len(holder_paths):
+        raise ValueError("each key holder needs a file of their own")
 
     targets = [keys_dir / name for name in KEY_FILES]
-    if vetting_path not in targets:
-        targets.append(vetting_path)
+    for extra in (vetting_path, *holder_paths, keys_dir / FIRST_HOLDERS if holders else None):
+        if extra is not None and extra not in targets:
+            targets.append(extra)
     existing = [path for path in targets if os.path.lexists(path)]
     if existing:
         names = ", ".join(str(path) for path in existing)
@@ -230,10 +295,34 @@ def init_keys(
     vetting = generate_box_keypair("vetting")
     delivery = generate_box_keypair("delivery")
     audit = generate_signing_key()
-    progress("sealing the vetting key (Argon2id, about a second)…")
-    vetting_file = encode_private_key_file(
-        vetting, vetting_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit
-    )
+    plan: list[tuple[Path, Callable[[Path], None]]] = []
+    shares: list[str] = []
+    if vetting_passphrase is not None:
+        assert vetting_path is not None
+        progress("sealing the vetting key (Argon2id, about a second)…")
+        vetting_file = encode_private_key_file(
+            vetting, vetting_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit
+        )
+        plan.append((vetting_path, lambda p: write_new_file(p, vetting_file, 0o600)))
+    else:
+        first: list[FirstHolder] = []
+        for number, (holder, path) in enumerate(zip(holders, holder_paths, strict=True), 1):
+            holder_key = generate_box_keypair(HOLDER_KIND)
+            progress(f"sealing key holder {number}'s key file (Argon2id, about a second)…")
+            data = encode_private_key_file(holder_key, holder.passphrase,
+                                           opslimit=kdf_opslimit, memlimit=kdf_memlimit)
+            plan.append((path, _writer(data)))
+            first.append(FirstHolder("coordinator", holder_key.public,
+                                     wrap_for_holder(vetting, holder_key.public)))
+        if recovery is not None:
+            recovery_key = generate_box_keypair(HOLDER_KIND)
+            shares = split_key(recovery_key, threshold=recovery[0], shares=recovery[1])
+            first.append(FirstHolder("recovery", recovery_key.public,
+                                     wrap_for_holder(vetting, recovery_key.public)))
+            del recovery_key
+        document = encode_first_holders(FirstHolders(vetting.public, tuple(first)))
+        plan.append((keys_dir / FIRST_HOLDERS,
+                     lambda p: write_new_file(p, document, 0o600)))
     progress("sealing the delivery key (Argon2id, about a second)…")
     delivery_file = encode_private_key_file(
         delivery, delivery_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit
@@ -241,7 +330,7 @@ def init_keys(
 
     progress(f"writing key files to {keys_dir}")
     _prepare_keys_dir(keys_dir)
-    plan: list[tuple[Path, Callable[[Path], None]]] = [
+    plan[:0] = [
         (keys_dir / DATABASE_KEY, lambda p: write_secret_file(p, database_key)),
         (keys_dir / INDEX_KEY, lambda p: write_secret_file(p, index_key)),
         (keys_dir / SESSION_KEY, lambda p: write_secret_file(p, session_key)),
@@ -250,7 +339,6 @@ def init_keys(
         (keys_dir / VETTING_PUB, lambda p: write_public_key_file(p, vetting.public)),
         (keys_dir / DELIVERY_PUB, lambda p: write_public_key_file(p, delivery.public)),
         (delivery_path, lambda p: write_new_file(p, delivery_file, 0o600)),
-        (vetting_path, lambda p: write_new_file(p, vetting_file, 0o600)),
     ]
     written: list[Path] = []
     try:
@@ -264,7 +352,10 @@ def init_keys(
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
-    if vetting_key_out is None:
+    if vetting_path is None:
+        progress("the vetting private key was written nowhere: only the key holders' "
+                 "wraps of it exist")
+    elif vetting_key_out is None:
         progress(
             f"the vetting key file is in {vetting_path}: move it to the coordinators' "
             "devices; the server should not keep it"
@@ -277,7 +368,58 @@ def init_keys(
         "audit": _fingerprint_verify_key(audit.verify_key),
     }
     progress("done: record these fingerprints somewhere other than this server")
-    return CeremonyResult(fingerprints, vetting_path, delivery_path)
+    return CeremonyResult(fingerprints, vetting_path, delivery_path, tuple(holder_paths),
+                          tuple(shares))
+
+
+def _writer(data: bytes) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        write_new_file(path, data, 0o600)
+
+    return write
+
+
+def _holder_target(path: Path) -> Path:
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot write a key holder file to {out}: "
+                         f"{out.parent} is not a directory")
+    return out
+
+
+def encode_first_holders(first: FirstHolders) -> bytes:
+    document = {
+        "format": FIRST_HOLDERS_FORMAT,
+        "version": 1,
+        "vetting_public_key": first.vetting_public.raw.hex(),
+        "holders": [{"kind": h.kind, "public_key": h.public.raw.hex(), "wrap": h.wrap.hex()}
+                    for h in first.holders],
+    }
+    return (json.dumps(document, indent=2) + "\n").encode("ascii")
+
+
+def read_first_holders(keys_dir: Path) -> FirstHolders | None:
+    """The ceremony's first holders, or None for a keys directory made before holders."""
+    path = Path(keys_dir) / FIRST_HOLDERS
+    if not os.path.lexists(path):
+        return None
+    try:
+        doc = json.loads(path.read_text(encoding="ascii"))
+        if doc.get("format") != FIRST_HOLDERS_FORMAT or doc.get("version") != 1:
+            raise ValueError("not a first-holders file")
+        vetting_raw = strict_hex(doc["vetting_public_key"], PUBLIC_KEY_BYTES)
+        holders = []
+        for item in doc["holders"]:
+            raw = strict_hex(item["public_key"], PUBLIC_KEY_BYTES)
+            wrap = strict_hex(item["wrap"])
+            if raw is None or wrap is None or item["kind"] not in ("coordinator", "recovery"):
+                raise ValueError("bad holder")
+            holders.append(FirstHolder(item["kind"], PublicKey(HOLDER_KIND, raw), wrap))
+        if vetting_raw is None or not holders:
+            raise ValueError("no vetting key or no holder")
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        raise DamagedKeyFile(f"{path} is damaged: {error}") from None
+    return FirstHolders(PublicKey("vetting", vetting_raw), tuple(holders))
 
 
 def _describe(action: Callable[[], str]) -> str:
@@ -403,6 +545,7 @@ __all__ = [
     "DATABASE_KEY",
     "DELIVERY_KEY",
     "DELIVERY_PUB",
+    "FIRST_HOLDERS",
     "INDEX_KEY",
     "KEY_FILES",
     "MIN_PASSPHRASE_CHARS",
@@ -410,6 +553,9 @@ __all__ = [
     "VETTING_KEY",
     "VETTING_PUB",
     "CeremonyResult",
+    "FirstHolder",
+    "FirstHolders",
+    "HolderOut",
     "ServerKeys",
     "describe_keys",
     "init_keys",
@@ -418,5 +564,6 @@ __all__ = [
     "load_delivery_private_key",
     "load_server_keys",
     "permission_problems",
+    "read_first_holders",
     "unlock_private_key",
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,33 +11,61 @@ from flask import Flask
 from nacl.pwhash import argon2id
 
 from app import create_app
-from app.vault import db
+from app.vault import db, holders
 from app.web.config import Config
 from crypto import keystore
+from crypto.holder_wrap import unwrap_for_holder
 from crypto.keyfile import read_private_key_file
 from crypto.keys import BoxPrivateKey
 
-VETTING_PASSPHRASE = "correct horse battery staple vetting"
 DELIVERY_PASSPHRASE = "correct horse battery staple delivery"
+# The ceremony makes this many coordinator key holders; each test database starts with
+# all of them unbound, and tests/people.make_staff binds the next one to each coordinator.
+HOLDER_COUNT = 6
+FAST_KDF = {"kdf_opslimit": argon2id.OPSLIMIT_INTERACTIVE,
+            "kdf_memlimit": argon2id.MEMLIMIT_INTERACTIVE}
+
+
+def holder_passphrase(number: int) -> str:
+    return f"correct horse battery staple holder {number}"
+
+
+def holder_file(keys_dir: Path, number: int) -> Path:
+    """Key holder files live beside keys/, never in it: the server does not hold them."""
+    return keys_dir.parent / "holders" / f"holder-{number}.key"
+
+
+# The first holder's passphrase, under the name tests used for the shared vetting key's.
+VETTING_PASSPHRASE = holder_passphrase(1)
 
 
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One key ceremony for the whole run (INTERACTIVE limits keep it quick)."""
     path = tmp_path_factory.mktemp("ceremony") / "keys"
+    holder_file(path, 1).parent.mkdir(parents=True)
     keystore.init_keys(
         path,
-        vetting_passphrase=VETTING_PASSPHRASE,
         delivery_passphrase=DELIVERY_PASSPHRASE,
-        kdf_opslimit=argon2id.OPSLIMIT_INTERACTIVE,
-        kdf_memlimit=argon2id.MEMLIMIT_INTERACTIVE,
+        holders=[keystore.HolderOut(holder_file(path, n), holder_passphrase(n))
+                 for n in range(1, HOLDER_COUNT + 1)],
+        **FAST_KDF,
     )
     return path
 
 
 @pytest.fixture(scope="session")
 def vetting_key(keys_dir: Path) -> BoxPrivateKey:
-    return read_private_key_file(keys_dir / "vetting.key", VETTING_PASSPHRASE)
+    return vetting_private_key_in(keys_dir)
+
+
+def vetting_private_key_in(keys_dir: Path) -> BoxPrivateKey:
+    """The vetting private key, as the first holder's wrap gives it."""
+    first = keystore.read_first_holders(keys_dir)
+    assert first is not None
+    holder_key = read_private_key_file(holder_file(keys_dir, 1), holder_passphrase(1))
+    [wrap] = [h.wrap for h in first.holders if h.public == holder_key.public]
+    return unwrap_for_holder(wrap, holder_key, first.vetting_public)
 
 
 @pytest.fixture
@@ -54,9 +83,21 @@ def database_key(keys_dir: Path) -> bytes:
     return keystore.load_server_keys(keys_dir).database_key
 
 
+def install_holders(config: Config, database_key: bytes) -> None:
+    """What init-db does after creating a database: store the ceremony's first holders."""
+    first = keystore.read_first_holders(config.keys_dir)
+    assert first is not None
+    connection = db.connect(config.database_path, database_key)
+    try:
+        holders.install_first(connection, first, datetime.now(UTC))
+    finally:
+        connection.close()
+
+
 @pytest.fixture
 def app(config: Config, database_key: bytes) -> Flask:
     db.init_database(config.database_path, database_key, config.schema_path)
+    install_holders(config, database_key)
     return create_app(config)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.conftest import VETTING_PASSPHRASE
+from tests.conftest import VETTING_PASSPHRASE, holder_file
 from tests.people import Person, make_staff, signed_in_client
 from tests.webtools import csrf_token, post_form
 
@@ -49,12 +49,22 @@ def coordinator_client(app: Flask):
     return signed_in_client(app, coordinator), coordinator
 
 
-def unlock(client, keys_dir: Path, passphrase: str = VETTING_PASSPHRASE,
+def unlock(client, keys_dir: Path, passphrase: str | None = None,
            key_file: Path | None = None):
-    data = (key_file or keys_dir / "vetting.key").read_bytes()
+    """Unlock through the page with the signed-in coordinator's own key holder file.
+
+    Without `key_file`, the file tests/people.make_staff bound to this client's
+    coordinator (or the first holder's, for a client that has none, such as an auditor).
+    """
+    own_file = getattr(client, "key_file", None)
+    default_file = own_file or holder_file(keys_dir, 1)
+    path = key_file or default_file
+    if passphrase is None:
+        passphrase = (getattr(client, "key_passphrase", None) if own_file and path == own_file
+                      else VETTING_PASSPHRASE)
     return client.post("/coordinator/unlock", data={
         "csrf_token": csrf_token(client, "/coordinator/unlock"),
-        "key_file": (io.BytesIO(data), "vetting.key"),
+        "key_file": (io.BytesIO(path.read_bytes()), path.name),
         "passphrase": passphrase,
     }, content_type="multipart/form-data")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
 from flask import Flask
@@ -11,7 +12,6 @@ from app.auth import accounts
 from app.membership.records import grant_delivery, insert_member
 from app.vault import db
 from app.web.state import state
-from crypto.keyfile import read_private_key_file
 from crypto.keys import BoxPrivateKey
 from crypto.keystore import load_server_keys
 from tests.webtools import post_form
@@ -27,6 +27,9 @@ class Person:
     account_id: str
     member_id: str | None = None
     totp_secret: str | None = None
+    # A coordinator's own key holder file and its passphrase (tests/flows.unlock uses them).
+    key_file: Path | None = None
+    key_passphrase: str | None = None
 
 
 def _conn(app: Flask) -> db.Connection:
@@ -36,10 +39,9 @@ def _conn(app: Flask) -> db.Connection:
 
 def vetting_private_key(app: Flask) -> BoxPrivateKey:
     """The vetting key, as a coordinator's unlock gives it to the server."""
-    from tests.conftest import VETTING_PASSPHRASE
+    from tests.conftest import vetting_private_key_in
 
-    return read_private_key_file(state(app).config.keys_dir / "vetting.key",
-                                 VETTING_PASSPHRASE)
+    return vetting_private_key_in(state(app).config.keys_dir)
 
 
 def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
@@ -72,16 +74,40 @@ def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
     return Person(account.username, PASSWORD, role, account.id, member_id)
 
 
+def _bind_next_holder(conn: db.Connection, keys_dir: Path,
+                      account_id: str) -> tuple[Path, str] | None:
+    """Give a new coordinator the next unbound ceremony holder, as if enrolled for them.
+
+    Set up directly (no log entry), so tests that count disclosure-log entries see only
+    what they do themselves; binding through the first unlock has its own tests.
+    """
+    from crypto.keyfile import read_private_key_header
+    from tests.conftest import HOLDER_COUNT, holder_file, holder_passphrase
+
+    for number in range(1, HOLDER_COUNT + 1):
+        path = holder_file(keys_dir, number)
+        kid = read_private_key_header(path).public.key_id
+        bound = conn.execute("UPDATE key_holders SET account_id = ? WHERE key_id = ? "
+                             "AND account_id IS NULL AND removed_at IS NULL",
+                             (account_id, kid)).rowcount
+        if bound:
+            return path, holder_passphrase(number)
+    return None
+
+
 def make_staff(app: Flask, role: str) -> Person:
     st = state(app)
     conn = _conn(app)
     try:
         new = accounts.create_staff(conn, st.passwords, role=role, password=PASSWORD,
                                     now=st.clock())
+        holder = (_bind_next_holder(conn, st.config.keys_dir, new.account.id)
+                  if role == "coordinator" else None)
     finally:
         conn.close()
     return Person(new.account.username, PASSWORD, role, new.account.id,
-                  totp_secret=new.totp_secret)
+                  totp_secret=new.totp_secret, key_file=holder[0] if holder else None,
+                  key_passphrase=holder[1] if holder else None)
 
 
 def current_code(app: Flask, secret: str) -> str:
@@ -103,6 +129,8 @@ def signed_in_client(app: Flask, person: Person):
     client = app.test_client()
     response = sign_in(app, client, person)
     assert response.status_code == 302, (person.role, response.status_code)
+    # So that tests/flows.unlock(client, ...) unlocks with this coordinator's own file.
+    client.key_file, client.key_passphrase = person.key_file, person.key_passphrase
     return client
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from app import create_app
 from app.web.config import Config
+from crypto.keyfile import read_private_key_file, read_private_key_header
 
 
 @pytest.fixture
@@ -23,13 +24,22 @@ def _run(config: Config, *args: str):
 def test_demo_setup_creates_keys_and_database_then_leaves_them(fresh: Config) -> None:
     first = _run(fresh, "demo-setup")
     assert first.exit_code == 0, first.output
-    assert "vetting key:" in first.output and "demo-passphrases.txt" in first.output
+    assert "demo-holder-" in first.output and "demo-passphrases.txt" in first.output
     assert fresh.database_path.exists()
     assert stat.S_IMODE(os.stat(fresh.keys_dir).st_mode) == 0o700
-    for name in ("database.key", "index.key", "session.key", "vetting.key", "delivery.key",
+    holder_files = sorted(p.name for p in fresh.keys_dir.glob("demo-holder-*.key"))
+    assert len(holder_files) == 2, "one key file per demo coordinator"
+    assert not (fresh.keys_dir / "vetting.key").exists(), "no shared vetting key file"
+    for name in ("database.key", "index.key", "session.key", "delivery.key",
                  "audit.key", "demo-passphrases.txt", "demo-delivery-passphrase.txt",
-                 "demo-staff.txt"):
+                 "demo-staff.txt", *holder_files):
         assert stat.S_IMODE(os.stat(fresh.keys_dir / name).st_mode) == 0o600, name
+    lines = (fresh.keys_dir / "demo-passphrases.txt").read_text().splitlines()
+    assert len(lines) == 3, "both holder files and the delivery key, one line each"
+    for line in lines:
+        name, phrase = line.split(" ")
+        assert read_private_key_header(Path(name)).kind in ("holder", "delivery")
+        read_private_key_file(Path(name), phrase)  # each passphrase opens its own file
     before = {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()}
     second = _run(fresh, "demo-setup")
     assert second.exit_code == 0
@@ -46,23 +56,30 @@ def test_keys_init_refuses_to_overwrite(fresh: Config) -> None:
     assert {p.name: p.read_bytes() for p in fresh.keys_dir.iterdir()} == before
 
 
-def test_keys_init_writes_vetting_key_where_told(fresh: Config, tmp_path: Path) -> None:
-    away = tmp_path / "usb" / "vetting.key"
+def test_keys_init_writes_the_holder_key_where_told(fresh: Config, tmp_path: Path) -> None:
+    away = tmp_path / "usb" / "first-holder.key"
     away.parent.mkdir()
-    result = _run(fresh, "keys", "init", "--demo", "--vetting-key-out", str(away))
+    result = _run(fresh, "keys", "init", "--demo", "--holder-out", str(away))
     assert result.exit_code == 0, result.output
     assert away.exists() and not (fresh.keys_dir / "vetting.key").exists()
     assert stat.S_IMODE(os.stat(away).st_mode) == 0o600
 
 
-def test_keys_init_asks_for_passphrases_when_not_a_demo(fresh: Config) -> None:
-    answers = ("short\nshort\n" + "vetting phrase long enough\n" * 2
+def test_keys_init_asks_for_passphrases_when_not_a_demo(fresh: Config, tmp_path: Path) -> None:
+    answers = ("short\nshort\n" + "holder phrase long enough\n" * 2
                + "delivery phrase long enough\n" * 2)
-    result = create_app(fresh).test_cli_runner().invoke(args=["keys", "init"], input=answers)
+    result = create_app(fresh).test_cli_runner().invoke(
+        args=["keys", "init", "--holder-out", str(tmp_path / "first.key")], input=answers)
     assert result.exit_code == 0, result.output
     assert "at least 12 characters" in result.output
-    assert "Move the vetting key file" in result.output
+    assert "Give each key holder file to its coordinator" in result.output
     assert not (fresh.keys_dir / "demo-passphrases.txt").exists()
+
+
+def test_keys_init_refuses_to_make_no_key_holder(fresh: Config) -> None:
+    result = _run(fresh, "keys", "init")
+    assert result.exit_code == 1 and "at least one key holder" in result.output
+    assert not fresh.keys_dir.exists() or not any(fresh.keys_dir.iterdir())
 
 
 def test_keys_show_prints_fingerprints(fresh: Config) -> None:

@@ -406,7 +406,7 @@ def test_reports_can_be_disclosed_and_their_reporter_is_told(app, conn, keys_dir
 
 
 def test_the_worker_sends_the_notice_once_the_delay_ends(app, conn, keys_dir, config,
-                                                          database_key) -> None:
+                                                          database_key, vetting_key) -> None:
     from tests.loopback import smtp_server
     from tests.test_worker import _courier
 
@@ -418,10 +418,7 @@ def test_the_worker_sends_the_notice_once_the_delay_ends(app, conn, keys_dir, co
         app, alice, member.member_id, legal_basis="child_protection", delay=True,
         delay_reason="child_at_risk", review_on=(now + timedelta(days=2)).date().isoformat())
     service.approve(conn, request_id, bob.account_id, now)
-    from crypto.keyfile import read_private_key_file
-    from tests.conftest import VETTING_PASSPHRASE
-
-    key = read_private_key_file(keys_dir / "vetting.key", VETTING_PASSPHRASE)
+    key = vetting_key  # the vetting key, as a coordinator's wrap gives it
     service.disclose(conn, key, request_id, alice.account_id, now)
     from crypto import keystore
     from tests.conftest import DELIVERY_PASSPHRASE

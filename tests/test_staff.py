@@ -15,7 +15,7 @@ from flask import Flask
 
 from app import create_app
 from app.auth import staff as staff_logins
-from app.vault import log
+from app.vault import db, log
 from app.web.state import state
 from tests.flows import unlock
 from tests.people import (
@@ -295,3 +295,17 @@ def test_the_staff_page_lists_staff_with_labels_for_coordinators_only(app) -> No
     text = plain(page)
     assert coordinator.username in text and "Auditor Jo" in text and "(you)" in text
     assert "csrf_token" in hidden_fields(client, f"/coordinator/staff/{coordinator.account_id}")
+
+
+def test_disabling_a_coordinator_deletes_their_key_holder_wrap_at_once(app, conn) -> None:
+    from app.auth import staff as staff_logins
+    from app.vault import holders
+    from tests.people import make_staff
+
+    person = make_staff(app, "coordinator")
+    assert holders.live_holder_for_account(conn, person.account_id) is not None
+    other = make_staff(app, "coordinator")
+    with db.transaction(conn):
+        staff_logins.disable(conn, person.account_id, reason=staff_logins.DISABLE_REASONS[0][0],
+                             actor=other.account_id, now=state(app).clock())
+    assert holders.live_holder_for_account(conn, person.account_id) is None

@@ -166,18 +166,19 @@ def test_unlocked_key_is_never_written_to_disk_or_database(app, conn, config, ke
 
 
 @pytest.mark.parametrize("problem, file_name, passphrase, message", [
-    ("wrong passphrase", "vetting.key", "not the passphrase at all", "passphrase does not open"),
+    ("wrong passphrase", "own", "not the passphrase at all", "passphrase does not open"),
     ("another key", "delivery.key", None, "a key, but not this scheme"),
     ("not a key", "index.key", None, "not a vetting key file"),
 ])
 def test_unlock_problems_get_a_clear_400(app, keys_dir, problem, file_name, passphrase,
                                          message) -> None:
-    coordinator, _ = coordinator_client(app)
+    coordinator, person = coordinator_client(app)
     from tests.conftest import DELIVERY_PASSPHRASE, VETTING_PASSPHRASE
 
     phrase = passphrase or (DELIVERY_PASSPHRASE if file_name == "delivery.key"
                             else VETTING_PASSPHRASE)
-    response = unlock(coordinator, keys_dir, phrase, keys_dir / file_name)
+    path = person.key_file if file_name == "own" else keys_dir / file_name
+    response = unlock(coordinator, keys_dir, phrase, path)
     assert response.status_code == 400, problem
     assert message in text(response)
     assert len(state(app).unlocks) == 0

@@ -50,6 +50,12 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "alert_published": _l("Alert published"),
                 "alert_edited": _l("Published alert edited"),
                 "alert_withdrawn": _l("Alert withdrawn"),
+                "key_holder_added": _l("Key holder added"),
+                "key_holder_bound": _l("Key holder bound to a coordinator's login"),
+                "key_holder_removed": _l("Key holder removed"),
+                "vetting_key_registered": _l("Shared vetting key registered for holders"),
+                "vetting_rotation_started": _l("Vetting key rotation started"),
+                "vetting_rotation_finished": _l("Vetting key rotation finished"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -22,7 +22,7 @@ from app.auth.accounts import STAFF_ROLES, AccountStatus
 from app.common import validation
 from app.common.clock import uk_date_of, uk_day
 from app.common.passwords import Passwords
-from app.vault import log
+from app.vault import holders, log
 from app.vault.db import Connection, Row, count, transaction
 from app.vault.keyring import UnlockStore
 from crypto.passphrase import generate_passphrase
@@ -219,11 +219,10 @@ def on_staff_disabled(conn: Connection, account_id: str, actor_id: str, now: dat
     this process (`unlocks`). A web process that did not make the change forgets such a
     key on its next request (app.vault.keyring.forget_ended), because the session is gone.
 
-    Part 1 of issue 10 (key holders) wires the removal of the coordinator's key-holder
-    wrap in here at merge, so that a disabled coordinator's own key file opens nothing.
-    `actor_id` and `now` are for that step.
+    A coordinator's key-holder wrap is deleted in the same transaction, so their own key
+    file opens nothing from now on (the coordinators' pages then ask for a rotation).
     """
-    del actor_id, now  # used by the key-holder removal wired in at merge
+    holders.remove_for_account(conn, account_id, actor_id, now)
     return _end_sessions(conn, account_id, unlocks)
 
 

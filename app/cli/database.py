@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.cli.keys import init_first_holders
 from app.cli.output import fail
 from app.vault import db, migrations
 from app.web.state import load_keys, state
@@ -44,6 +45,13 @@ def register(app: Flask) -> None:
             fail(str(error))
         click.echo(f"Created the encrypted database at {config.database_path} "
                    f"(schema version {db.SCHEMA_VERSION}).")
+        conn = db.connect(config.database_path, keys.database_key)
+        try:
+            installed = init_first_holders(app, conn)
+        finally:
+            conn.close()
+        if installed:
+            click.echo(f"Stored the key ceremony's {installed} key holder(s).")
 
     db_cli = AppGroup("db", help="The database's schema version: status and upgrade.")
 

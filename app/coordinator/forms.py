@@ -17,7 +17,7 @@ from app.membership.decisions import (
 
 
 class UnlockForm(FlaskForm):
-    key_file = FileField(_l("Vetting key file"), validators=[FileRequired()])
+    key_file = FileField(_l("Your key file"), validators=[FileRequired()])
     passphrase = PasswordField(_l("Passphrase"), validators=[DataRequired(), Length(max=1024)],
                                render_kw={"autocomplete": "off"})
 

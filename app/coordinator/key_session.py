@@ -39,11 +39,13 @@ def unlocked_until() -> datetime | None:
 
 
 def unlock(conn: Connection, key_file: bytes, passphrase: str, actor_id: str) -> None:
-    """Open the key file for this session (logged); raises crypto.errors.KeyFileError."""
+    """Open this coordinator's own key file for this session (logged).
+
+    Raises crypto.errors.KeyFileError subclasses (app.vault.holders says which).
+    """
     wrapping, _expires = keyring.unlock(
-        conn, state().unlocks, key_file=key_file, passphrase=passphrase,
-        expected=load_keys(current_app).vetting_public, holder=_holder(),
-        actor_id=actor_id, now=now())
+        conn, state().unlocks, key_file=key_file, passphrase=passphrase, holder=_holder(),
+        account_id=actor_id, now=now())
     session[_WRAPPING] = wrapping.hex()
     # Members approved while the key was locked can be reached from now on.
     key = held_vetting_key()

@@ -28,7 +28,7 @@ from app.coordinator.forms import (
 from app.coordinator.pages import coordinator_context
 from app.membership import decisions as memberships
 from app.membership import questions
-from app.vault import log
+from app.vault import holders, log
 from app.web.access import COORDINATOR, allow
 from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
@@ -71,6 +71,14 @@ def unlock() -> Response | str | tuple[str, int]:
     try:
         key_session.unlock(get_db(), data, form.passphrase.data or "",
                            current_account().id)
+    except holders.NotYourHolder:
+        problem = _("That key file belongs to another coordinator. Unlock with your own.")
+    except holders.SharedVettingKeyFile:
+        problem = _("That is the old shared vetting key file, which no longer unlocks "
+                    "anything here. Ask the operator to enrol you with a key file of your own.")
+    except holders.NotAHolder:
+        problem = _("That key file is not, or no longer, a key holder's file for this "
+                    "scheme. If you were removed as a key holder, ask the operator.")
     except KeyMismatch:
         problem = _("That file is a key, but not this scheme's vetting key.")
     except WrongPassphrase:

@@ -36,6 +36,7 @@ from app.disclosures.service import (
 )
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, Row, transaction
+from app.vault.holders import vetting_recipient
 from app.vault.outbox import NoticeKind, enqueue_for_member
 from app.vault.sealing import seal_group
 from app.vault.unseal import UnsealRequest, unseal
@@ -154,7 +155,7 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
         member_id = row["member_id"]
         sealed = seal_group("contact_requests", "details", contact_id,
                             {"requester": requester, "reference": reference, "note": note},
-                            [keys.vetting_public])
+                            [vetting_recipient(conn, keys)])
         records.insert_contact_request(
             conn, contact_id=contact_id, member_id=member_id, report_id=report_id,
             authority=sub.authority, reason=sub.reason, fields=codes.parse_fields(chosen),

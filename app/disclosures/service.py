@@ -38,6 +38,7 @@ from app.disclosures.notices import notify, record_ids
 from app.disclosures.records import ContactStatus, RequestStatus
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, Row, transaction
+from app.vault.holders import vetting_recipient
 from app.vault.log import Event, LegalBasis
 from app.vault.sealing import seal_group
 from app.vault.unseal import LEGAL_BASES, Opened, UnsealRequest, unseal
@@ -307,7 +308,8 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
         assert ids is not None
         sealed = seal_group("disclosure_requests", "details", request_id,
                             {"requester": requester, "reference": reference,
-                             "justification": justification}, [keys.vetting_public])
+                             "justification": justification},
+                            [vetting_recipient(conn, keys)])
         records.insert_request(
             conn, request_id=request_id, authority=sub.authority,
             legal_basis=sub.legal_basis, subject_table=table,
@@ -381,7 +383,7 @@ def refuse(conn: Connection, keys: ServerKeys, request_id: str, actor_id: str,
         if request.status not in (RequestStatus.PENDING, RequestStatus.APPROVED):
             raise NotAllowed(_l("This request has already been refused or disclosed."))
         sealed = (seal_group("disclosure_requests", "decision", request_id,
-                             {"note": checked_note}, [keys.vetting_public])
+                             {"note": checked_note}, [vetting_recipient(conn, keys)])
                   if checked_note else None)
         records.refuse_request(conn, request_id, actor_id, stamp, reason, sealed)
         disclosure_log.append(conn, _entry(request, Event.DISCLOSURE_REFUSED, actor_id, now,

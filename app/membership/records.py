@@ -28,6 +28,7 @@ from enum import StrEnum
 from app.common.ids import new_id
 from app.vault import sealing, wraps
 from app.vault.db import Connection, count, transaction
+from app.vault.holders import vetting_recipient
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keys import BoxPrivateKey
@@ -143,8 +144,8 @@ def duplicate_candidates(conn: Connection, member_id: str, *,
     return [row["member_id"] for row in conn.execute(query, params).fetchall()]
 
 
-def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str], *,
-                  for_delivery: bool) -> bytes | None:
+def _seal_contact(conn: Connection, keys: ServerKeys, member_id: str,
+                  contact: Mapping[str, str], *, for_delivery: bool) -> bytes | None:
     """The contact envelope: for the vetting key, and the delivery key only if asked.
 
     Only an active member who wants push alerts is ever sealed for delivery: the worker's
@@ -153,7 +154,7 @@ def _seal_contact(keys: ServerKeys, member_id: str, contact: Mapping[str, str], 
     """
     if not contact:
         return None
-    recipients = [keys.vetting_public]
+    recipients = [vetting_recipient(conn, keys)]
     if for_delivery:
         recipients.append(keys.delivery_public)
     return sealing.seal_group("members", "contact", member_id, contact, recipients)
@@ -199,7 +200,8 @@ def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
     """Seal a member's new contact and channel in place of the old, indexes included."""
     channel = _channel(alert_channel, None, contact)
     # Only active members reach this (the UPDATE below checks): push alerts get a wrap.
-    sealed = _seal_contact(keys, member_id, contact, for_delivery=channel in PUSH_CHANNELS)
+    sealed = _seal_contact(conn, keys, member_id, contact,
+                           for_delivery=channel in PUSH_CHANNELS)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     with transaction(conn):
         updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ? "
@@ -235,9 +237,9 @@ def insert_member(
     channel = _channel(alert_channel, delivery, contact)
     member_id = new_id()
     sealed_identity = sealing.seal_group("members", "identity", member_id, identity,
-                                         [keys.vetting_public])
+                                         [vetting_recipient(conn, keys)])
     # An applicant is sealed for the vetting key alone; approval adds the delivery wrap.
-    sealed_contact = _seal_contact(keys, member_id, contact, for_delivery=False)
+    sealed_contact = _seal_contact(conn, keys, member_id, contact, for_delivery=False)
     indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(

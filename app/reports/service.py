@@ -20,6 +20,7 @@ from app.common.clock import UK, stamp, uk_today
 from app.common.ids import new_id
 from app.reports import records
 from app.vault.db import Connection, transaction
+from app.vault.holders import vetting_recipient
 from app.vault.sealing import seal_group
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
@@ -136,7 +137,7 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
     """Check, seal, index and store a report in one transaction; returns its id."""
     checked = check_report(submission, uk_today(now))
     report_id = new_id()
-    vetting = [keys.vetting_public]
+    vetting = [vetting_recipient(conn, keys)]
     narrative = seal_group("reports", "narrative", report_id,
                            {"narrative": checked.narrative, "place": checked.place}, vetting)
     offender = seal_group("reports", "offender", report_id, {

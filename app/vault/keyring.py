@@ -15,11 +15,10 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.vault import log
-from app.vault.db import Connection, transaction
-from crypto import keystore
+from app.vault import holders
+from app.vault.db import Connection
 from crypto.errors import DamagedKeyFile
-from crypto.keys import BoxPrivateKey, PublicKey
+from crypto.keys import BoxPrivateKey
 from crypto.session_wrap import SessionWrapError, unwrap_from_session, wrap_for_session
 
 UNLOCK_LIFETIME = timedelta(minutes=15)
@@ -85,19 +84,18 @@ class UnlockStore:
 
 
 def unlock(conn: Connection, store: UnlockStore, *, key_file: bytes, passphrase: str,
-           expected: PublicKey, holder: bytes, actor_id: str,
-           now: datetime) -> tuple[bytes, datetime]:
-    """Open the uploaded key file and hold it for `holder`; logged before it is held.
+           holder: bytes, account_id: str, now: datetime) -> tuple[bytes, datetime]:
+    """Open the coordinator's own key file and wrap, and hold the vetting key for `holder`.
 
-    Raises crypto.errors.KeyFileError subclasses (KeyMismatch, WrongPassphrase,
+    Only a wrap belonging to `account_id` opens (app/vault/holders.py); the unlock is
+    logged before the key is held. Raises crypto.errors.KeyFileError subclasses
+    (holders.NotAHolder, holders.NotYourHolder, KeyMismatch, WrongPassphrase,
     DamagedKeyFile) for the caller to explain. Returns (the cookie's wrapping key, expiry).
     """
     if len(key_file) > MAX_KEY_FILE_BYTES:
         raise DamagedKeyFile("too large to be a key file")
-    key = keystore.unlock_private_key(key_file, passphrase, expected)
-    with transaction(conn):
-        log.append(conn, log.key_unlocked(at=now, actor=actor_id,
-                                          key_fingerprint=expected.fingerprint))
+    key = holders.unlock_vetting_key(conn, key_file=key_file, passphrase=passphrase,
+                                     account_id=account_id, now=now)
     return store.put(holder, key, now)
 
 

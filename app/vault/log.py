@@ -59,6 +59,12 @@ class Event(StrEnum):
     ALERT_PUBLISHED = "alert_published"
     ALERT_EDITED = "alert_edited"
     ALERT_WITHDRAWN = "alert_withdrawn"
+    KEY_HOLDER_ADDED = "key_holder_added"
+    KEY_HOLDER_BOUND = "key_holder_bound"
+    KEY_HOLDER_REMOVED = "key_holder_removed"
+    VETTING_KEY_REGISTERED = "vetting_key_registered"
+    VETTING_ROTATION_STARTED = "vetting_rotation_started"
+    VETTING_ROTATION_FINISHED = "vetting_rotation_finished"
 
 
 class Purpose(StrEnum):
@@ -353,6 +359,53 @@ def alert_withdrawn(*, at: datetime, actor: str | None, alert_id: str,
                     reason: str | None = None, note: bool = False) -> LogEntry:
     return _decision(Event.ALERT_WITHDRAWN, at=at, actor=actor, records=(f"alerts/{alert_id}",),
                      reason=reason, note=note or None)
+def key_holder_added(*, at: datetime, actor: str, holder_id: str, kind: str,
+                     account_id: str | None, holder_key: str, source: str) -> LogEntry:
+    """A wrap of the vetting key made for a new holder; `source` says what opened it."""
+    return LogEntry(Event.KEY_HOLDER_ADDED, at, actor,
+                    records=(f"key_holders/{holder_id}",),
+                    details=_details(kind=kind, account=account_id, holder_key=holder_key,
+                                     source=source))
+
+
+def key_holder_bound(*, at: datetime, actor: str, holder_id: str,
+                     account_id: str) -> LogEntry:
+    """A holder enrolled without a login is bound to an account (by its first unlock)."""
+    return LogEntry(Event.KEY_HOLDER_BOUND, at, actor, records=(f"key_holders/{holder_id}",),
+                    details=(("account", account_id),))
+
+
+def key_holder_removed(*, at: datetime, actor: str, holder_id: str, account_id: str | None,
+                       wraps_deleted: int, reason: str) -> LogEntry:
+    return LogEntry(Event.KEY_HOLDER_REMOVED, at, actor,
+                    records=(f"key_holders/{holder_id}",),
+                    details=_details(account=account_id, wraps_deleted=wraps_deleted,
+                                     reason=reason))
+
+
+def vetting_key_registered(*, at: datetime, actor: str, key_fingerprint: str,
+                           source: str) -> LogEntry:
+    """A vetting key made before holders existed becomes known to the database."""
+    return LogEntry(Event.VETTING_KEY_REGISTERED, at, actor,
+                    details=(("key", key_fingerprint), ("source", source)))
+
+
+def vetting_rotation_started(*, at: datetime, actor: str, rotation_id: str, old_key: str,
+                             new_key: str, holders: int) -> LogEntry:
+    return LogEntry(Event.VETTING_ROTATION_STARTED, at, actor,
+                    records=(f"key_rotations/{rotation_id}",),
+                    details=(("old_key", old_key), ("new_key", new_key),
+                             ("holders", holders)))
+
+
+def vetting_rotation_finished(*, at: datetime, actor: str, rotation_id: str, old_key: str,
+                              new_key: str, rewrapped: int,
+                              counts: Sequence[str]) -> LogEntry:
+    """The old key retired: how many envelopes moved, per sealed place ("table.column=n")."""
+    return LogEntry(Event.VETTING_ROTATION_FINISHED, at, actor,
+                    records=(f"key_rotations/{rotation_id}",),
+                    details=(("old_key", old_key), ("new_key", new_key),
+                             ("rewrapped", rewrapped), ("counts", tuple(counts))))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

@@ -29,7 +29,8 @@ class Config:
     # At most this many Argon2id password hashes at once (each takes 64 MiB).
     max_concurrent_hashes: int = 2
     hash_wait_seconds: float = 3.0
-    # Tests only: the same hashing code with parameters that take milliseconds.
+    # Tests only: the same hashing code with parameters that take milliseconds (key files
+    # that key commands make use libsodium's INTERACTIVE Argon2id limits too).
     cheap_password_hashing: bool = False
     # How often the web process counts waiting monitoring answers; 0: only when asked
     # (tests count explicitly).

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.vault import db
-from tests.conftest import VETTING_PASSPHRASE
+from tests.conftest import install_holders
 from tests.people import current_code, make_staff
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,6 +39,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 def live(config, database_key) -> Iterator[tuple[str, object]]:
     plain_http = replace(config, secure_cookies=False)
     db.init_database(plain_http.database_path, database_key, plain_http.schema_path)
+    install_holders(plain_http, database_key)
     app = create_app(plain_http)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -89,8 +90,8 @@ def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> N
     coordinator.click("main button[type=submit]")
     assert "Applications waiting" in coordinator.inner_text("h1")
     coordinator.click("text=Unlock it")
-    coordinator.set_input_files("#key_file", str(keys_dir / "vetting.key"))
-    coordinator.fill("#passphrase", VETTING_PASSPHRASE)
+    coordinator.set_input_files("#key_file", str(staff.key_file))
+    coordinator.fill("#passphrase", staff.key_passphrase)
     coordinator.click("main button[type=submit]")
     assert "unlocked" in coordinator.inner_text("main")
     coordinator.click("table.queue a")
