@@ -83,8 +83,8 @@ def test_alert_reaches_each_opted_in_member_in_its_area_exactly_once(
         "ldn.one@example.org", "ldn.two@example.org"]
     assert [r.json()["to"] for r in texts] == ["+447700900111"]
     for mail in mails:
-        assert mail.body.strip() == ("There is a new Ugly Mugs alert for your area. "
-                                     "Sign in to read it."), "no alert content by default"
+        assert mail.body.strip() == ("There is something new for you. "
+                                     "Please sign in to read it."), "no alert content by default"
     [entry] = [e for e in disclosure_log.entries(conn) if e.body.get("purpose") ==
                "alert_delivery"]
     assert entry.body["member_count"] == 3
@@ -118,7 +118,7 @@ def test_approval_notice_goes_out_when_a_coordinator_approves(app, conn, server_
     with smtp_server() as smtp:
         deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
         [mail] = smtp.messages
-    assert "membership is approved" in mail.body
+    assert "Your account is ready" in mail.body
 
 
 def test_password_reset_code_arrives_and_works_and_is_never_stored_plain(
