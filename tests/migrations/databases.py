@@ -71,3 +71,17 @@ def normalise_sql(sql: str | None) -> str | None:
 def normalised_schema(conn: db.Connection) -> list[tuple]:
     return sorted(((kind, name, table, normalise_sql(sql))
                    for kind, name, table, sql in raw_schema(conn)), key=repr)
+
+
+def upgrade_to(path: Path, key: bytes, version: int) -> None:
+    """Apply the real migrations/ steps up to `version` only (a later step's test starts
+    from the database this leaves; an earlier step's test stops at its own version)."""
+    from app.vault import migrations
+
+    conn = db.connect(path, key)
+    try:
+        for migration in migrations.discover(REPO / "migrations"):
+            if db.schema_version(conn) < migration.version <= version:
+                migrations.apply(conn, migration)
+    finally:
+        conn.close()
