@@ -6,8 +6,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.alerts import service as alert_settings
 from app.auth import accounts, sessions
 from app.common.passwords import Passwords, password_problem
+from app.membership import records as member_records
 from app.vault.db import Connection, transaction
 
 
@@ -35,3 +37,11 @@ def turn_on_totp(conn: Connection, account: accounts.Account, secret: str, code:
                  now: datetime) -> bool:
     """Turn TOTP on only once the member has shown a working code for the new secret."""
     return accounts.turn_on_totp(conn, account, secret, code, now)
+
+
+def confirm_alert_settings(conn: Connection, member_id: str, areas: list[str],
+                           now: datetime) -> None:
+    """The member's alert areas, confirmed: the first-sign-in question is not asked again."""
+    with transaction(conn):
+        alert_settings.set_member_areas(conn, member_id, areas)
+        member_records.confirm_settings(conn, member_id, now)

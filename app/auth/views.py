@@ -20,8 +20,9 @@ from werkzeug.wrappers import Response
 from app.auth import reset as reset_codes
 from app.auth import sessions
 from app.auth.current import SESSION_TOKEN
-from app.auth.forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm
+from app.auth.forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm, forget_typed
 from app.auth.signin import Outcome, attempt_code, attempt_password
+from app.membership import records as member_records
 from app.vault.db import transaction
 from app.web.access import EVERYONE, SIGNED_IN, allow
 from app.web.state import get_db, load_keys, now, state
@@ -33,20 +34,25 @@ _CODE_UNTIL = "code_until"
 CODE_WINDOW = timedelta(minutes=5)
 
 
-def _landing(role: str) -> str:
+def _landing(role: str, member_id: str | None = None) -> str:
     if role == "coordinator":
         return url_for("coordinator.queue")
+    # A member's first sign-in asks them to confirm where and how they get alerts, so an
+    # approved member never goes without notices because nobody asked.
+    if role in ("member", "org_contact") and member_id is not None and \
+            not member_records.settings_confirmed(get_db(), member_id):
+        return url_for("account.welcome")
     return url_for("account.settings")
 
 
-def begin_session(account_id: str, role: str) -> Response:
+def begin_session(account_id: str, role: str, member_id: str | None = None) -> Response:
     """A brand-new session token (never reuse one from before sign-in)."""
     conn = get_db()
     with transaction(conn):
         token = sessions.create(conn, account_id, now())
     session.clear()
     session[SESSION_TOKEN] = token
-    return redirect(_landing(role))
+    return redirect(_landing(role, member_id))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,7 +82,7 @@ def login() -> Response | str | tuple[str, int]:
         session[_CODE_FOR] = attempt.account.id
         session[_CODE_UNTIL] = (now() + CODE_WINDOW).timestamp()
         return redirect(url_for("auth.code"))
-    return begin_session(attempt.account.id, attempt.account.role)
+    return begin_session(attempt.account.id, attempt.account.role, attempt.account.member_id)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -96,22 +102,47 @@ def code() -> Response | str | tuple[str, int]:
     if attempt.outcome is Outcome.THROTTLED:
         abort(429)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
+        forget_typed(form.code)
         return render_template("auth/code.html", form=form, failed=True), 401
-    return begin_session(attempt.account.id, attempt.account.role)
+    return begin_session(attempt.account.id, attempt.account.role, attempt.account.member_id)
 
 
 @bp.post("/logout")
 @allow(*SIGNED_IN)
 def logout() -> Response:
+    _end_this_session()
+    flash(_("You are signed out."))
+    return redirect(url_for("public.index"))
+
+
+def _end_this_session() -> None:
+    """End the request's session and whatever the process holds for it (an unlocked key)."""
     token = session.get(SESSION_TOKEN)
-    if token:
+    if isinstance(token, str) and token:
         conn = get_db()
         with transaction(conn):
             sessions.end(conn, token)
         state().forget_session(token)
     session.clear()
-    flash(_("You are signed out."))
-    return redirect(url_for("public.index"))
+
+
+@bp.get("/exit")
+@allow(*EVERYONE)
+def quick_exit() -> Response:
+    """Quick exit: end this session, then leave for the neutral page.
+
+    A GET, so that it is a plain link that works without script and in one tap. It is
+    safe without a CSRF token because all it can do is end the session of whoever sends
+    it: the session cookie is SameSite=Strict, so a request another site starts carries no
+    session and ends nothing, and ending one's own session reveals nothing and loses no
+    data. It never signs anyone in or changes anything else. Pages are no-store, so Back
+    asks the server again and finds no session.
+    """
+    _end_this_session()
+    response = redirect(state().config.quick_exit_url)
+    # Chromium keeps a page for Back/Forward unless told to forget what this origin holds.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
 
 
 @bp.route("/reset", methods=["GET", "POST"])
