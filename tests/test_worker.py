@@ -289,3 +289,23 @@ def test_member_switching_from_no_alerts_to_email_starts_getting_notices(
         assert [m.recipients for m in smtp.messages] == [["switched.canary@example.org"]]
     dump = canary.decrypted_dump(config.database_path, database_key)
     assert canary.find(dump, ["switched.canary@example.org"]) == []
+
+
+def test_a_member_approved_today_gets_the_notice_of_an_alert_published_today_for_her_area(
+        app, conn, keys_dir, delivery_key) -> None:
+    """The journey that queued "0 notices": apply, be approved, an alert the same day."""
+    from tests.flows import apply, coordinator_client, decide, member_id_of, unlock
+
+    username = apply(app, email="approved.today@example.org", alert_channel="email",
+                     alert_area="ldn")
+    member_id = member_id_of(conn, username)
+    coordinator, _person = coordinator_client(app)
+    unlock(coordinator, keys_dir)
+    assert decide(coordinator, member_id, "approve").status_code == 302
+    make_published_alert(app, areas=("ldn",))
+    make_published_alert(app, areas=("sco",))  # not her area: no notice for it
+    with smtp_server() as smtp:
+        deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+        mails = [(m.recipients, m.subject) for m in smtp.messages]
+    assert sorted(mails) == [(["approved.today@example.org"], "Something new for you"),
+                             (["approved.today@example.org"], "Your account")]
