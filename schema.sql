@@ -31,6 +31,11 @@ CREATE TABLE members (
     -- "possible duplicate (N candidates)" at apply time, from truncated indexes only.
     duplicate_candidates INTEGER NOT NULL DEFAULT 0,
     decided_at    TEXT,
+    -- When the member confirmed their alert areas and channel (asked at first sign-in).
+    settings_confirmed_at TEXT,
+    -- An organisation's later changes to its identity (website typed again, a new key
+    -- contact), sealed like the identity for coordinators to compare with it.
+    identity_change BLOB,
     CHECK (status IN ('left', 'revoked') OR identity IS NOT NULL)
 ) STRICT;
 
@@ -142,10 +147,24 @@ CREATE TABLE reports (
                                           'closed')),
     malicious           INTEGER NOT NULL DEFAULT 0 CHECK (malicious IN (0, 1)),
     narrative           BLOB NOT NULL,
-    offender            BLOB NOT NULL
+    offender            BLOB NOT NULL,
+    -- A short random reference the reporter can quote, derived from nothing.
+    reference           TEXT,
+    -- The reporter withdrew it: kept for coordinators, marked as withdrawn.
+    withdrawn_at        TEXT
 ) STRICT;
 CREATE INDEX reports_by_reporter ON reports (reporter_account_id);
 CREATE INDEX reports_by_created ON reports (created_at);
+CREATE UNIQUE INDEX reports_by_reference ON reports (reference);
+
+-- What a reporter added to a report later, sealed to the vetting key like the narrative.
+CREATE TABLE report_additions (
+    id          TEXT PRIMARY KEY,
+    report_id   TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    created_at  TEXT NOT NULL,
+    body        BLOB NOT NULL
+) STRICT;
+CREATE INDEX report_additions_by_report ON report_additions (report_id, created_at);
 
 CREATE TABLE report_categories (
     report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
@@ -473,4 +492,4 @@ CREATE TABLE key_rotations (
 CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations ((finished_at IS NULL))
     WHERE finished_at IS NULL;
 
-PRAGMA user_version = 10;
+PRAGMA user_version = 11;

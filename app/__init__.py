@@ -6,7 +6,7 @@ import logging
 from types import TracebackType
 
 from flask import Blueprint, Flask, abort, request
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 from flask_wtf.csrf import CSRFProtect
 
 from app import cli
@@ -128,7 +128,8 @@ def create_app(config: Config | None = None) -> Flask:
     def template_globals() -> dict[str, object]:
         role = access.current_role()
         return {"quick_exit_url": config.quick_exit_url, "current_role": role,
-                "signed_in": role in access.SIGNED_IN or role == access.PENDING}
+                "signed_in": role in access.SIGNED_IN or role == access.PENDING,
+                "site_name": config.site_name or gettext("Safety notices")}
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

@@ -75,6 +75,9 @@ def config(tmp_path: Path, keys_dir: Path) -> Config:
         database_path=tmp_path / "var" / "uglymugs.db",
         testing=True,
         cheap_password_hashing=True,
+        # Most tests stand for a deployment with a text-message gateway; the tests of the
+        # default (none, so no text alerts offered) turn it off.
+        text_alerts=True,
     )
 
 

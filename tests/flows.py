@@ -18,14 +18,14 @@ APPLICANT_PASSWORD = "applicant password 42"
 INDIVIDUAL = {
     "work_name": "Ruby Canarywork", "real_name": "", "email": "ruby.canary@example.org",
     "mobile": "07700 900123", "alert_channel": "email", "gender": "unsaid",
-    "sector": "unsaid", "area": "unsaid", "agree_terms": "y",
+    "sector": "unsaid", "area": "unsaid", "alert_area": "ldn", "agree_terms": "y",
     "password": APPLICANT_PASSWORD, "password_again": APPLICANT_PASSWORD,
 }
 ORGANISATION = {
     "org_name": "Canary Support Project", "org_website": "https://www.canary-project.org",
     "org_email": "office@canary-project.org", "key_contact": "Alex Canarycontact",
     "org_description": "Outreach and drop-in support for sex workers.",
-    "alert_channel": "email", "agree_terms": "y",
+    "alert_channel": "email", "alert_area": "all", "agree_terms": "y",
     "password": APPLICANT_PASSWORD, "password_again": APPLICANT_PASSWORD,
 }
 

@@ -47,8 +47,12 @@ def vetting_private_key(app: Flask) -> BoxPrivateKey:
 def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                 status: str = "active", member_id: str | None = None,
                 work_name: str = "Test Work Name", alert_channel: str = "none",
-                email: str = "test@example.org") -> Person:
-    """A member (or organisation contact/staff) account, by default already approved."""
+                email: str = "test@example.org", confirmed: bool = True) -> Person:
+    """A member (or organisation contact/staff) account, by default already approved.
+
+    `confirmed`: they have answered the first sign-in question about their alerts, so
+    signing in lands on their account as it does every time after.
+    """
     st = state(app)
     keys = load_server_keys(st.config.keys_dir)
     conn = _conn(app)
@@ -61,8 +65,10 @@ def make_member(app: Flask, *, role: str = "member", kind: str = "individual",
                                           contact={"email": email},
                                           alert_channel=alert_channel)
                 member_status = "active" if status == "active" else "pending"
-                conn.execute("UPDATE members SET status = ? WHERE id = ?",
-                             (member_status, member_id))
+                conn.execute("UPDATE members SET status = ?, settings_confirmed_at = ? "
+                             "WHERE id = ?",
+                             (member_status, st.clock().isoformat() if confirmed else None,
+                              member_id))
                 if member_status == "active":
                     # What approval does with the unlocked key: push alerts get a wrap.
                     grant_delivery(conn, keys, member_id, vetting_private_key(app))

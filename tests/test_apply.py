@@ -34,6 +34,7 @@ INDIVIDUAL = {
     "gender": "unsaid",
     "sector": "unsaid",
     "area": "unsaid",
+    "alert_area": "ldn",
     "agree_terms": "y",
     "password": PASSWORD,
     "password_again": PASSWORD,
@@ -46,6 +47,7 @@ ORGANISATION = {
     "key_contact": "Sam Keycontact",
     "org_description": "We run a drop-in and night outreach for street-based workers.",
     "alert_channel": "email",
+    "alert_area": "nw",
     "agree_terms": "y",
     "password": PASSWORD,
     "password_again": PASSWORD,
@@ -536,7 +538,7 @@ def test_service_applies_without_a_request(app, conn, server_keys, vetting_key) 
     result = service.apply_individual(
         conn, server_keys, st.passwords, st.clock(),
         service.IndividualApplication(work_name="Direct", mobile="07700 900777",
-                                      alert_channel="sms", agree_terms=True,
+                                      alert_channel="sms", alert_area="ldn", agree_terms=True,
                                       password=PASSWORD, password_again=PASSWORD))
     assert USERNAME_FORM.fullmatch(result.username)
     assert result.username not in repr(result)
@@ -698,8 +700,8 @@ def test_any_individual_input_is_checked_without_crashing(work_name, real_name, 
                                                           alert_channel, gender) -> None:
     application = service.IndividualApplication(
         work_name=work_name, real_name=real_name, email=email, mobile=mobile,
-        alert_channel=alert_channel, gender=gender, agree_terms=True, password=PASSWORD,
-        password_again=PASSWORD)
+        alert_channel=alert_channel, gender=gender, alert_area="all", agree_terms=True,
+        password=PASSWORD, password_again=PASSWORD)
     try:
         checked = service.check_individual(application)
     except service.ApplicationInvalid as invalid:

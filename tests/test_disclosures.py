@@ -432,7 +432,7 @@ def test_the_worker_sends_the_notice_once_the_delay_ends(app, conn, keys_dir, co
         Jobs(config.database_path, database_key, courier, lambda: later, None).deliver()
         [mail] = smtp.wait_for(1)
         assert mail.recipients == [EMAIL]
-        assert "There is a message for you in your Ugly Mugs account" in mail.body
+        assert "There is a new message in your account" in mail.body
         assert WORK_NAME not in mail.body
 
 

@@ -70,8 +70,43 @@ def test_first_page_states_what_data_is_held_and_the_promises(client) -> None:
 def test_quick_exit_is_on_every_page_and_works_without_script(client, path: str) -> None:
     parser = _Resources()
     parser.feed(client.get(path).get_data(as_text=True))
-    exits = [url for tag, name, url in parser.urls if tag == "a" and "weather" in url]
-    assert exits == ["https://www.bbc.co.uk/weather"]
+    exits = [url for tag, name, url in parser.urls if tag == "a" and url == "/exit"]
+    assert exits == ["/exit"], "a plain link: no script, no form to fill in"
+    leaving = client.get("/exit")
+    assert leaving.status_code == 302
+    assert leaving.headers["Location"] == "https://www.bbc.co.uk/weather"
+
+
+def test_quick_exit_ends_the_session_and_forgets_the_unlocked_key(app, keys_dir) -> None:
+    from app.common.ids import token_hash
+    from app.web.state import state
+    from tests.flows import coordinator_client, unlock
+
+    client, _coordinator = coordinator_client(app)
+    assert unlock(client, keys_dir).status_code == 302
+    with client.session_transaction() as session:
+        holder = token_hash(session["token"])
+    clock = state(app).clock
+    assert state(app).unlocks.expires_at(holder, clock()) is not None
+    leaving = client.get("/exit")
+    assert leaving.headers["Location"] == "https://www.bbc.co.uk/weather"
+    assert state(app).unlocks.expires_at(holder, clock()) is None, "the key is forgotten"
+    back = client.get("/coordinator/")
+    assert back.status_code == 302 and "/login" in back.headers["Location"]
+
+
+def test_tab_titles_use_a_neutral_name_unless_the_operator_chooses_another(
+        app, config, database_key) -> None:
+    from app import create_app
+    from tests.conftest import with_config
+
+    page = app.test_client().get("/apply").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "Safety notices" in title and "Ugly Mugs" not in title
+    named = create_app(with_config(config, site_name="Ugly Mugs Example"))
+    title = re.search(r"<title>(.*?)</title>",
+                      named.test_client().get("/apply").get_data(as_text=True), re.S).group(1)
+    assert title.endswith("Ugly Mugs Example")
 
 
 def test_no_third_party_assets_and_no_inline_script_or_style(client) -> None:

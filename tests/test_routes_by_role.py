@@ -55,6 +55,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "auth.code": ("GET", "/login/code", EVERYONE),
     "auth.logout": ("POST", "/logout", SIGNED_IN | {PENDING}),
     "auth.reset": ("GET", "/reset", EVERYONE),
+    "auth.quick_exit": ("GET", "/exit", EVERYONE),
     "auth.reset_code": ("GET", "/reset/code", EVERYONE),
     "account.settings": ("GET", "/account", SIGNED_IN),
     "account.change_password": ("POST", "/account/password", SIGNED_IN),
@@ -62,7 +63,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "account.two_step": ("GET", "/account/two-step", MEMBERS),
     "account.two_step_off": ("POST", "/account/two-step/off", MEMBERS),
     "account.leave": ("POST", "/account/leave", frozenset({MEMBER, ORG_CONTACT})),
-    "account.contact": ("GET", "/account/contact", frozenset({MEMBER})),
+    "account.contact": ("GET", "/account/contact", frozenset({MEMBER, ORG_CONTACT})),
+    "account.welcome": ("GET", "/account/welcome", frozenset({MEMBER, ORG_CONTACT})),
     "organisation.staff": ("GET", "/organisation/staff", frozenset({ORG_CONTACT})),
     "organisation.add_staff": ("POST", "/organisation/staff/add", frozenset({ORG_CONTACT})),
     "organisation.remove_staff": ("POST", "/organisation/staff/{member_id}/remove",
@@ -116,6 +118,9 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                             ONLY_COORDINATORS),
     "reports.mine": ("GET", "/reports", MEMBERS),
     "reports.new": ("GET", "/reports/new", MEMBERS),
+    # {report_id} is another member's report: those who may reach the route get a 404.
+    "reports.add": ("GET", "/reports/{report_id}/add", MEMBERS),
+    "reports.withdraw": ("GET", "/reports/{report_id}/withdraw", MEMBERS),
     "report_review.queue": ("GET", "/coordinator/reports", ONLY_COORDINATORS),
     "report_review.report": ("GET", "/coordinator/reports/{report_id}", ONLY_COORDINATORS),
     "report_review.unseal": ("POST", "/coordinator/reports/{report_id}/unseal",
@@ -237,7 +242,8 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
                                         status="pending").member_id)
     wrong = []
     # Sign-out routes last, so they do not end the session the others need.
-    order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
+    order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e
+                                            or e == "auth.quick_exit", e))
     for endpoint in order:
         method, url, roles = EXPECTED[endpoint]
         response = client.open(url.format(member_id=applicant.member_id, report_id=report_id,

@@ -94,8 +94,8 @@ def test_alert_reaches_each_opted_in_member_in_its_area_exactly_once(
         "ldn.one@example.org", "ldn.two@example.org"]
     assert [r.json()["to"] for r in texts] == ["+447700900111"]
     for mail in mails:
-        assert mail.body.strip() == ("There is a new Ugly Mugs alert for your area. "
-                                     "Sign in to read it."), "no alert content by default"
+        assert mail.body.strip() == ("There is something new for you. "
+                                     "Please sign in to read it."), "no alert content by default"
     [entry] = [e for e in disclosure_log.entries(conn) if e.body.get("purpose") ==
                "alert_delivery"]
     assert entry.body["member_count"] == 3
@@ -130,7 +130,7 @@ def test_approval_notice_goes_out_when_a_coordinator_approves(app, conn, server_
     with smtp_server() as smtp:
         deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
         [mail] = smtp.messages
-    assert "membership is approved" in mail.body
+    assert "Your account is ready" in mail.body
 
 
 def test_password_reset_code_arrives_and_works_and_is_never_stored_plain(
@@ -302,3 +302,23 @@ def test_member_switching_from_no_alerts_to_email_starts_getting_notices(
         assert [m.recipients for m in smtp.messages] == [["switched.canary@example.org"]]
     dump = canary.decrypted_dump(config.database_path, database_key)
     assert canary.find(dump, ["switched.canary@example.org"]) == []
+
+
+def test_a_member_approved_today_gets_the_notice_of_an_alert_published_today_for_her_area(
+        app, conn, keys_dir, delivery_key) -> None:
+    """The journey that queued "0 notices": apply, be approved, an alert the same day."""
+    from tests.flows import apply, coordinator_client, decide, member_id_of, unlock
+
+    username = apply(app, email="approved.today@example.org", alert_channel="email",
+                     alert_area="ldn")
+    member_id = member_id_of(conn, username)
+    coordinator, _person = coordinator_client(app)
+    unlock(coordinator, keys_dir)
+    assert decide(coordinator, member_id, "approve").status_code == 302
+    make_published_alert(app, areas=("ldn",))
+    make_published_alert(app, areas=("sco",))  # not her area: no notice for it
+    with smtp_server() as smtp:
+        deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+        mails = [(m.recipients, m.subject) for m in smtp.messages]
+    assert sorted(mails) == [(["approved.today@example.org"], "Something new for you"),
+                             (["approved.today@example.org"], "Your account")]

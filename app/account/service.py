@@ -6,9 +6,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.alerts import service as alert_settings
 from app.auth import accounts, recovery, sessions
 from app.auth import staff as staff_logins
 from app.common.passwords import Passwords, password_problem
+from app.membership import records as member_records
 from app.vault.db import Connection, transaction
 from crypto.keystore import ServerKeys
 
@@ -66,3 +68,11 @@ def turn_off_totp(conn: Connection, passwords: Passwords, keys: ServerKeys,
         accounts.turn_off_totp(conn, account.id)
         recovery.delete_all(conn, account.id)
     return None
+
+
+def confirm_alert_settings(conn: Connection, member_id: str, areas: list[str],
+                           now: datetime) -> None:
+    """The member's alert areas, confirmed: the first-sign-in question is not asked again."""
+    with transaction(conn):
+        alert_settings.set_member_areas(conn, member_id, areas)
+        member_records.confirm_settings(conn, member_id, now)

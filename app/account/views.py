@@ -15,18 +15,34 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.account import service
-from app.account.forms import ContactForm
+from app.account.forms import ConfirmSettingsForm, ContactForm, OrgContactForm
+from app.alerts import service as alert_settings
 from app.auth import account_notices, accounts, recovery
 from app.auth.current import current_account
-from app.auth.forms import ChangePasswordForm, CodeForm, LeaveForm, TwoStepOffForm
+from app.auth.forms import ChangePasswordForm, CodeForm, LeaveForm, TwoStepOffForm, forget_typed
+from app.common import choices
 from app.membership import decisions as memberships
+from app.membership import records as member_records
 from app.membership import service as membership_service
+from app.membership.forms import offer_channels
 from app.web.access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
 from app.web.forms import show_problems
 from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 _NEW_TOTP = "new_totp_secret"
+
+
+def _alert_settings() -> dict[str, object]:
+    """The member's channel and areas, for the pages that show them."""
+    member_id = current_account().member_id
+    if member_id is None:
+        return {}
+    conn = get_db()
+    return {"channel": member_records.alert_channel(conn, member_id),
+            "channel_labels": dict(choices.ALERT_CHANNELS),
+            "alert_areas": alert_settings.member_areas(conn, member_id),
+            "area_labels": dict(choices.AREAS)}
 
 
 def _settings(password_form: ChangePasswordForm | None = None,
@@ -38,7 +54,7 @@ def _settings(password_form: ChangePasswordForm | None = None,
     conn = get_db()
     return render_template(
         "account/settings.html",
-        account=account,
+        account=account, **_alert_settings(),
         password_form=password_form or ChangePasswordForm(),
         leave_form=leave_form or LeaveForm(),
         off_form=off_form or TwoStepOffForm(),
@@ -83,22 +99,69 @@ def sign_out_everywhere() -> Response:
     return redirect(url_for("auth.login"))
 
 
-@bp.route("/contact", methods=["GET", "POST"])
-@allow(MEMBER)
-def contact() -> Response | str | tuple[str, int]:
-    form = ContactForm()
-    if not form.is_submitted():
-        return render_template("account/contact.html", form=form)
+@bp.route("/welcome", methods=["GET", "POST"])
+@allow(MEMBER, ORG_CONTACT)
+def welcome() -> Response | str | tuple[str, int]:
+    """First sign-in: confirm the areas and channel alerts use (asked once)."""
     account = current_account()
     assert account.member_id is not None
+    conn = get_db()
+    form = ConfirmSettingsForm()
+    if not form.is_submitted():
+        form.areas.data = alert_settings.member_areas(conn, account.member_id)
+        return render_template("account/welcome.html", form=form, **_alert_settings())
+    chosen = list(form.areas.data or [])
+    if not chosen or not set(chosen) <= choices.values(choices.AREAS):
+        form.areas.errors = [_("Choose at least one area, so that you are told of new "
+                               "alerts.")]
+        return render_template("account/welcome.html", form=form, **_alert_settings()), 400
+    service.confirm_alert_settings(conn, account.member_id, chosen, now())
+    flash(_("Your alert settings are saved. You can change them at any time from Your "
+            "account."))
+    return redirect(url_for("alerts.index"))
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@allow(MEMBER, ORG_CONTACT)
+def contact() -> Response | str | tuple[str, int]:
+    account = current_account()
+    assert account.member_id is not None
+    if account.role == ORG_CONTACT:
+        return _org_contact(account.member_id)
+    form = ContactForm()
+    text_alerts = state().config.text_alerts
+    offer_channels(form.alert_channel, text_alerts)
+    if not form.is_submitted():
+        form.alert_channel.data = member_records.alert_channel(get_db(), account.member_id)
+        return render_template("account/contact.html", form=form)
     try:
         membership_service.replace_contact(get_db(), load_keys(current_app), account.member_id,
                                            form.email.data or "", form.mobile.data or "",
-                                           form.alert_channel.data or "")
+                                           form.alert_channel.data or "",
+                                           text_alerts=text_alerts)
     except membership_service.ApplicationInvalid as invalid:
         show_problems(form, invalid.problems)
         return render_template("account/contact.html", form=form), 400
     flash(_("Your contact details and alert choice are saved. What you had before is gone."))
+    return redirect(url_for("account.settings"))
+
+
+def _org_contact(member_id: str) -> Response | str | tuple[str, int]:
+    form = OrgContactForm()
+    if not form.is_submitted():
+        form.alert_channel.data = member_records.alert_channel(get_db(), member_id)
+        return render_template("account/org_contact.html", form=form)
+    try:
+        membership_service.replace_org_contact(
+            get_db(), load_keys(current_app), member_id,
+            raw_website=form.org_website.data or "", raw_email=form.org_email.data or "",
+            raw_key_contact=form.key_contact.data or "",
+            channel=form.alert_channel.data or "")
+    except membership_service.ApplicationInvalid as invalid:
+        show_problems(form, invalid.problems)
+        return render_template("account/org_contact.html", form=form), 400
+    flash(_("Your organisation's official email is saved. A coordinator will compare the "
+            "website you typed with the one on record."))
     return redirect(url_for("account.settings"))
 
 
@@ -141,6 +204,7 @@ def two_step() -> Response | str | tuple[str, int]:
     codes = service.turn_on_totp(get_db(), load_keys(current_app), account, secret,
                                  form.code.data or "", now())
     if codes is None:
+        forget_typed(form.code)
         return render_template("account/two_step.html", failed=True, **context), 400
     session.pop(_NEW_TOTP, None)
     # Shown on this one response and never again: only their hashes are kept.

@@ -71,6 +71,17 @@ class Alert:
     incident_date: str = ""
     description: str = ""
     identifiers: tuple[dict[str, str], ...] = ()
+    edited_at: str | None = None
+
+    @property
+    def updated_on(self) -> str | None:
+        """The day (UTC) of the last edit made after publishing, if any.
+
+        Members must see that a warning they may have read before has changed.
+        """
+        if self.published_at is None or self.edited_at is None:
+            return None
+        return self.edited_at[:10] if self.edited_at > self.published_at else None
 
 
 def check_draft(draft: AlertDraft, today: date) -> AlertDraft:
@@ -134,7 +145,7 @@ def create(conn: Connection, actor_id: str | None, now: datetime,
 
 _SELECT = ("SELECT a.id, a.status, a.current_version, a.report_id, a.created_at, "
            "a.published_at, a.withdrawn_at, v.title, v.national, v.areas, v.categories, "
-           "v.incident_date, v.description, v.identifiers FROM alerts a "
+           "v.incident_date, v.description, v.identifiers, v.edited_at FROM alerts a "
            "LEFT JOIN alert_versions v ON v.alert_id = a.id AND v.version = a.current_version")
 
 
@@ -147,7 +158,8 @@ def _alert(row: Row) -> Alert:
         areas=tuple(a for a in (row["areas"] or "").split(",") if a),
         categories=tuple(c for c in (row["categories"] or "").split(",") if c),
         incident_date=row["incident_date"] or "", description=row["description"] or "",
-        identifiers=tuple(json.loads(row["identifiers"])) if row["identifiers"] else ())
+        identifiers=tuple(json.loads(row["identifiers"])) if row["identifiers"] else (),
+        edited_at=row["edited_at"])
 
 
 @dataclass(frozen=True)

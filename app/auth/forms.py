@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+
+def forget_typed(field: Field) -> None:
+    """Show the field empty again: a wrong one-time code is no use to retype or to see."""
+    field.data = ""
+    field.raw_data = []
 
 
 class SignInForm(FlaskForm):

@@ -23,8 +23,15 @@ from app.auth import reset as reset_codes
 from app.auth import staff as staff_logins
 from app.auth.accounts import STAFF_ROLES
 from app.auth.current import SESSION_TOKEN
-from app.auth.forms import ResetCodeForm, ResetRequestForm, SignInCodeForm, SignInForm
+from app.auth.forms import (
+    ResetCodeForm,
+    ResetRequestForm,
+    SignInCodeForm,
+    SignInForm,
+    forget_typed,
+)
 from app.auth.signin import Outcome, attempt_code, attempt_password
+from app.membership import records as member_records
 from app.vault.db import transaction
 from app.web.access import EVERYONE, PENDING, SIGNED_IN, allow
 from app.web.state import get_db, load_keys, now, state
@@ -36,15 +43,21 @@ _CODE_UNTIL = "code_until"
 CODE_WINDOW = timedelta(minutes=5)
 
 
-def _landing(role: str, status: str = "active") -> str:
+def _landing(role: str, status: str = "active", member_id: str | None = None) -> str:
     if role == "coordinator":
         return url_for("coordinator.queue")
     if status == "pending":  # an organisation asked a question: straight to it
         return url_for("messages.messages_index")
+    # A member's first sign-in asks them to confirm where and how they get alerts, so an
+    # approved member never goes without notices because nobody asked.
+    if role in ("member", "org_contact") and member_id is not None and \
+            not member_records.settings_confirmed(get_db(), member_id):
+        return url_for("account.welcome")
     return url_for("account.settings")
 
 
-def begin_session(account_id: str, role: str, status: str = "active") -> Response:
+def begin_session(account_id: str, role: str, status: str = "active",
+                  member_id: str | None = None) -> Response:
     """A brand-new session token (never reuse one from before sign-in)."""
     conn = get_db()
     with transaction(conn):
@@ -53,7 +66,7 @@ def begin_session(account_id: str, role: str, status: str = "active") -> Respons
             staff_logins.record_sign_in(conn, account_id, now())
     session.clear()
     session[SESSION_TOKEN] = token
-    return redirect(_landing(role, status))
+    return redirect(_landing(role, status, member_id))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,7 +96,8 @@ def login() -> Response | str | tuple[str, int]:
         session[_CODE_FOR] = attempt.account.id
         session[_CODE_UNTIL] = (now() + CODE_WINDOW).timestamp()
         return redirect(url_for("auth.code"))
-    return begin_session(attempt.account.id, attempt.account.role, attempt.account.status)
+    return begin_session(attempt.account.id, attempt.account.role, attempt.account.status,
+                         attempt.account.member_id)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -104,9 +118,10 @@ def code() -> Response | str | tuple[str, int]:
     if attempt.outcome is Outcome.THROTTLED:
         abort(429)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
+        forget_typed(form.code)
         return render_template("auth/code.html", form=form, failed=True), 401
     signed_in = begin_session(attempt.account.id, attempt.account.role,
-                              attempt.account.status)
+                              attempt.account.status, attempt.account.member_id)
     if attempt.used_recovery_code:
         left = recovery.remaining(get_db(), attempt.account.id)
         flash(ngettext("You signed in with a recovery code. It cannot be used again: you "
@@ -122,15 +137,36 @@ def code() -> Response | str | tuple[str, int]:
 @bp.post("/logout")
 @allow(*SIGNED_IN, PENDING)
 def logout() -> Response:
+    _end_this_session()
+    flash(_("You are signed out."))
+    return redirect(url_for("public.index"))
+
+
+def _end_this_session() -> None:
+    """End the request's session and whatever the process holds for it (an unlocked key)."""
     token = session.get(SESSION_TOKEN)
-    if token:
+    if isinstance(token, str) and token:
         conn = get_db()
         with transaction(conn):
             sessions.end(conn, token)
         state().forget_session(token)
     session.clear()
-    flash(_("You are signed out."))
-    return redirect(url_for("public.index"))
+
+
+@bp.get("/exit")
+@allow(*EVERYONE)
+def quick_exit() -> Response:
+    """Quick exit: end this session, then leave for the neutral page.
+
+    A GET, so that it is a plain link that works without script and in one tap. It is
+    safe without a CSRF token because all it can do is end the session of whoever sends
+    it: the session cookie is SameSite=Strict, so a request another site starts carries no
+    session and ends nothing, and ending one's own session reveals nothing and loses no
+    data. It never signs anyone in or changes anything else. Pages are no-store, so Back
+    asks the server again and finds no session.
+    """
+    _end_this_session()
+    return redirect(state().config.quick_exit_url)
 
 
 @bp.route("/reset", methods=["GET", "POST"])

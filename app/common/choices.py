@@ -36,6 +36,22 @@ AREAS: Choices = (
     ("ie", _l("Ireland (Éire)")),
 )
 
+# The alert-area setting asked when applying: one area, or all of them. It is a setting
+# kept with the membership (so notices reach the member), asked apart from the monitoring
+# question about where they work, which stays a bare counter.
+EVERYWHERE = "all"
+ALERT_AREA_CHOICES: Choices = (*AREAS, (EVERYWHERE, _l("All of the UK and Ireland")))
+
+
+def alert_areas_for(answer: str) -> tuple[str, ...] | None:
+    """The areas an alert-area answer stands for, or None for an answer not offered."""
+    if answer == EVERYWHERE:
+        return tuple(value for value, _label in AREAS)
+    if answer in values(AREAS):
+        return (answer,)
+    return None
+
+
 GENDERS: Choices = (
     ("woman", _l("Woman (including trans women)")),
     ("man", _l("Man (including trans men)")),

@@ -18,6 +18,19 @@ def new_id() -> str:
             return candidate
 
 
+# Crockford's base 32 without I, L, O and U: read aloud or copied by hand without mix-ups.
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_reference() -> str:
+    """A report's short reference, like "7KQ2-M9XD": 40 random bits, derived from nothing.
+
+    Short enough to quote on the phone; its uniqueness is the database's to enforce.
+    """
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
 def token_hash(token: str) -> bytes:
     """What the server keeps of a session token (the cookie holds the token itself)."""
     return hashlib.blake2b(token.encode("ascii"), digest_size=32,

@@ -23,7 +23,9 @@ class UnlockForm(FlaskForm):
 
 
 class RejectForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=options(REJECT_REASONS.items()))
+    # Each decision form on a page has its own ids (both forms show on one application).
+    reason = SelectField(_l("Reason"), choices=options(REJECT_REASONS.items()),
+                         id="reject_reason")
 
 
 class ApproveUnreadForm(FlaskForm):
@@ -32,13 +34,15 @@ class ApproveUnreadForm(FlaskForm):
 
 
 class InfoForm(FlaskForm):
-    reason = SelectField(_l("What we need"), choices=options(INFO_REASONS.items()))
+    reason = SelectField(_l("What we need"), choices=options(INFO_REASONS.items()),
+                         id="info_reason")
     # Length is checked by the service, with a message, as every other rule on it.
     question = TextAreaField(_l("Your question to the organisation"))
 
 
 class RevokeForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=options(REVOKE_REASONS.items()))
+    reason = SelectField(_l("Reason"), choices=options(REVOKE_REASONS.items()),
+                         id="revoke_reason")
 
 
 class FindMemberForm(FlaskForm):

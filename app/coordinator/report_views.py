@@ -71,6 +71,10 @@ def close(report_id: str) -> Response:
 @allow(COORDINATOR)
 def alert(report_id: str) -> Response:
     _report_or_404(report_id)
-    alert_id = reports.start_alert_draft(get_db(), report_id, current_account().id, now())
+    try:
+        alert_id = reports.start_alert_draft(get_db(), report_id, current_account().id, now())
+    except reports.ReportWithdrawn:
+        flash(_("The reporter withdrew this report: no alert can be made from it."))
+        return redirect(url_for("report_review.report", report_id=report_id))
     flash(_("An alert draft has been started from this report."))
     return redirect(url_for("alert_admin.edit", alert_id=alert_id))

@@ -37,12 +37,17 @@ class ReportSummary:
     reporter_member_id: str | None
     categories: tuple[str, ...]
     linked: int
+    reference: str | None = None
+    withdrawn_at: str | None = None
+    additions: int = 0
 
 
 _SELECT = """
 SELECT r.id, r.created_at, r.incident_date, r.incident_time, r.area, r.late, r.third_party,
        r.consent_alert, r.consent_police_anonymous, r.consent_police_details,
-       r.wants_support, r.status, r.malicious, r.reporter_member_id,
+       r.wants_support, r.status, r.malicious, r.reporter_member_id, r.reference,
+       r.withdrawn_at,
+       (SELECT count(*) FROM report_additions a WHERE a.report_id = r.id) AS additions,
        (SELECT group_concat(category, ',') FROM
            (SELECT category FROM report_categories c WHERE c.report_id = r.id
             ORDER BY category)) AS categories,
@@ -89,30 +94,51 @@ def linked(conn: Connection, report_id: str) -> list[ReportSummary]:
 
 
 @dataclass(frozen=True)
+class Addition:
+    """What the reporter added later: when, and the text (opened for review)."""
+
+    created_at: str
+    text: str
+
+
+@dataclass(frozen=True)
 class OpenedReport:
     report: ReportSummary
     narrative: str
     place: str
     description: str
     identifiers: list[dict[str, str]]
+    additions: tuple[Addition, ...] = ()
 
 
 def open_report(conn: Connection, key: BoxPrivateKey, actor_id: str, report_id: str,
                 now: datetime) -> OpenedReport:
-    """Unseal a report for review: the disclosure entry is written before anything opens."""
-    opened = unseal(conn, UnsealRequest(
-        actor_id=actor_id, purpose="report_review", table="reports", row_ids=[report_id],
-        fields={"narrative": ["narrative", "place"],
-                "offender": ["description", "identifiers"]},
-    ), key, now)[report_id]
+    """Unseal a report for review: the disclosure entry is written before anything opens.
+
+    The reporter's additions are opened with it, in the same transaction, each under the
+    log entry that names them; a report with none opens exactly as before.
+    """
     with transaction(conn):
+        opened = unseal(conn, UnsealRequest(
+            actor_id=actor_id, purpose="report_review", table="reports", row_ids=[report_id],
+            fields={"narrative": ["narrative", "place"],
+                    "offender": ["description", "identifiers"]},
+        ), key, now)[report_id]
+        added = conn.execute("SELECT id, created_at FROM report_additions WHERE report_id = ? "
+                             "ORDER BY created_at, id", (report_id,)).fetchall()
+        texts = {} if not added else unseal(conn, UnsealRequest(
+            actor_id=actor_id, purpose="report_review", table="report_additions",
+            row_ids=[row["id"] for row in added], fields={"body": ["text"]},
+            context={"report": f"reports/{report_id}"}), key, now)
         records.start_review(conn, report_id)
         records.record_event(conn, report_id, ReportAction.REVIEW, actor_id, now)
     summary = find(conn, report_id)
     assert summary is not None
     return OpenedReport(summary, opened["narrative"]["narrative"], opened["narrative"]["place"],
                         opened["offender"]["description"],
-                        json.loads(opened["offender"]["identifiers"] or "[]"))
+                        json.loads(opened["offender"]["identifiers"] or "[]"),
+                        tuple(Addition(row["created_at"], texts[row["id"]]["body"]["text"])
+                              for row in added))
 
 
 def mark_malicious(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:
@@ -130,9 +156,16 @@ def close(conn: Connection, report_id: str, actor_id: str, now: datetime) -> Non
         records.record_event(conn, report_id, ReportAction.CLOSE, actor_id, now)
 
 
+class ReportWithdrawn(ValueError):
+    """The reporter withdrew the report: no alert is made from it."""
+
+
 def start_alert_draft(conn: Connection, report_id: str, actor_id: str, now: datetime) -> str:
     """An empty alert draft tied to the report, which the coordinator then composes."""
     with transaction(conn):
+        report = find(conn, report_id)
+        if report is not None and report.withdrawn_at is not None:
+            raise ReportWithdrawn("withdrawn by the reporter")
         alert_id = alert_service.create(conn, actor_id, now, report_id=report_id)
         records.record_event(conn, report_id, ReportAction.ALERT_DRAFT, actor_id, now)
     return alert_id

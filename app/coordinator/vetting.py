@@ -15,6 +15,7 @@ from crypto.keys import BoxPrivateKey
 IDENTITY_FIELDS = ("work_name", "real_name", "org_name", "org_website", "key_contact",
                    "org_description")
 CONTACT_FIELDS = ("email", "mobile", "org_email")
+CHANGE_FIELDS = ("org_website", "key_contact")
 assert set(IDENTITY_FIELDS) == SEALED_PLACES[("members", "identity")]
 assert set(CONTACT_FIELDS) == SEALED_PLACES[("members", "contact")]
 
@@ -80,11 +81,18 @@ def open_for_vetting(conn: Connection, key: BoxPrivateKey, actor_id: str, member
     if application is None:
         raise LookupError("no such application")
     candidate_ids = duplicate_candidates(conn, member_id, include_closed=True)
+    row_ids = [member_id, *candidate_ids]
+    wanted: dict[str, tuple[str, ...]] = {"identity": IDENTITY_FIELDS,
+                                          "contact": CONTACT_FIELDS}
+    # An organisation's later changes are opened (and logged) only where there are some.
+    changed = conn.execute(
+        f"SELECT 1 FROM members WHERE id IN ({','.join('?' * len(row_ids))}) "  # noqa: S608
+        "AND identity_change IS NOT NULL", row_ids).fetchone()
+    if changed is not None:
+        wanted["identity_change"] = CHANGE_FIELDS
     opened = unseal(conn, UnsealRequest(
-        actor_id=actor_id, purpose="vetting", table="members",
-        row_ids=[member_id, *candidate_ids],
-        fields={"identity": IDENTITY_FIELDS, "contact": CONTACT_FIELDS},
-    ), key, now)
+        actor_id=actor_id, purpose="vetting", table="members", row_ids=row_ids,
+        fields=wanted), key, now)
     candidates = []
     for candidate_id in candidate_ids:
         candidate = find(conn, candidate_id, now)

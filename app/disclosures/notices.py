@@ -2,8 +2,8 @@
 
 A member is told in two ways at once: a message in their account (what was shared, with
 whom and why, written from the request's codes when they read it) and a content-free
-notice over the channel they chose (outbox kind "disclosure": "There is a message for you
-in your Ugly Mugs account..."). Then a `member_notified` entry goes into the disclosure
+notice over the channel they chose (outbox kind "disclosure": "There is a new message in
+your account..."). Then a `member_notified` entry goes into the disclosure
 log, so the auditor sees whether and when the member was told; the log is append-only, so
 this is a follow-up entry rather than a change to the disclosure's own entry.
 

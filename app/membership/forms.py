@@ -44,6 +44,19 @@ def _password(label: str) -> PasswordField:
                                            "autocomplete": "new-password"})
 
 
+def _alert_area() -> SelectField:
+    return SelectField(_l("Area you want alerts for"),
+                       choices=choices.options([("", _l("Choose an area")),
+                                                *choices.ALERT_AREA_CHOICES]),
+                       default="", validate_choice=False)
+
+
+def offer_channels(field: RadioField, text_alerts: bool) -> None:
+    """Offer text alerts only where a text-message gateway can send them."""
+    if not text_alerts:
+        field.choices = choices.options(c for c in choices.ALERT_CHANNELS if c[0] != "sms")
+
+
 def _monitoring(label: str, options: choices.Choices) -> SelectField:
     return SelectField(label, choices=choices.options(choices.with_prefer_not_to_say(options)),
                        default=choices.PREFER_NOT_TO_SAY, validate_choice=False)
@@ -79,10 +92,11 @@ class IndividualForm(_ApplyForm):
     gender = _monitoring(_l("Gender (optional)"), choices.GENDERS)
     sector = _monitoring(_l("Kind of sex work (optional)"), choices.SECTORS)
     area = _monitoring(_l("Area where you mostly work (optional)"), choices.AREAS)
+    alert_area = _alert_area()
 
     # Page order for the problem summary: the fields in the order the template shows them.
-    field_order = ("work_name", "real_name", "email", "mobile", "alert_channel", "gender",
-                   "sector", "area", "agree_terms", "password", "password_again")
+    field_order = ("work_name", "real_name", "email", "mobile", "alert_channel", "alert_area",
+                   "gender", "sector", "area", "agree_terms", "password", "password_again")
 
     def application(self) -> IndividualApplication:
         return IndividualApplication(
@@ -92,6 +106,7 @@ class IndividualForm(_ApplyForm):
             gender=self.gender.data or choices.PREFER_NOT_TO_SAY,
             sector=self.sector.data or choices.PREFER_NOT_TO_SAY,
             area=self.area.data or choices.PREFER_NOT_TO_SAY,
+            alert_area=self.alert_area.data or "",
             agree_terms=bool(self.agree_terms.data),
             password=self.password.data or "", password_again=self.password_again.data or "",
         )
@@ -109,9 +124,10 @@ class OrganisationForm(_ApplyForm):
     alert_channel = RadioField(_l("How do you want to receive alerts?"),
                                choices=choices.options(choices.ORG_ALERT_CHANNELS),
                                validate_choice=False)
+    alert_area = _alert_area()
 
     field_order = ("org_name", "org_website", "org_email", "key_contact", "org_description",
-                   "alert_channel", "agree_terms", "password", "password_again")
+                   "alert_channel", "alert_area", "agree_terms", "password", "password_again")
 
     def application(self, kind: str) -> OrganisationApplication:
         return OrganisationApplication(
@@ -120,6 +136,7 @@ class OrganisationForm(_ApplyForm):
             key_contact=self.key_contact.data or "",
             org_description=self.org_description.data or "",
             alert_channel=self.alert_channel.data or "",
+            alert_area=self.alert_area.data or "",
             agree_terms=bool(self.agree_terms.data),
             password=self.password.data or "", password_again=self.password_again.data or "",
         )

@@ -215,6 +215,18 @@ def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
                          [(member_id, name, value) for name, value in indexes])
 
 
+def record_identity_change(conn: Connection, keys: ServerKeys, member_id: str,
+                           change: Mapping[str, str]) -> None:
+    """An organisation's changed details (website typed again, new key contact's name).
+
+    Sealed to the vetting key beside the identity, which the server cannot open to edit:
+    coordinators see both when they next open the membership. Replaces an earlier change.
+    """
+    sealed = sealing.seal_group("members", "identity_change", member_id, change,
+                                [keys.vetting_public])
+    conn.execute("UPDATE members SET identity_change = ? WHERE id = ?", (sealed, member_id))
+
+
 def insert_member(
     conn: Connection,
     keys: ServerKeys,
@@ -261,6 +273,23 @@ def status_and_kind(conn: Connection, member_id: str) -> tuple[str, str] | None:
     return None if row is None else (row["status"], row["kind"])
 
 
+def alert_channel(conn: Connection, member_id: str) -> str:
+    row = conn.execute("SELECT alert_channel FROM members WHERE id = ?", (member_id,)).fetchone()
+    return "none" if row is None else str(row["alert_channel"])
+
+
+def settings_confirmed(conn: Connection, member_id: str) -> bool:
+    """Whether the member has confirmed their alert areas and channel (asked once)."""
+    row = conn.execute("SELECT settings_confirmed_at FROM members WHERE id = ?",
+                       (member_id,)).fetchone()
+    return row is not None and row["settings_confirmed_at"] is not None
+
+
+def confirm_settings(conn: Connection, member_id: str, now: datetime) -> None:
+    conn.execute("UPDATE members SET settings_confirmed_at = ? WHERE id = ?",
+                 (now.isoformat(timespec="seconds"), member_id))
+
+
 def set_status(conn: Connection, member_id: str, status: MemberStatus,
                decided_at: datetime | None = None) -> None:
     """A membership's new status; `decided_at` for a decision that ends the application."""
@@ -281,8 +310,8 @@ def record_decision(conn: Connection, member_id: str, action: Decision, reason: 
 
 def erase_details(conn: Connection, member_id: str, now: datetime) -> None:
     """Leaving: identity, contact and their indexes go; secure_delete overwrites the pages."""
-    conn.execute("UPDATE members SET identity = NULL, contact = NULL, status = 'left', "
-                 "alert_channel = 'none', decided_at = ? WHERE id = ?",
+    conn.execute("UPDATE members SET identity = NULL, contact = NULL, identity_change = NULL, "
+                 "status = 'left', alert_channel = 'none', decided_at = ? WHERE id = ?",
                  (now.isoformat(timespec="seconds"), member_id))
     conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
 

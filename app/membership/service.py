@@ -12,7 +12,9 @@ What is stored:
   * an account with a generated username, the password's Argon2id hash, status pending;
   * for individuals, +1 on each monitoring answer actually given: bare counters, with no
     member id and no time, added later in a random-order batch
-    (app/membership/monitoring.py), so an answer cannot be traced to whoever gave it.
+    (app/membership/monitoring.py), so an answer cannot be traced to whoever gave it;
+  * the area the applicant wants alerts for, as their alert-area setting (asked apart
+    from the monitoring question), so that from approval on, notices reach them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
+from app.alerts import service as alert_settings
 from app.auth import accounts
 from app.common import choices, validation
 from app.common.passwords import Passwords, password_problem
@@ -56,6 +59,7 @@ class IndividualApplication:
     gender: str = choices.PREFER_NOT_TO_SAY
     sector: str = choices.PREFER_NOT_TO_SAY
     area: str = choices.PREFER_NOT_TO_SAY
+    alert_area: str = ""
     agree_terms: bool = False
     password: str = field(default="", repr=False)
     password_again: str = field(default="", repr=False)
@@ -72,6 +76,7 @@ class OrganisationApplication:
     key_contact: str = ""
     org_description: str = ""
     alert_channel: str = ""
+    alert_area: str = ""
     agree_terms: bool = False
     password: str = field(default="", repr=False)
     password_again: str = field(default="", repr=False)
@@ -94,6 +99,7 @@ class _Checked:
     contact: dict[str, str]
     alert_channel: str
     monitoring: dict[str, str]
+    alert_areas: tuple[str, ...] = ()
 
 
 class _Problems(validation.Problems):
@@ -128,9 +134,23 @@ def _check_terms(problems: _Problems, agreed: bool) -> None:
         problems.add("agree_terms", _l("You need to agree to the membership terms to join."))
 
 
+def _check_alert_area(problems: _Problems, answer: str) -> tuple[str, ...]:
+    areas = choices.alert_areas_for(answer if isinstance(answer, str) else "")
+    if areas is None:
+        problems.add("alert_area", _l("Choose the area you want alerts for, or all of the UK "
+                                      "and Ireland. You can change it later."))
+        return ()
+    return areas
+
+
 def _check_contact(problems: _Problems, raw_email: str, raw_mobile: str,
-                   channel: str) -> tuple[dict[str, str], str]:
-    """An individual's contact group and alert channel, checked together."""
+                   channel: str, text_alerts: bool = True) -> tuple[dict[str, str], str]:
+    """An individual's contact group and alert channel, checked together.
+
+    `text_alerts` is False where no text-message gateway is configured: a text channel
+    would then never deliver, while the pages said alerts (and reset codes) were on
+    their way.
+    """
     email = problems.check("email", validation.email, raw_email)
     mobile = problems.check("mobile", validation.mobile, raw_mobile)
     email_ok = "email" not in problems.found
@@ -140,6 +160,9 @@ def _check_contact(problems: _Problems, raw_email: str, raw_mobile: str,
                                  "we can send you alerts."))
     if channel not in choices.values(choices.ALERT_CHANNELS):
         problems.add("alert_channel", _l("Choose how you want to receive alerts."))
+    elif channel == "sms" and not text_alerts:
+        problems.add("alert_channel", _l("Text alerts cannot be sent yet: choose email, or "
+                                         "no alerts sent to you."))
     elif channel == "sms" and mobile is None and mobile_ok:
         problems.add("alert_channel", _l("Text alerts need a mobile number: add one above, "
                                          "or choose another way."))
@@ -155,7 +178,7 @@ def _check_contact(problems: _Problems, raw_email: str, raw_mobile: str,
 
 
 def replace_contact(conn: Connection, keys: ServerKeys, member_id: str, raw_email: str,
-                    raw_mobile: str, channel: str) -> None:
+                    raw_mobile: str, channel: str, *, text_alerts: bool = True) -> None:
     """A member's new contact and channel, sealed afresh; ApplicationInvalid if wrong.
 
     The old contact cannot be shown or re-wrapped here (only the vetting key opens it), so
@@ -163,19 +186,57 @@ def replace_contact(conn: Connection, keys: ServerKeys, member_id: str, raw_emai
     The delivery key is a recipient only for email or text alerts, as at apply time.
     """
     problems = _Problems()
-    contact, channel = _check_contact(problems, raw_email, raw_mobile, channel)
+    contact, channel = _check_contact(problems, raw_email, raw_mobile, channel, text_alerts)
     problems.raise_if_any()
     member_records.replace_contact(conn, keys, member_id, contact, channel)
 
 
-def check_individual(application: IndividualApplication) -> _Checked:
+def replace_org_contact(conn: Connection, keys: ServerKeys, member_id: str, *,
+                        raw_website: str, raw_email: str, raw_key_contact: str,
+                        channel: str) -> None:
+    """An organisation's key contact changes the official email (and the contact's name).
+
+    The server cannot read the sealed website to check the new address against, so the
+    key contact types the website again: the address must belong to it. That website and
+    any new key contact's name are sealed for the coordinators, who compare them with the
+    sealed originals when they next open the membership.
+    """
+    problems = _Problems()
+    site = problems.check("org_website", validation.website, raw_website)
+    if site is None and "org_website" not in problems.found:
+        problems.add("org_website", _l("Type your organisation's official website."))
+    email = problems.check("org_email", validation.email, raw_email)
+    if email is None and "org_email" not in problems.found:
+        problems.add("org_email", _l("Enter your organisation's official email address."))
+    if site is not None and email is not None and not validation.email_belongs_to_website(
+            email.ascii_domain, site.ascii_host):
+        problems.add("org_email", _l(
+            "Use an official email address at your website's own domain (%(domain)s), not a "
+            "personal or free webmail address.", domain=site.ascii_host.removeprefix("www.")))
+    key_contact = problems.check("key_contact", _name, raw_key_contact)
+    if channel not in choices.values(choices.ORG_ALERT_CHANNELS):
+        problems.add("alert_channel", _l("Choose how you want to receive alerts."))
+    problems.raise_if_any()
+    assert site is not None and email is not None
+    change = {"org_website": site.url}
+    if key_contact:
+        change["key_contact"] = key_contact
+    with transaction(conn):
+        member_records.replace_contact(conn, keys, member_id, {"org_email": email.address},
+                                       channel)
+        member_records.record_identity_change(conn, keys, member_id, change)
+
+
+def check_individual(application: IndividualApplication, *,
+                     text_alerts: bool = True) -> _Checked:
     """Everything checked and cleaned, or ApplicationInvalid naming each problem."""
     problems = _Problems()
     work_name = problems.check("work_name", _name, application.work_name, _l(
         "Enter a work name: the name you work under, or any name you would like us to use."))
     real_name = problems.check("real_name", _name, application.real_name)
     contact, channel = _check_contact(problems, application.email, application.mobile,
-                                      application.alert_channel)
+                                      application.alert_channel, text_alerts)
+    alert_areas = _check_alert_area(problems, application.alert_area)
 
     monitoring: dict[str, str] = {}
     for question, options in choices.MONITORING_QUESTIONS.items():
@@ -196,7 +257,7 @@ def check_individual(application: IndividualApplication) -> _Checked:
     if real_name:
         identity["real_name"] = real_name
     return _Checked(kind=INDIVIDUAL, role="member", identity=identity, contact=contact,
-                    alert_channel=channel, monitoring=monitoring)
+                    alert_channel=channel, monitoring=monitoring, alert_areas=alert_areas)
 
 
 def check_organisation(application: OrganisationApplication) -> _Checked:
@@ -224,6 +285,7 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
     channel = application.alert_channel
     if channel not in choices.values(choices.ORG_ALERT_CHANNELS):
         problems.add("alert_channel", _l("Choose how you want to receive alerts."))
+    alert_areas = _check_alert_area(problems, application.alert_area)
     _check_terms(problems, application.agree_terms)
     _check_password(problems, application.password, application.password_again)
     problems.raise_if_any()
@@ -234,7 +296,7 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
                 "org_description": description}
     return _Checked(kind=application.kind, role="org_contact", identity=identity,
                     contact={"org_email": email.address}, alert_channel=channel,
-                    monitoring={})
+                    monitoring={}, alert_areas=alert_areas)
 
 
 
@@ -249,6 +311,7 @@ def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: dateti
         account = accounts.create_login(conn, role=checked.role, password_hash=password_hash,
                                         now=now, member_id=member_id, status="pending")
         account_id, username = account.id, account.username
+        alert_settings.set_member_areas(conn, member_id, checked.alert_areas)
     # Counted later, in a batch (app/membership/monitoring.py): never in the transaction
     # that made the member, where a snapshot could tie the two together.
     if checked.monitoring and tally is not None:
@@ -257,9 +320,10 @@ def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: dateti
 
 
 def apply_individual(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
-                     application: IndividualApplication, tally: Tally | None = None) -> Applied:
+                     application: IndividualApplication, tally: Tally | None = None, *,
+                     text_alerts: bool = True) -> Applied:
     """Check and store an individual's application; its monitoring answers go to `tally`."""
-    checked = check_individual(application)
+    checked = check_individual(application, text_alerts=text_alerts)
     return _store(conn, keys, passwords, now, checked, application.password, tally)
 
 

@@ -14,7 +14,7 @@ import secrets
 from flask import Blueprint, current_app, render_template, session
 
 from app.membership import service
-from app.membership.forms import IndividualForm, OrganisationForm
+from app.membership.forms import IndividualForm, OrganisationForm, offer_channels
 from app.web.access import EVERYONE, allow
 from app.web.state import get_db, load_keys, now, state
 
@@ -51,13 +51,16 @@ def _confirmation(kind: str, applied: service.Applied,
 @allow(*EVERYONE)
 def individual() -> Page:
     form = IndividualForm()
+    text_alerts = state().config.text_alerts
+    offer_channels(form.alert_channel, text_alerts)
     if form.is_submitted() and _already_sent(form):
         return render_template("apply/already_sent.html")
     if form.is_submitted():
         try:
             applied = service.apply_individual(get_db(), load_keys(current_app),
                                                state().passwords, now(), form.application(),
-                                               tally=state().tally)
+                                               tally=state().tally,
+                                               text_alerts=text_alerts)
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/individual.html", form=form), 400

@@ -25,6 +25,15 @@ class CheckboxList(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class AdditionForm(FlaskForm):
+    text = TextAreaField(_l("What you want to add"),
+                         render_kw={"rows": 8, "autocomplete": "off"})
+
+
+class WithdrawForm(FlaskForm):
+    """No fields: the button, and the CSRF token every POST carries."""
+
+
 class ReportForm(FlaskForm):
     incident_date = DateField(_l("Date it happened"), validators=[])
     incident_time = SelectField(_l("Roughly when"), choices=choices.options(choices.TIMES_OF_DAY),

@@ -1,7 +1,7 @@
 """The reports tables: reports, their categories, identifier indexes and review events.
 
-This module owns every write to `reports`, `report_categories`, `report_identifier_index`
-and `report_events`; members' submissions (service.py), coordinators' review
+This module owns every write to `reports`, `report_categories`, `report_identifier_index`,
+`report_events` and `report_additions`; members' submissions (service.py), coordinators' review
 (app/coordinator/reports.py), alerts, leaving and retention all call it.
 """
 
@@ -33,7 +33,7 @@ class ReportAction(StrEnum):
 REPORT_COLUMNS = ("reporter_account_id", "reporter_member_id", "created_at", "incident_date",
                   "incident_time", "area", "late", "third_party", "consent_alert",
                   "consent_police_anonymous", "consent_police_details", "wants_support",
-                  "narrative", "offender")
+                  "narrative", "offender", "reference")
 
 
 def insert_report(conn: Connection, report_id: str, values: Mapping[str, object],
@@ -49,6 +49,30 @@ def insert_report(conn: Connection, report_id: str, values: Mapping[str, object]
                      [(report_id, c) for c in sorted(set(categories))])
     conn.executemany("INSERT INTO report_identifier_index (report_id, index_name, value) "
                      "VALUES (?, ?, ?)", [(report_id, n, v) for n, v in sorted(set(indexes))])
+
+
+def reference_taken(conn: Connection, reference: str) -> bool:
+    return conn.execute("SELECT 1 FROM reports WHERE reference = ?",
+                        (reference,)).fetchone() is not None
+
+
+def insert_addition(conn: Connection, addition_id: str, report_id: str, body: bytes,
+                    now: datetime) -> None:
+    """What the reporter added later (sealed); in the caller's transaction."""
+    conn.execute("INSERT INTO report_additions (id, report_id, created_at, body) "
+                 "VALUES (?, ?, ?, ?)", (addition_id, report_id, stamp(now), body))
+
+
+def mark_withdrawn(conn: Connection, report_id: str, account_id: str, now: datetime) -> bool:
+    """The reporter withdraws their report; False unless it is theirs and still open to it.
+
+    A report whose alert is published stays as it is: members have already been warned.
+    """
+    cursor = conn.execute(
+        "UPDATE reports SET withdrawn_at = ? WHERE id = ? AND reporter_account_id = ? "
+        "AND withdrawn_at IS NULL AND status != ?",
+        (stamp(now), report_id, account_id, ReportStatus.ALERT_PUBLISHED))
+    return cursor.rowcount == 1
 
 
 def record_event(conn: Connection, report_id: str, action: ReportAction, actor_id: str,

@@ -17,9 +17,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.common import choices, identifiers, validation
 from app.common.clock import UK, stamp, uk_today
-from app.common.ids import new_id
+from app.common.ids import new_id, new_reference
 from app.reports import records
-from app.vault.db import Connection, transaction
+from app.vault.db import Connection, Row, transaction
 from app.vault.holders import vetting_recipient
 from app.vault.sealing import seal_group
 from crypto.blind_index import BlindIndexer
@@ -149,6 +149,9 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
     indexes = {pair for ident in checked.identifiers
                for pair in identifiers.index_values(indexer, ident.kind, ident.value)}
     with transaction(conn):
+        reference = new_reference()
+        while records.reference_taken(conn, reference):
+            reference = new_reference()
         records.insert_report(conn, report_id, {
             "reporter_account_id": account_id, "reporter_member_id": member_id,
             "created_at": stamp(now), "incident_date": checked.incident_date.isoformat(),
@@ -159,7 +162,7 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
             "consent_police_anonymous": int(submission.consent_police_anonymous),
             "consent_police_details": int(submission.consent_police_details),
             "wants_support": int(submission.wants_support),
-            "narrative": narrative, "offender": offender,
+            "narrative": narrative, "offender": offender, "reference": reference,
         }, categories=submission.categories, indexes=indexes)
     return report_id
 
@@ -170,11 +173,71 @@ class OwnReport:
     created_at: str
     incident_date: str
     status: str
+    reference: str = ""
+    withdrawn_at: str | None = None
+    additions: int = 0
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.withdrawn_at is None and self.status != records.ReportStatus.ALERT_PUBLISHED
+
+
+_OWN = ("SELECT r.id, r.created_at, r.incident_date, r.status, r.reference, r.withdrawn_at, "
+        "(SELECT count(*) FROM report_additions a WHERE a.report_id = r.id) AS additions "
+        "FROM reports r WHERE r.reporter_account_id = ?")
+
+
+def _own(row: Row) -> OwnReport:
+    return OwnReport(id=row["id"], created_at=row["created_at"],
+                     incident_date=row["incident_date"], status=row["status"],
+                     reference=row["reference"] or "", withdrawn_at=row["withdrawn_at"],
+                     additions=row["additions"])
 
 
 def own_reports(conn: Connection, account_id: str) -> list[OwnReport]:
-    rows = conn.execute("SELECT id, created_at, incident_date, status FROM reports "
-                        "WHERE reporter_account_id = ? ORDER BY created_at DESC",
-                        (account_id,)).fetchall()
-    return [OwnReport(id=row["id"], created_at=row["created_at"],
-                      incident_date=row["incident_date"], status=row["status"]) for row in rows]
+    rows = conn.execute(_OWN + " ORDER BY r.created_at DESC", (account_id,)).fetchall()
+    return [_own(row) for row in rows]
+
+
+def own_report(conn: Connection, account_id: str, report_id: str) -> OwnReport | None:
+    """One of the account's own reports; None for anyone else's (no oracle: the same 404)."""
+    row = conn.execute(_OWN + " AND r.id = ?", (account_id, report_id)).fetchone()
+    return _own(row) if row else None
+
+
+MAX_ADDITION_CHARS = MAX_NARRATIVE_CHARS
+
+
+def add_information(conn: Connection, keys: ServerKeys, *, account_id: str, report_id: str,
+                    text: str, now: datetime) -> None:
+    """Seal what the reporter adds, like the narrative; ReportInvalid if it cannot be used.
+
+    Only the reporter's own account reaches its report, and not once it is withdrawn.
+    """
+    report = own_report(conn, account_id, report_id)
+    if report is None:
+        raise LookupError("no such report of this account")
+    if report.withdrawn_at is not None:
+        raise ReportInvalid({"text": _l("This report is withdrawn: nothing can be added.")})
+    problems = validation.Problems()
+    cleaned = problems.check("text", validation.multi_line, text,
+                             max_chars=MAX_ADDITION_CHARS,
+                             required_message=_l("Write what you want to add."))
+    if problems or cleaned is None:
+        raise ReportInvalid(dict(problems))
+    addition_id = new_id()
+    body = seal_group("report_additions", "body", addition_id, {"text": cleaned},
+                      [keys.vetting_public])
+    with transaction(conn):
+        records.insert_addition(conn, addition_id, report_id, body, now)
+
+
+def withdraw(conn: Connection, *, account_id: str, report_id: str, now: datetime) -> None:
+    """Withdraw one's own report (kept for coordinators, marked); ReportInvalid if too late."""
+    if own_report(conn, account_id, report_id) is None:
+        raise LookupError("no such report of this account")
+    with transaction(conn):
+        if not records.mark_withdrawn(conn, report_id, account_id, now):
+            raise ReportInvalid({"withdraw": _l(
+                "This report can no longer be withdrawn: an alert from it is already "
+                "published, or it was withdrawn before.")})

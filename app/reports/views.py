@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -10,7 +19,9 @@ from app.common.labels import REPORT_STATUS_LABELS
 from app.reports import service
 from app.reports.forms import (
     IDENTIFIER_KINDS,
+    AdditionForm,
     ReportForm,
+    WithdrawForm,
     identifier_rows,
     rows_to_show,
     submission,
@@ -53,12 +64,59 @@ def new() -> Response | tuple[str, int]:
         return _form_page(form, rows_to_show(rows, add=True))
     account = current_account()
     try:
-        service.submit_report(get_db(), load_keys(current_app), account_id=account.id,
-                              member_id=account.member_id,
-                              submission=submission(form, rows,
-                                                    request.form.get("incident_date", "")),
-                              now=now())
+        report_id = service.submit_report(
+            get_db(), load_keys(current_app), account_id=account.id,
+            member_id=account.member_id,
+            submission=submission(form, rows, request.form.get("incident_date", "")),
+            now=now())
     except service.ReportInvalid as invalid:
         return _form_page(form, rows_to_show(rows, add=False), invalid.problems, 400)
-    flash(_("Thank you. Your report has been received, and a coordinator will review it."))
+    sent = service.own_report(get_db(), account.id, report_id)
+    assert sent is not None
+    flash(_("Thank you. Your report has been received, and a coordinator will review it. "
+            "Its reference is %(reference)s.", reference=sent.reference))
+    return redirect(url_for("reports.mine"))
+
+
+def _own_or_404(report_id: str) -> service.OwnReport:
+    report = service.own_report(get_db(), current_account().id, report_id)
+    if report is None:
+        abort(404)
+    return report
+
+
+@bp.route("/<report_id>/add", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def add(report_id: str) -> Response | tuple[str, int]:
+    report = _own_or_404(report_id)
+    form = AdditionForm()
+    if not form.is_submitted():
+        return render_template("reports/add.html", form=form, report=report), 200
+    try:
+        service.add_information(get_db(), load_keys(current_app),
+                                account_id=current_account().id, report_id=report_id,
+                                text=form.text.data or "", now=now())
+    except service.ReportInvalid as invalid:
+        show_problems(form, invalid.problems)
+        return render_template("reports/add.html", form=form, report=report), 400
+    flash(_("Thank you. What you added to report %(reference)s is locked like the report, "
+            "and a coordinator will read it.", reference=report.reference))
+    return redirect(url_for("reports.mine"))
+
+
+@bp.route("/<report_id>/withdraw", methods=["GET", "POST"])
+@allow(*MEMBERS)
+def withdraw(report_id: str) -> Response | tuple[str, int]:
+    report = _own_or_404(report_id)
+    form = WithdrawForm()
+    if not form.is_submitted():
+        return render_template("reports/withdraw.html", form=form, report=report), 200
+    try:
+        service.withdraw(get_db(), account_id=current_account().id, report_id=report_id,
+                         now=now())
+    except service.ReportInvalid as invalid:
+        return render_template("reports/withdraw.html", form=form, report=report,
+                               problem=invalid.problems["withdraw"]), 409
+    flash(_("Report %(reference)s is withdrawn. Coordinators keep it, marked as withdrawn, "
+            "and no alert will be made from it.", reference=report.reference))
     return redirect(url_for("reports.mine"))

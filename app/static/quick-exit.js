@@ -1,4 +1,5 @@
-// Progressive enhancement only: the quick exit is a plain link that works without this.
+// Progressive enhancement only: the quick exit is a plain link to /exit (which ends the
+// session, then leaves for the neutral page) and works without this.
 // With script on, it replaces this page in the history (so Back does not return here)
 // and Escape pressed twice leaves too.
 (function () {

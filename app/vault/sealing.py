@@ -21,9 +21,14 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("members", "identity"): frozenset({"work_name", "real_name", "org_name",
                                         "org_website", "key_contact", "org_description"}),
     ("members", "contact"): frozenset({"email", "mobile", "org_email"}),
+    # An organisation's key contact changed its details: the website typed again (the new
+    # official email was checked against it) and a new key contact's name.
+    ("members", "identity_change"): frozenset({"org_website", "key_contact"}),
     ("reports", "narrative"): frozenset({"narrative", "place"}),
     # identifiers: a JSON list of {"kind", "value"} as typed, kept for the coordinator.
     ("reports", "offender"): frozenset({"description", "identifiers"}),
+    # What a reporter adds to a report later, sealed to the vetting key like the narrative.
+    ("report_additions", "body"): frozenset({"text"}),
     # A secret a notice must carry (a reset code), sealed to the delivery key only.
     ("outbox", "payload"): frozenset({"code"}),
     # Disclosures (app/disclosures): who asked, their reference and why may name or

@@ -25,6 +25,11 @@ class Config:
     # Forms here are short text; anything bigger is a mistake or an attack.
     max_content_length: int = 256 * 1024
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
+    # The name in tab titles and the header. None: a neutral, translated "Safety notices",
+    # because titles show in history, on lock screens and in notification previews.
+    site_name: str | None = None
+    # Text alerts are offered only when the worker has a text-message gateway to send them.
+    text_alerts: bool = False
     testing: bool = False
     # At most this many Argon2id password hashes at once (each takes 64 MiB).
     max_concurrent_hashes: int = 2
@@ -50,4 +55,11 @@ class Config:
             config = replace(config, secure_cookies=False)
         if "UGLYMUGS_QUICK_EXIT_URL" in env:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
+        if (site_name := env.get("UGLYMUGS_SITE_NAME", "").strip()):
+            config = replace(config, site_name=site_name)
+        # The worker reads the gateway's settings (app/delivery/settings.py); the web
+        # process needs only to know whether there is one.
+        provider = env.get("UGLYMUGS_SMS_PROVIDER", "").strip().lower()
+        if provider not in ("", "none"):
+            config = replace(config, text_alerts=True)
         return config

@@ -30,21 +30,21 @@ MAX_ATTEMPTS = 8
 _BACKOFF_FIRST = timedelta(seconds=30)
 _BACKOFF_MAX = timedelta(hours=6)
 
-_ACCOUNT_MESSAGE = ("There is a message for you in your Ugly Mugs account. Please sign in to "
-                    "read it.")
+# Subjects and texts show on lock screens and in notification previews, often to someone
+# else holding the phone: they name no scheme and say nothing of what a notice is about.
+_ACCOUNT_MESSAGE = "There is a new message in your account. Please sign in to read it."
 SUBJECTS = {
-    "alert": "New Ugly Mugs alert",
-    "approval": "Your Ugly Mugs membership",
-    "reset": "Your Ugly Mugs reset code",
-    "disclosure": "A message from Ugly Mugs",
-    "message": "A message from Ugly Mugs",
+    "alert": "Something new for you",
+    "approval": "Your account",
+    "reset": "Your code",
+    "disclosure": "A new message",
+    "message": "A new message",
 }
 BODIES = {
-    "alert": "There is a new Ugly Mugs alert for your area. Sign in to read it.",
-    "approval": ("Your Ugly Mugs membership is approved. Sign in with the username you were "
-                 "given when you applied."),
-    "reset": ("Your Ugly Mugs password reset code is {code}. It works for 30 minutes. If you "
-              "did not ask for it, you can ignore this message."),
+    "alert": "There is something new for you. Please sign in to read it.",
+    "approval": "Your account is ready. Sign in with the username you were given.",
+    "reset": ("Your code is {code}. It works for 30 minutes. If you did not ask for it, "
+              "you can ignore this message."),
     "disclosure": _ACCOUNT_MESSAGE,
     "message": _ACCOUNT_MESSAGE,
 }

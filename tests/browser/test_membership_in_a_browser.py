@@ -7,60 +7,13 @@ live server on 127.0.0.1. Skipped where Chromium or Playwright is missing, excep
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import threading
-from collections.abc import Iterator
-from dataclasses import replace
 
-import pytest
-from werkzeug.serving import make_server
-
-from app import create_app
-from app.vault import db
-from tests.conftest import install_holders
+from tests.browser.conftest import signed_out_page as _page
+from tests.browser.conftest import skip_without_chromium
 from tests.people import current_code, make_staff
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if not os.environ.get("CI"):
-    pytest.importorskip("playwright.sync_api")
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed", allow_module_level=True)
-
-from playwright.sync_api import sync_playwright  # noqa: E402
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
-
-
-@pytest.fixture
-def live(config, database_key) -> Iterator[tuple[str, object]]:
-    plain_http = replace(config, secure_cookies=False)
-    db.init_database(plain_http.database_path, database_key, plain_http.schema_path)
-    install_holders(plain_http, database_key)
-    app = create_app(plain_http)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    assert CHROMIUM, "CI must have Chromium (.ci/run installs it)"
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def _page(browser):
-    return browser.new_context(java_script_enabled=False).new_page()
+skip_without_chromium()
 
 
 def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> None:
@@ -74,6 +27,7 @@ def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> N
     applicant.fill("#work_name", "Browser Canary")
     applicant.fill("#mobile", "07700 900456")
     applicant.check("input[name=alert_channel][value=sms]")
+    applicant.select_option("#alert_area", "ldn")
     applicant.check("#agree_terms")
     applicant.fill("#password", "browser password 99")
     applicant.fill("#password_again", "browser password 99")
@@ -105,8 +59,11 @@ def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> N
     member.fill("#username", username)
     member.fill("#password", "browser password 99")
     member.click("main button[type=submit]")
-    assert member.url.endswith("/account")
-    member.click("header button:has-text('Sign out')")
+    assert member.url.endswith("/account/welcome"), "the first sign-in asks about alerts"
+    assert member.is_checked("input[name=areas][value=ldn]"), "the area given when applying"
+    member.click("main button:has-text('These are right')")
+    assert member.url.endswith("/alerts")
+    member.click("nav button:has-text('Sign out')")
     assert "You are signed out" in member.inner_text("main")
 
 
@@ -121,7 +78,7 @@ def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
     page.fill("#username", member.username)
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
-    page.click("header a:has-text('Reports')")
+    page.click("nav a:has-text('Reports')")
     page.click("main a:has-text('Report an incident')")
     page.fill("#incident_date", "2026-01-02")
     page.select_option("#area", "ldn")
@@ -135,7 +92,7 @@ def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
     page.fill("#identifiers-3-value", "ab12 cde")
     page.click("main button:has-text('Send the report')")
     assert "has been received" in page.inner_text("main")
-    page.click("header a:has-text('Check a number')")
+    page.click("nav a:has-text('Check a number')")
     page.fill("input[name=value]", "07700 900321")
     page.click("main button[type=submit]")
     assert "No published alert mentions this" in page.inner_text("main"), \
@@ -149,6 +106,6 @@ def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
     coordinator.click("main button[type=submit]")
     coordinator.fill("#code", current_code(app, staff.totp_secret))
     coordinator.click("main button[type=submit]")
-    coordinator.click("header a:has-text('Reports')")
+    coordinator.click("nav a:has-text('Reports')")
     coordinator.locator("table.queue a").filter(has_not_text=earlier[:8]).first.click()
     assert earlier[:8] in coordinator.inner_text("section:has-text('Linked reports')")

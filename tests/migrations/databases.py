@@ -74,12 +74,14 @@ def normalised_schema(conn: db.Connection) -> list[tuple]:
 
 
 def upgrade_to(path: Path, key: bytes, version: int) -> None:
-    """Apply the repository's migrations up to `version` only: one step's own test."""
+    """Apply the real migrations/ steps up to `version` only (a later step's test starts
+    from the database this leaves; an earlier step's test stops at its own version)."""
     from app.vault import migrations
 
-    steps = [m for m in migrations.discover(REPO / "migrations") if m.version <= version]
     conn = db.connect(path, key)
     try:
-        migrations.upgrade(conn, steps, None, str(path))
+        for migration in migrations.discover(REPO / "migrations"):
+            if db.schema_version(conn) < migration.version <= version:
+                migrations.apply(conn, migration)
     finally:
         conn.close()

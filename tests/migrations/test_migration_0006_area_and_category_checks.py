@@ -15,6 +15,8 @@ from crypto import envelope
 from tests.migrations.databases import REPO, contents, snapshot, upgrade_to, user_tables
 
 MIGRATIONS = REPO / "migrations"
+# Sealed places later versions added (0007): a version-5 database cannot hold them.
+ADDED_LATER = {("report_additions", "body"), ("members", "identity_change")}
 AREA_COLUMNS = [("reports", "area"), ("alert_areas", "area"), ("member_alert_areas", "area")]
 CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
                 ("report_categories", "category", choices.REPORT_CATEGORIES)]
@@ -80,8 +82,9 @@ def test_the_disclosure_log_and_its_checkpoint_still_verify_after_0006(
 
 def test_every_sealed_value_still_opens_after_0006(upgraded, v5_sealed, vetting_key,
                                                    delivery_key) -> None:
-    assert {(t, c) for t, c, _row in v5_sealed} == set(sealing.SEALED_PLACES) - PLACES_AFTER_V6, \
-        "the fixture seals something in every sealed place"
+    assert {(t, c) for t, c, _row in v5_sealed} == (
+        set(sealing.SEALED_PLACES) - PLACES_AFTER_V6 - ADDED_LATER), \
+        "the fixture seals something in every sealed place version 5 had"
     for (table, column, row_id), values in v5_sealed.items():
         stored = db.scalar(upgraded, f'SELECT "{column}" FROM "{table}" WHERE id = ?',  # noqa: S608
                            (int(row_id) if table == "outbox" else row_id,))

@@ -1,0 +1,63 @@
+"""What every browser test shares: a live server on 127.0.0.1 and Debian's Chromium.
+
+Each test module skips itself where Chromium or Playwright is missing, except in CI
+(.ci/run installs Debian's chromium), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.vault import db
+from tests.conftest import install_holders
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def skip_without_chromium() -> None:
+    """Call at the top of a browser test module."""
+    if not os.environ.get("CI"):
+        pytest.importorskip("playwright.sync_api")
+        if CHROMIUM is None:
+            pytest.skip("Chromium is not installed", allow_module_level=True)
+
+
+@pytest.fixture
+def live(config, database_key) -> Iterator[tuple[str, object]]:
+    plain_http = replace(config, secure_cookies=False)
+    db.init_database(plain_http.database_path, database_key, plain_http.schema_path)
+    install_holders(plain_http, database_key)
+    app = create_app(plain_http)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "CI must have Chromium (.ci/run installs it)"
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def signed_out_page(browser):
+    return browser.new_context(java_script_enabled=False).new_page()

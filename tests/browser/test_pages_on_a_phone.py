@@ -1,0 +1,189 @@
+"""Every role's pages on a phone, in Chromium: Quick exit in view, no sideways scroll, axe.
+
+At 320, 375 and 414 px with JavaScript off, each page a member, an organisation's key
+contact, a coordinator, an auditor and someone signed out can reach must show Quick exit
+inside the first viewport (and still after scrolling to the bottom: the bar is sticky)
+and must not scroll sideways; it has one h1 and no id twice (axe's WCAG rules no longer
+check duplicate ids, which break labels and error links). axe-core (axe-playwright-python)
+then checks each page for WCAG 2.2 AA. axe runs as script, so it runs in a second context
+with JavaScript on, on the same server-rendered pages (quick-exit.js adds listeners and
+changes nothing drawn).
+
+Set UGLYMUGS_SCREENSHOTS=/some/dir to keep a 320 px screenshot of every page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import skip_without_chromium
+from tests.people import (
+    PASSWORD,
+    Person,
+    current_code,
+    make_member,
+    make_published_alert,
+    make_report,
+    make_staff,
+)
+
+skip_without_chromium()
+
+WIDTHS = (320, 375, 414)
+HEIGHTS = {320: 568, 375: 667, 414: 736}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SHOTS = os.environ.get("UGLYMUGS_SCREENSHOTS")
+
+
+def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
+    """The people and records the pages need, and each role's pages."""
+    from tests.test_disclosures import make_contact_request, make_disclosure_request
+
+    member = make_member(app, alert_channel="email", email="phone.member@example.org")
+    own_report = make_report(app, member)
+    alert_id = make_published_alert(app)
+    applicant = make_member(app, status="pending", work_name="Phone Applicant")
+    project = make_member(app, role="org_contact", kind="project", status="pending",
+                          email="office@applying-project.example.org")
+    organisation = make_member(app, role="org_contact", kind="project",
+                               email="office@phone-project.example.org")
+    coordinator = make_staff(app, "coordinator")
+    auditor = make_staff(app, "auditor")
+    request_id = make_disclosure_request(app, coordinator, applicant.member_id)
+    contact_id, message_id = make_contact_request(app, coordinator, own_report)
+    return {
+        "anonymous": (None, ["/", "/apply", "/apply/individual", "/apply/project",
+                             "/apply/site", "/login", "/reset", "/reset/code"]),
+        "member": (member, [
+            "/account", "/account/welcome", "/account/contact", "/account/two-step",
+            "/alerts", f"/alerts/{alert_id}", "/alerts/areas", "/reports", "/reports/new",
+            f"/reports/{own_report}/add", f"/reports/{own_report}/withdraw", "/check",
+            "/account/messages", f"/account/messages/{message_id}"]),
+        "org_contact": (organisation, [
+            "/account", "/account/contact", "/account/welcome", "/organisation/staff",
+            "/alerts", "/reports", "/reports/new", "/check", "/account/messages"]),
+        "coordinator": (coordinator, [
+            "/coordinator/", "/coordinator/unlock",
+            f"/coordinator/applications/{applicant.member_id}",
+            f"/coordinator/applications/{project.member_id}", "/coordinator/members",
+            f"/coordinator/members/{member.member_id}", "/coordinator/reports",
+            f"/coordinator/reports/{own_report}", "/coordinator/alerts/",
+            f"/coordinator/alerts/{alert_id}", f"/coordinator/alerts/{alert_id}/versions",
+            "/coordinator/disclosures/", "/coordinator/disclosures/new",
+            f"/coordinator/disclosures/{request_id}", "/coordinator/disclosures/contact/new",
+            f"/coordinator/disclosures/contact/{contact_id}",
+            "/coordinator/disclosures/export", "/statistics/", "/account"]),
+        "auditor": (auditor, ["/audit/", "/audit/checkpoints", "/statistics/", "/account"]),
+    }
+
+
+def _sign_in(app, page, base: str, person: Person) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", person.username)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    if person.totp_secret:
+        page.fill("#code", current_code(app, person.totp_secret))
+        page.click("main button[type=submit]")
+    assert "/login" not in page.url, (person.role, page.url)
+
+
+def _layout_problems(page, url: str, shots: Path | None) -> list[str]:
+    """Load the page once, then check it at each phone width (the layout reflows)."""
+    problems = []
+    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHTS[WIDTHS[0]]})
+    response = page.goto(url)
+    assert response is not None and response.status == 200, (url, response and response.status)
+    ids = page.evaluate("Array.from(document.querySelectorAll('[id]'), e => e.id)")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        problems.append(f"{url}: the same id twice: {repeated}")
+    if page.locator("h1").count() != 1:
+        problems.append(f"{url}: {page.locator('h1').count()} h1 headings, not one")
+    for width in WIDTHS:
+        height = HEIGHTS[width]
+        page.set_viewport_size({"width": width, "height": height})
+        for moment in ("at the top", "scrolled to the bottom"):
+            page.evaluate("window.scrollTo(0, %s)" % (
+                "0" if moment == "at the top" else "document.documentElement.scrollHeight"))
+            box = page.locator("#quick-exit").bounding_box()
+            if box is None or box["x"] < 0 or box["y"] < 0 or \
+                    box["x"] + box["width"] > width or box["y"] + box["height"] > height:
+                problems.append(f"{url} at {width}px {moment}: Quick exit not in view ({box})")
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > width:
+            problems.append(f"{url} at {width}px: scrolls sideways ({scroll_width}px wide)")
+        if shots is not None and width == WIDTHS[0]:
+            page.evaluate("window.scrollTo(0, 0)")
+            name = re.sub(r"[^a-z0-9]+", "-", url.split("/", 3)[-1].lower()).strip("-")
+            page.screenshot(path=str(shots / f"{width}-{name or 'home'}.png"))
+    return problems
+
+
+def _axe_problems(page, url: str) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.goto(url)
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    return [f"{url}: {v['id']} ({v['impact']}): "
+            + "; ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in results.response["violations"]]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "org_contact", "coordinator",
+                                  "auditor"])
+def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
+        live, browser, role) -> None:
+    base, app = live
+    person, paths = _world(app)[role]
+    shots = Path(SHOTS, role) if SHOTS else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    scripted = browser.new_context()
+    axe_page = scripted.new_page()
+    if person is not None:
+        _sign_in(app, axe_page, base, person)
+    # The same session, with JavaScript off, for the layout checks.
+    plain = browser.new_context(java_script_enabled=False)
+    plain.add_cookies(scripted.cookies())
+    page = plain.new_page()
+    layout: list[str] = []
+    axe: list[str] = []
+    for path in paths:
+        layout += _layout_problems(page, base + path, shots)
+        axe += _axe_problems(axe_page, base + path)
+    scripted.close()
+    plain.close()
+    assert layout == []
+    assert axe == []
+
+
+def test_quick_exit_then_back_shows_no_signed_in_page(live, browser) -> None:
+    from dataclasses import replace
+
+    from app.web.state import state
+
+    base, app = live
+    # The neutral page is elsewhere on the internet; here a page of the test server.
+    neutral = base + "/static/favicon.svg"
+    state(app).config = replace(state(app).config, quick_exit_url=neutral)
+    member = make_member(app)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    _sign_in(app, page, base, member)
+    page.goto(base + "/reports")
+    assert "Your reports" in page.inner_text("h1")
+    page.click("#quick-exit")
+    assert page.url == neutral
+    page.go_back()
+    assert "Your reports" not in page.content()
+    assert page.locator("nav button:has-text('Sign out')").count() == 0, \
+        "Back shows no signed-in page"
+    assert "/login" in page.url
+    page.goto(base + "/account")
+    assert "/login" in page.url, "the session is over, not just hidden"
+    context.close()
