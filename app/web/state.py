@@ -77,7 +77,7 @@ def get_db() -> db.Connection:
     if "db" not in g:
         st = state()
         keys = load_keys(current_app)
-        g.db = db.connect(st.config.database_path, keys.database_key)
+        g.db = db.connect(st.config.database_path, keys.database_key, db.Rights.SERVICE)
     return g.db
 
 
