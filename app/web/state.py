@@ -14,7 +14,7 @@ from app.common.passwords import Passwords
 from app.vault import db
 from app.vault.keyring import UnlockStore
 from app.web.config import Config
-from app.web.limits import CheckLimiter, SignInThrottle
+from app.web.limits import CheckLimiter, ResetLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
 
 
@@ -29,6 +29,7 @@ class AppState:
     keys: ServerKeys | None = None
     ready: bool = False
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    reset_limiter: ResetLimiter = field(default_factory=ResetLimiter)
     check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
     unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Every "now" in the app comes from here, so tests can move time.
