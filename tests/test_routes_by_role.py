@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                            ONLY_COORDINATORS),
     "coordinator.request_info": ("POST", "/coordinator/applications/{member_id}/request-info",
                                  ONLY_COORDINATORS),
+    "coordinator.reject_many": ("POST", "/coordinator/reject-applications", ONLY_COORDINATORS),
     "coordinator.members": ("GET", "/coordinator/members", ONLY_COORDINATORS),
     "coordinator.member": ("GET", "/coordinator/members/{member_id}", ONLY_COORDINATORS),
     "coordinator.revoke": ("POST", "/coordinator/members/{member_id}/revoke",
