@@ -127,3 +127,4 @@ def test_a_gap_in_the_alert_form_publishes_only_the_ticked_identifier(app, conn)
     assert "No published alert mentions this" in text(kept_private)
     ticked = post_form(member, "/check", {"kind": "plate", "value": "AB12CDE"})
     assert "1 published alert" in text(ticked)
+

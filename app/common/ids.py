@@ -7,8 +7,15 @@ import secrets
 
 
 def new_id() -> str:
-    """A row id: 128 random bits, URL-safe. Sealed rows need it before they are written."""
-    return secrets.token_urlsafe(16)
+    """A row id: 128 random bits, URL-safe. Sealed rows need it before they are written.
+
+    Never starting with "-": the CSV exports mark a cell that starts so as a possible
+    formula (app/common/csv_export.py), and an exported id must match its record.
+    """
+    while True:
+        candidate = secrets.token_urlsafe(16)
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def token_hash(token: str) -> bytes:
