@@ -69,6 +69,17 @@ CREATE TABLE sessions (
 ) STRICT;
 CREATE INDEX sessions_by_account ON sessions (account_id);
 
+-- Browsers known to an account (OWASP's device cookie), for sign-in throttling only: the
+-- browser keeps a random token, this table only its hash. A known browser's failures are
+-- counted against its token alone, so strangers cannot slow its sign-in.
+CREATE TABLE device_tokens (
+    token_hash    BLOB PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    created_at    TEXT NOT NULL,
+    last_used_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX device_tokens_by_account ON device_tokens (account_id, last_used_at);
+
 -- Who decided what about a membership, and when. Reasons are codes from a fixed list,
 -- so no free text about a person lands here.
 CREATE TABLE membership_decisions (
@@ -492,4 +503,6 @@ CREATE TABLE key_rotations (
 CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations ((finished_at IS NULL))
     WHERE finished_at IS NULL;
 
-PRAGMA user_version = 11;
+
+
+PRAGMA user_version = 12;

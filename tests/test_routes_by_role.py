@@ -85,6 +85,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                                  ONLY_COORDINATORS),
     "coordinator.answers": ("POST", "/coordinator/applications/{member_id}/answers",
                             ONLY_COORDINATORS),
+    "coordinator.reject_many": ("POST", "/coordinator/reject-applications", ONLY_COORDINATORS),
     "coordinator.members": ("GET", "/coordinator/members", ONLY_COORDINATORS),
     "coordinator.member": ("GET", "/coordinator/members/{member_id}", ONLY_COORDINATORS),
     "coordinator.revoke": ("POST", "/coordinator/members/{member_id}/revoke",

@@ -7,7 +7,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from app.alerts import service as alert_settings
-from app.auth import accounts, recovery, sessions
+from app.auth import accounts, devices, recovery, sessions
 from app.auth import staff as staff_logins
 from app.common.passwords import Passwords, password_problem
 from app.membership import records as member_records
@@ -17,7 +17,11 @@ from crypto.keystore import ServerKeys
 
 def change_password(conn: Connection, passwords: Passwords, account: accounts.Account,
                     current: str, new: str, keep_token: str) -> object | None:
-    """Change the password and end every other session; returns a problem or None."""
+    """Change the password, end every other session and forget every known browser.
+
+    Returns a problem or None. Known browsers go too: whoever had the old password may
+    have signed in from one, and a known browser is spared the strangers' sign-in limits.
+    """
     if not passwords.verify(account.password_hash, current):
         return _l("Your current password is not right.")
     problem = password_problem(new)
@@ -28,11 +32,14 @@ def change_password(conn: Connection, passwords: Passwords, account: accounts.Ac
         accounts.set_password_hash(conn, account.id, new_hash)
         sessions.end_all(conn, account.id, keep_token=keep_token)
         staff_logins.password_changed(conn, account.id)
+        devices.revoke_all(conn, account.id)
     return None
 
 
 def sign_out_everywhere(conn: Connection, account_id: str) -> int:
+    """End every session and forget every browser that signed in (their device tokens)."""
     with transaction(conn):
+        devices.revoke_all(conn, account_id)
         return sessions.end_all(conn, account_id)
 
 

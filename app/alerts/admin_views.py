@@ -17,7 +17,13 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from app.alerts import service
-from app.alerts.forms import AlertForm, draft_from, fill_form, rows_with_choice
+from app.alerts.forms import (
+    AlertForm,
+    draft_from,
+    fill_form,
+    identifier_problem,
+    rows_with_choice,
+)
 from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.common.clock import uk_today
@@ -94,6 +100,9 @@ def change(alert_id: str) -> Response | tuple[str, int]:
     form = AlertForm()
     rows = [(kind, value, publish) for kind, value, publish in rows_with_choice(request.form)
             if value.strip()]
+    problem = identifier_problem(request.form)
+    if problem is not None:
+        return _page(alert, form, rows, problems={"identifiers": problem}, status=400)
     action = request.form.get("action", "preview")
     if action == "from_report":
         return _from_report(alert, form, rows)

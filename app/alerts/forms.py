@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 
 from app.alerts.service import Alert, AlertDraft
 from app.common import choices
-from app.reports.forms import CheckboxList, identifier_rows
+from app.reports.forms import CheckboxList, read_identifier_rows
 
 
 class AlertForm(FlaskForm):
@@ -26,11 +27,23 @@ class AreasForm(FlaskForm):
                          validate_choice=False)
 
 
-def rows_with_choice(form_data: MultiDict) -> list[tuple[str, str, bool]]:
-    """(kind, value, publish?) for every posted identifier row."""
-    rows = identifier_rows(form_data)
-    return [(kind, value, form_data.get(f"identifiers-{i}-publish") == "y")
-            for i, (kind, value) in enumerate(rows)]
+ALERT_ROW_FIELDS = ("kind", "value", "publish")
+
+
+def rows_with_choice(form_data: Mapping[str, object]) -> list[tuple[str, str, bool]]:
+    """(kind, value, publish?) for every posted identifier row, each tick matched by row number.
+
+    Matched by number, never by position: an unticked box is not posted at all, and a gap
+    in the numbering must not move a tick onto another identifier.
+    """
+    rows = read_identifier_rows(form_data, ALERT_ROW_FIELDS)
+    return [(kind, value, publish == "y")
+            for kind, value, publish in rows.values("kind", "value", "publish")]
+
+
+def identifier_problem(form_data: Mapping[str, object]) -> object | None:
+    """A message when a row key is malformed (the post is refused whole), else None."""
+    return read_identifier_rows(form_data, ALERT_ROW_FIELDS).problem
 
 
 def draft_from(form: AlertForm, rows: list[tuple[str, str, bool]], raw_date: str) -> AlertDraft:

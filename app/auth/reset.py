@@ -2,7 +2,8 @@
 
 The response never says whether a username exists. The code goes out through the worker
 (sealed to the delivery key in the outbox); the database keeps only a keyed hash of it,
-which expires after 30 minutes and allows five tries.
+which expires after 30 minutes and allows five tries. Requests and tries have their own
+limits (app/auth/signin.ask_for_code): they never count as sign-in failures.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from app.auth import accounts, sessions
+from app.auth import accounts, devices, sessions
 from app.common.passwords import Passwords, password_problem
 from app.vault import outbox
 from app.vault.db import Connection, transaction
@@ -86,6 +87,7 @@ def use_code(conn: Connection, keys: ServerKeys, passwords: Passwords, username:
         conn.execute("DELETE FROM password_resets WHERE account_id = ?", (account.id,))
         accounts.set_password_hash(conn, account.id, new_hash)
         sessions.end_all(conn, account.id)
+        devices.revoke_all(conn, account.id)
     return None
 
 

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     g,
@@ -18,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from app.auth import recovery, sessions
+from app.auth import device_cookie, recovery, sessions
 from app.auth import reset as reset_codes
 from app.auth import staff as staff_logins
 from app.auth.accounts import STAFF_ROLES
@@ -30,13 +29,23 @@ from app.auth.forms import (
     SignInForm,
     forget_typed,
 )
-from app.auth.signin import Outcome, attempt_code, attempt_password
+from app.auth.signin import (
+    Attempt,
+    Outcome,
+    ask_for_code,
+    attempt_code,
+    attempt_password,
+    remember_browser,
+)
 from app.membership import records as member_records
 from app.vault.db import transaction
 from app.web.access import EVERYONE, PENDING, SIGNED_IN, allow
+from app.web.limits import Verdict
 from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("auth", __name__)
+# A page, a page with its status, or a 429 with its Retry-After header.
+Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 _CODE_FOR = "code_for"
 _CODE_UNTIL = "code_until"
@@ -69,9 +78,34 @@ def begin_session(account_id: str, role: str, status: str = "active",
     return redirect(_landing(role, status, member_id))
 
 
+def _signed_in(attempt: Attempt) -> Response:
+    """The session, and a device token if this browser was not yet known to the account."""
+    account = attempt.account
+    assert account is not None
+    new_token = remember_browser(get_db(), attempt, now())
+    signed_in = begin_session(account.id, account.role, account.status, account.member_id)
+    if attempt.used_recovery_code:
+        left = recovery.remaining(get_db(), account.id)
+        flash(ngettext("You signed in with a recovery code. It cannot be used again: you "
+                       "have %(num)d recovery code left.",
+                       "You signed in with a recovery code. It cannot be used again: you "
+                       "have %(num)d recovery codes left.", left))
+        if left <= 3:
+            flash(_("Turn two-step sign-in off and on again in Your account to get new "
+                    "codes, or set up your authenticator app again."))
+    return device_cookie.remember(signed_in, new_token)
+
+
+def _too_many(wait: Verdict | Attempt) -> tuple[str, int, dict[str, str]]:
+    """429 with how long to wait; the same page for every username, known or not."""
+    verdict = wait if isinstance(wait, Verdict) else Verdict(False, wait.retry_after)
+    return (render_template("auth/too_many.html", minutes=verdict.minutes), 429,
+            {"Retry-After": str(max(1, int(verdict.retry_after.total_seconds())))})
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @allow(*EVERYONE)
-def login() -> Response | str | tuple[str, int]:
+def login() -> Page:
     if g.get("account") is not None:
         return redirect(_landing(g.account.role, g.account.status))
     form = SignInForm()
@@ -81,9 +115,10 @@ def login() -> Response | str | tuple[str, int]:
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
     attempt = attempt_password(get_db(), state().passwords, state().throttle,
-                               form.username.data or "", form.password.data or "")
+                               form.username.data or "", form.password.data or "", now(),
+                               device_cookie.held_tokens())
     if attempt.outcome is Outcome.THROTTLED:
-        abort(429)
+        return _too_many(attempt)
     if attempt.outcome is Outcome.FAILED:
         return render_template("auth/login.html", form=form, failed=True), 401
     assert attempt.account is not None
@@ -96,13 +131,12 @@ def login() -> Response | str | tuple[str, int]:
         session[_CODE_FOR] = attempt.account.id
         session[_CODE_UNTIL] = (now() + CODE_WINDOW).timestamp()
         return redirect(url_for("auth.code"))
-    return begin_session(attempt.account.id, attempt.account.role, attempt.account.status,
-                         attempt.account.member_id)
+    return _signed_in(attempt)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @allow(*EVERYONE)
-def code() -> Response | str | tuple[str, int]:
+def code() -> Page:
     account_id = session.get(_CODE_FOR)
     if not account_id or now().timestamp() > session.get(_CODE_UNTIL, 0):
         session.pop(_CODE_FOR, None)
@@ -114,24 +148,13 @@ def code() -> Response | str | tuple[str, int]:
     if not form.validate():
         return render_template("auth/code.html", form=form), 400
     attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data or "", now(),
-                           keys=load_keys(current_app))
+                           device_cookie.held_tokens(), keys=load_keys(current_app))
     if attempt.outcome is Outcome.THROTTLED:
-        abort(429)
+        return _too_many(attempt)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
         forget_typed(form.code)
         return render_template("auth/code.html", form=form, failed=True), 401
-    signed_in = begin_session(attempt.account.id, attempt.account.role,
-                              attempt.account.status, attempt.account.member_id)
-    if attempt.used_recovery_code:
-        left = recovery.remaining(get_db(), attempt.account.id)
-        flash(ngettext("You signed in with a recovery code. It cannot be used again: you "
-                       "have %(num)d recovery code left.",
-                       "You signed in with a recovery code. It cannot be used again: you "
-                       "have %(num)d recovery codes left.", left))
-        if left <= 3:
-            flash(_("Turn two-step sign-in off and on again in Your account to get new "
-                    "codes, or set up your authenticator app again."))
-    return signed_in
+    return _signed_in(attempt)
 
 
 @bp.post("/logout")
@@ -171,37 +194,36 @@ def quick_exit() -> Response:
 
 @bp.route("/reset", methods=["GET", "POST"])
 @allow(*EVERYONE)
-def reset() -> str | tuple[str, int]:
+def reset() -> Page:
     form = ResetRequestForm()
     if not form.is_submitted():
         return render_template("auth/reset.html", form=form)
     if not form.validate():
         return render_template("auth/reset.html", form=form), 400
-    username = form.username.data or ""
-    if not state().throttle.allow_attempt(username):
-        abort(429)
-    # Every request counts against the account's limit, so codes cannot be sprayed.
-    state().throttle.record_failure(username)
-    reset_codes.request_code(get_db(), load_keys(current_app), username, now())
+    # Its own limit, per typed username and overall: never a sign-in failure.
+    verdict = ask_for_code(get_db(), load_keys(current_app), state().reset_limiter,
+                           form.username.data or "", now())
+    if not verdict.allowed:
+        return _too_many(verdict)
     # The same page whether or not the username exists or can receive a code.
     return render_template("auth/reset_sent.html")
 
 
 @bp.route("/reset/code", methods=["GET", "POST"])
 @allow(*EVERYONE)
-def reset_code() -> Response | str | tuple[str, int]:
+def reset_code() -> Page:
     form = ResetCodeForm()
     if not form.is_submitted():
         return render_template("auth/reset_code.html", form=form)
     if not form.validate():
         return render_template("auth/reset_code.html", form=form), 400
-    if not state().throttle.allow_attempt(form.username.data or ""):
-        abort(429)
+    verdict = state().reset_limiter.allow_code_try(form.username.data or "", now())
+    if not verdict.allowed:
+        return _too_many(verdict)
     problem = reset_codes.use_code(get_db(), load_keys(current_app), state().passwords,
                                    form.username.data or "", form.code.data or "",
                                    form.new.data or "", now())
     if problem:
-        state().throttle.record_failure(form.username.data or "")
         return render_template("auth/reset_code.html", form=form, problem=str(problem)), 400
     flash(_("Your password is changed, and every session was signed out. Sign in now."))
     return redirect(url_for("auth.login"))

@@ -9,8 +9,9 @@ import secrets
 def new_id() -> str:
     """A row id: 128 random bits, URL-safe. Sealed rows need it before they are written.
 
-    Never starting with "-": such an id reads as an option on a command line and as a
-    formula in a spreadsheet cell, where an export would have to alter it.
+    Never starting with "-": such an id reads as an option on a command line, and the CSV
+    exports mark a cell that starts so as a possible formula (app/common/csv_export.py),
+    where an exported id must still match its record.
     """
     while True:
         candidate = secrets.token_urlsafe(16)

@@ -3,11 +3,20 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.staff import DISABLE_REASONS, ENABLE_REASONS, MAX_LABEL_CHARS
 from app.common.choices import options
+from app.common.labels import KIND_LABELS
 from app.membership.decisions import (
     APPROVE_UNREAD_REASONS,
     INFO_REASONS,
@@ -76,3 +85,23 @@ class EnableStaffForm(FlaskForm):
                         validators=[DataRequired(message=_l("Choose a reason."))])
     confirm = BooleanField(_l("Let this login sign in again."),
                            validators=[DataRequired(message=_l("Tick the box to confirm."))])
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter that changes nothing
+
+    kind = SelectField(_l("Type"), default="", choices=options([("", _l("Every type")),
+                                                    *KIND_LABELS.items()]))
+    applied_from = DateField(_l("Applied on or after (UK date)"), validators=[Optional()])
+    applied_to = DateField(_l("Applied on or before (UK date)"), validators=[Optional()])
+
+
+class RejectManyForm(FlaskForm):
+    """Several applications rejected with one reason; the ids come as posted lists."""
+
+    all_shown = BooleanField(_l("Select every application shown"))
+    reason = SelectField(_l("Reason for rejecting the selected applications"),
+                         choices=options([("", _l("Choose a reason")),
+                                          *REJECT_REASONS.items()]),
+                         validators=[DataRequired(message=_l("Choose a reason."))])

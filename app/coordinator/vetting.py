@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from app.common.clock import business_hours_between
+from app.common.clock import UK, business_hours_between, stamp
 from app.membership.records import duplicate_candidates
 from app.vault.db import Connection, Row
 from app.vault.sealing import SEALED_PLACES
@@ -43,10 +43,36 @@ def _application(row: Row, now: datetime) -> Application:
                        age_hours=business_hours_between(created, now))
 
 
-def queue(conn: Connection, now: datetime) -> list[Application]:
-    """Waiting applications, the longest-waiting first."""
-    rows = conn.execute(f"{_SELECT} WHERE status IN ('pending', 'info_requested') "
-                        "ORDER BY created_at, id").fetchall()
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which waiting applications to show: a kind, and UK days applied on (inclusive)."""
+
+    kind: str | None = None
+    applied_from: date | None = None
+    applied_to: date | None = None
+
+
+def _uk_midnight(day: date) -> str:
+    """The UTC stamp of a UK day's start: stored stamps are UTC, compared as text."""
+    return stamp(datetime.combine(day, time(0), tzinfo=UK).astimezone(UTC))
+
+
+def queue(conn: Connection, now: datetime,
+          wanted: QueueFilter = QueueFilter()) -> list[Application]:
+    """Waiting applications, the longest-waiting first, as `wanted` narrows them."""
+    where, params = ["status IN ('pending', 'info_requested')"], []
+    if wanted.kind is not None:
+        where.append("kind = ?")
+        params.append(wanted.kind)
+    if wanted.applied_from is not None:
+        where.append("created_at >= ?")
+        params.append(_uk_midnight(wanted.applied_from))
+    if wanted.applied_to is not None:
+        where.append("created_at < ?")
+        params.append(_uk_midnight(wanted.applied_to + timedelta(days=1)))
+    # Only the fixed clauses above are joined in; every value is a parameter.
+    rows = conn.execute(f"{_SELECT} WHERE {' AND '.join(where)} "
+                        "ORDER BY created_at, id", params).fetchall()
     return [_application(row, now) for row in rows]
 
 

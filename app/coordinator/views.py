@@ -11,6 +11,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
@@ -21,7 +22,9 @@ from app.coordinator.forms import (
     FindMemberForm,
     InfoForm,
     MemberAccessForm,
+    QueueFilterForm,
     RejectForm,
+    RejectManyForm,
     RevokeForm,
     UnlockForm,
 )
@@ -52,11 +55,43 @@ def _application_or_404(member_id: str) -> vetting.Application:
     return application
 
 
+def _queue_page(filter_form: QueueFilterForm, reject_form: RejectManyForm,
+                problem: str | None = None, status: int = 200) -> tuple[str, int]:
+    wanted = vetting.QueueFilter()
+    if filter_form.validate():
+        wanted = vetting.QueueFilter(kind=filter_form.kind.data or None,
+                                     applied_from=filter_form.applied_from.data,
+                                     applied_to=filter_form.applied_to.data)
+    elif status == 200:
+        status = 400  # a filter that does not read shows every waiting application, and says so
+    return render_template("coordinator/queue.html", filter_form=filter_form,
+                           reject_form=reject_form, problem=problem,
+                           filtered=wanted != vetting.QueueFilter(),
+                           applications=vetting.queue(get_db(), now(), wanted)), status
+
+
 @bp.get("/")
 @allow(COORDINATOR)
-def queue() -> str:
-    return render_template("coordinator/queue.html",
-                           applications=vetting.queue(get_db(), now()))
+def queue() -> tuple[str, int]:
+    return _queue_page(QueueFilterForm(request.args), RejectManyForm())
+
+
+@bp.post("/reject-applications")
+@allow(COORDINATOR)
+def reject_many() -> Response | tuple[str, int]:
+    """Reject the ticked applications (or every one shown) with one reason."""
+    form = RejectManyForm()
+    filter_form = QueueFilterForm(request.args)
+    if not form.validate():
+        return _queue_page(filter_form, form, status=400)
+    chosen = request.form.getlist("shown" if form.all_shown.data else "member_ids")
+    try:
+        done = memberships.reject_many(get_db(), chosen, form.reason.data or "",
+                                       current_account().id, now())
+    except memberships.DecisionError as error:
+        return _queue_page(filter_form, form, problem=str(error.message), status=400)
+    flash(ngettext("Rejected %(num)d application.", "Rejected %(num)d applications.", done))
+    return redirect(url_for("coordinator.queue"))
 
 
 @bp.route("/unlock", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ REJECT_REASONS = {
     "duplicate": _l("The applicant is already a member"),
     "not_eligible": _l("The application is outside who the scheme is for"),
     "organisation_unverified": _l("The organisation's website or email could not be checked"),
+    "not_genuine": _l("The application is not a genuine request to join"),
 }
 INFO_REASONS = {
     "website": _l("We need to check the organisation's website"),
@@ -125,6 +126,29 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
         records.record_decision(conn, member_id, Decision.REJECT, reason, actor_id, now)
         log.append(conn, log.application_rejected(at=now, actor=actor_id, member_id=member_id,
                                                   reason=reason))
+
+
+# At most this many applications rejected by one decision of a coordinator's.
+MAX_REJECTED_AT_ONCE = 1000
+
+
+def reject_many(conn: Connection, member_ids: list[str], reason: str, actor_id: str,
+                now: datetime) -> int:
+    """Reject several waiting applications with one reason, each decision recorded as one.
+
+    One transaction: if any of them cannot be rejected (decided meanwhile, or no such
+    application), none is, and DecisionError says why.
+    """
+    wanted = list(dict.fromkeys(member_ids))
+    if not wanted:
+        raise DecisionError(_l("Choose the applications to reject."))
+    if len(wanted) > MAX_REJECTED_AT_ONCE:
+        raise DecisionError(_l("Reject at most %(count)d applications at once.",
+                               count=MAX_REJECTED_AT_ONCE))
+    with transaction(conn):
+        for member_id in wanted:
+            reject(conn, member_id, reason, actor_id, now)
+    return len(wanted)
 
 
 def request_info(conn: Connection, member_id: str, reason: str, question: str,

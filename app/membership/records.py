@@ -268,6 +268,16 @@ def insert_member(
     return member_id
 
 
+def applications_since(conn: Connection, since: datetime) -> tuple[int, datetime | None]:
+    """How many applications were made at or after `since`, and when the first of them was."""
+    row = conn.execute("SELECT count(*) AS made, min(created_at) AS first FROM members "
+                       "WHERE created_at >= ?",
+                       (since.astimezone(UTC).isoformat(timespec="seconds"),)
+                       ).fetchone()
+    first = datetime.fromisoformat(row["first"]) if row["first"] else None
+    return int(row["made"]), first
+
+
 def status_and_kind(conn: Connection, member_id: str) -> tuple[str, str] | None:
     row = conn.execute("SELECT status, kind FROM members WHERE id = ?", (member_id,)).fetchone()
     return None if row is None else (row["status"], row["kind"])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -45,6 +45,30 @@ class ApplicationInvalid(Exception):
         # Field names only: the messages and values stay out of anything that logs this.
         super().__init__(f"problems with: {', '.join(sorted(problems))}")
         self.problems = dict(problems)
+
+
+class ApplicationsFull(Exception):
+    """The overall cap on new applications in an hour is reached; try again at `retry_at`.
+
+    The cap is counted from the stored applications themselves, so it needs nothing about
+    who is applying (no address, no cookie) and survives a restart.
+    """
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__("applications are full for now")
+        self.retry_at = retry_at
+
+
+CAP_WINDOW = timedelta(hours=1)
+
+
+def check_room(conn: Connection, now: datetime, per_hour: int | None) -> None:
+    """ApplicationsFull unless another application fits under the cap (None: no cap)."""
+    if per_hour is None:
+        return
+    made, first = member_records.applications_since(conn, now - CAP_WINDOW)
+    if made >= per_hour:
+        raise ApplicationsFull((first or now) + CAP_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -301,10 +325,15 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
 
 
 def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
-           checked: _Checked, password: str, tally: Tally | None) -> Applied:
+           checked: _Checked, password: str, tally: Tally | None,
+           per_hour: int | None) -> Applied:
+    # Checked before hashing too, so a flood past the cap costs no Argon2id work.
+    check_room(conn, now, per_hour)
     # Hashed before the write lock is taken: the hash is the slow part.
     password_hash = passwords.hash(password)
     with transaction(conn):
+        # Again under the write lock: two applications at once cannot both take the last place.
+        check_room(conn, now, per_hour)
         member_id = member_records.insert_member(
             conn, keys, kind=checked.kind, identity=checked.identity,
             contact=checked.contact, alert_channel=checked.alert_channel, now=now)
@@ -321,14 +350,18 @@ def _store(conn: Connection, keys: ServerKeys, passwords: Passwords, now: dateti
 
 def apply_individual(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
                      application: IndividualApplication, tally: Tally | None = None, *,
-                     text_alerts: bool = True) -> Applied:
-    """Check and store an individual's application; its monitoring answers go to `tally`."""
+                     text_alerts: bool = True, per_hour: int | None = None) -> Applied:
+    """Check and store an individual's application; its monitoring answers go to `tally`.
+
+    `per_hour` caps new applications across everyone (ApplicationsFull past it).
+    """
     checked = check_individual(application, text_alerts=text_alerts)
-    return _store(conn, keys, passwords, now, checked, application.password, tally)
+    return _store(conn, keys, passwords, now, checked, application.password, tally, per_hour)
 
 
 def apply_organisation(conn: Connection, keys: ServerKeys, passwords: Passwords, now: datetime,
-                       application: OrganisationApplication) -> Applied:
+                       application: OrganisationApplication,
+                       per_hour: int | None = None) -> Applied:
     """Check and store a project's or a site/establishment's application."""
     checked = check_organisation(application)
-    return _store(conn, keys, passwords, now, checked, application.password, None)
+    return _store(conn, keys, passwords, now, checked, application.password, None, per_hour)

@@ -13,6 +13,7 @@ import secrets
 
 from flask import Blueprint, current_app, render_template, session
 
+from app.common.clock import UK
 from app.membership import service
 from app.membership.forms import IndividualForm, OrganisationForm, offer_channels
 from app.web.access import EVERYONE, allow
@@ -20,7 +21,7 @@ from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("membership", __name__)
 
-Page = str | tuple[str, int]
+Page = str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 @bp.get("/apply")
@@ -39,6 +40,26 @@ def _fresh_submission(form: IndividualForm | OrganisationForm) -> None:
 
 def _already_sent(form: IndividualForm | OrganisationForm) -> bool:
     return bool(form.submission.data) and form.submission.data in session.get(_SENT, [])
+
+
+def _per_hour() -> int:
+    return state().config.applications_per_hour
+
+
+def _full(error: service.ApplicationsFull) -> tuple[str, int, dict[str, str]]:
+    """The polite 429: when to come back, in UK time; nothing about who asked is kept."""
+    wait = max(60, int((error.retry_at - now()).total_seconds()))
+    return (render_template("apply/too_many.html",
+                            retry_at=error.retry_at.astimezone(UK).strftime("%H:%M")),
+            429, {"Retry-After": str(wait)})
+
+
+def _room_for_one() -> service.ApplicationsFull | None:
+    try:
+        service.check_room(get_db(), now(), _per_hour())
+    except service.ApplicationsFull as full:
+        return full
+    return None
 
 
 def _confirmation(kind: str, applied: service.Applied,
@@ -60,11 +81,17 @@ def individual() -> Page:
             applied = service.apply_individual(get_db(), load_keys(current_app),
                                                state().passwords, now(), form.application(),
                                                tally=state().tally,
-                                               text_alerts=text_alerts)
+                                               text_alerts=text_alerts,
+                                               per_hour=_per_hour())
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/individual.html", form=form), 400
+        except service.ApplicationsFull as full:
+            return _full(full)
         return _confirmation(service.INDIVIDUAL, applied, form)
+    refused = _room_for_one()
+    if refused is not None:
+        return _full(refused)  # before anyone spends time filling the form in
     _fresh_submission(form)
     return render_template("apply/individual.html", form=form)
 
@@ -79,10 +106,15 @@ def organisation(kind: str) -> Page:
         try:
             applied = service.apply_organisation(get_db(), load_keys(current_app),
                                                  state().passwords, now(),
-                                                 form.application(kind))
+                                                 form.application(kind), per_hour=_per_hour())
         except service.ApplicationInvalid as invalid:
             form.show_problems(invalid.problems)
             return render_template("apply/organisation.html", form=form, kind=kind), 400
+        except service.ApplicationsFull as full:
+            return _full(full)
         return _confirmation(kind, applied, form)
+    refused = _room_for_one()
+    if refused is not None:
+        return _full(refused)
     _fresh_submission(form)
     return render_template("apply/organisation.html", form=form, kind=kind)

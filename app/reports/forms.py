@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,6 +15,7 @@ from wtforms import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.common import choices, identifiers
+from app.common.rows import IndexedRows, indexed_rows
 from app.reports.service import MAX_IDENTIFIERS, ReportSubmission
 
 START_ROWS = 3
@@ -56,17 +58,23 @@ class ReportForm(FlaskForm):
     third_party = BooleanField(_l("I am reporting for someone else"))
 
 
-def identifier_rows(form_data: MultiDict) -> list[tuple[str, str]]:
-    """The (kind, value) rows posted as identifiers-N-kind / identifiers-N-value.
+IDENTIFIER_FIELDS = ("kind", "value")
+
+
+def read_identifier_rows(form_data: Mapping[str, object],
+                         fields: tuple[str, ...] = IDENTIFIER_FIELDS) -> IndexedRows:
+    """The identifiers-N-FIELD rows, matched by N; `.problem` is set for a malformed row key.
 
     Every posted row is read (not only the first MAX_IDENTIFIERS), so that too many is
     refused with a message rather than silently cut short.
     """
-    indices = sorted({int(key.split("-")[1]) for key in form_data
-                      if key.startswith("identifiers-") and key.count("-") == 2
-                      and key.split("-")[1].isdigit()})
-    return [(form_data.get(f"identifiers-{i}-kind", ""),
-             form_data.get(f"identifiers-{i}-value", "")) for i in indices[:10_000]]
+    return indexed_rows(form_data, "identifiers", fields)
+
+
+def identifier_rows(form_data: Mapping[str, object]) -> list[tuple[str, str]]:
+    """The (kind, value) rows posted as identifiers-N-kind / identifiers-N-value, by N."""
+    return [(kind, value) for kind, value in read_identifier_rows(form_data).values(
+        "kind", "value")]
 
 
 def rows_to_show(rows: list[tuple[str, str]], add: bool) -> list[tuple[str, str]]:

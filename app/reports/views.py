@@ -22,7 +22,7 @@ from app.reports.forms import (
     AdditionForm,
     ReportForm,
     WithdrawForm,
-    identifier_rows,
+    read_identifier_rows,
     rows_to_show,
     submission,
 )
@@ -59,7 +59,11 @@ def new() -> Response | tuple[str, int]:
     form = ReportForm()
     if not form.is_submitted():
         return _form_page(form, rows_to_show([], add=False))
-    rows = identifier_rows(request.form)
+    parsed = read_identifier_rows(request.form)
+    rows = [(kind, value) for kind, value in parsed.values("kind", "value")]
+    if parsed.problem is not None:
+        return _form_page(form, rows_to_show(rows, add=False),
+                          {"identifiers": parsed.problem}, 400)
     if "add_identifier" in request.form:
         return _form_page(form, rows_to_show(rows, add=True))
     account = current_account()

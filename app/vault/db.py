@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ import sqlcipher3
 
 # The code, schema.sql (which ends by setting PRAGMA user_version) and the last step in
 # migrations/ must agree: a new database and an upgraded one then have the same schema.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 if TYPE_CHECKING:
     # sqlcipher3 ships no types; it is the sqlite3 module's API over SQLCipher, so the
@@ -46,8 +47,59 @@ def _apply_key(conn: Connection, key: bytes) -> None:
     conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
 
 
-def connect(path: Path, key: bytes) -> Connection:
-    """Open the database with the raw key and the pragmas every connection needs."""
+class Rights(StrEnum):
+    """What a connection may do once it is set up.
+
+    SERVICE is what the web process and the worker need: read and change rows, in
+    transactions. ADMIN (init-db, `db upgrade`, the operator's commands) may also change
+    the schema and set pragmas.
+    """
+
+    SERVICE = "service"
+    ADMIN = "admin"
+
+
+# Pragmas a SERVICE connection may read (never set): the schema version check.
+_READABLE_PRAGMAS = frozenset({"user_version"})
+# Functions nobody may call: an extension is code from a file, and sqlcipher_export copies
+# the whole database into another (which also needs ATTACH, refused too).
+_REFUSED_FUNCTIONS = frozenset({"load_extension", "sqlcipher_export", "fts3_tokenizer"})
+_SERVICE_ACTIONS = frozenset({
+    sqlcipher3.SQLITE_SELECT, sqlcipher3.SQLITE_READ, sqlcipher3.SQLITE_INSERT,
+    sqlcipher3.SQLITE_UPDATE, sqlcipher3.SQLITE_DELETE, sqlcipher3.SQLITE_TRANSACTION,
+    sqlcipher3.SQLITE_SAVEPOINT, sqlcipher3.SQLITE_RECURSIVE, sqlcipher3.SQLITE_FUNCTION,
+    sqlcipher3.SQLITE_PRAGMA,
+})
+
+
+def service_authorizer(action: int, arg1: str | None, arg2: str | None,
+                       _database: str | None, _trigger: str | None) -> int:
+    """SQLite's authorizer for SERVICE connections: only the statements the app runs.
+
+    No ATTACH or DETACH (another file in, or this one out), no schema change, no pragma
+    that sets anything, no extension loading. A refused statement fails to prepare, so
+    nothing of it runs.
+    """
+    if action not in _SERVICE_ACTIONS:
+        return int(sqlcipher3.SQLITE_DENY)
+    if action == sqlcipher3.SQLITE_PRAGMA and (
+            arg2 is not None or (arg1 or "").lower() not in _READABLE_PRAGMAS):
+        return int(sqlcipher3.SQLITE_DENY)
+    if action == sqlcipher3.SQLITE_FUNCTION and (arg2 or "").lower() in _REFUSED_FUNCTIONS:
+        return int(sqlcipher3.SQLITE_DENY)
+    return int(sqlcipher3.SQLITE_OK)
+
+
+def connect(path: Path, key: bytes, rights: Rights = Rights.ADMIN) -> Connection:
+    """Open the database with the raw key and the pragmas every connection needs.
+
+    Every connection refuses to trust the schema (trusted_schema = OFF: a function with
+    side effects cannot be smuggled into a view, trigger or CHECK of a tampered file) and
+    checks cell sizes as it reads (cell_size_check: a corrupted page is an error, not a
+    wild read). SQLITE_DBCONFIG_DEFENSIVE cannot be set: sqlcipher3 exposes no
+    sqlite3_db_config (no `setconfig`); the authorizer below refuses what DEFENSIVE would
+    (writes to the schema, dangerous pragmas) on SERVICE connections.
+    """
     if not path.exists():
         raise StartupError(
             f"There is no database at {path}. Create it with: flask --app app init-db"
@@ -72,6 +124,11 @@ def connect(path: Path, key: bytes) -> Connection:
         # Sorts and temporary tables stay in memory: never a plaintext temp file on disk.
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("PRAGMA cell_size_check = ON")
+        if rights is Rights.SERVICE:
+            # Last: from here on the connection runs only what service_authorizer allows.
+            conn.set_authorizer(service_authorizer)
     except BaseException:
         conn.close()
         raise

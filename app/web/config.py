@@ -34,6 +34,9 @@ class Config:
     # At most this many Argon2id password hashes at once (each takes 64 MiB).
     max_concurrent_hashes: int = 2
     hash_wait_seconds: float = 3.0
+    # At most this many new applications an hour, from everyone together: a flood cannot
+    # bury the coordinators' queue. Counted from stored applications, never per person.
+    applications_per_hour: int = 30
     # Tests only: the same hashing code with parameters that take milliseconds (key files
     # that key commands make use libsodium's INTERACTIVE Argon2id limits too).
     cheap_password_hashing: bool = False
@@ -53,6 +56,10 @@ class Config:
             config = replace(config, database_path=Path(env["UGLYMUGS_DATABASE"]))
         if env.get("UGLYMUGS_INSECURE_COOKIES") == "1":
             config = replace(config, secure_cookies=False)
+        if env.get("UGLYMUGS_APPLICATIONS_PER_HOUR", "").isascii() and \
+                env.get("UGLYMUGS_APPLICATIONS_PER_HOUR", "").isdigit():
+            config = replace(config,
+                             applications_per_hour=int(env["UGLYMUGS_APPLICATIONS_PER_HOUR"]))
         if "UGLYMUGS_QUICK_EXIT_URL" in env:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
         if (site_name := env.get("UGLYMUGS_SITE_NAME", "").strip()):

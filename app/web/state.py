@@ -15,7 +15,7 @@ from app.common.tally import Tally
 from app.vault import db
 from app.vault.keyring import UnlockStore
 from app.web.config import Config
-from app.web.limits import CheckLimiter, SignInThrottle
+from app.web.limits import CheckLimiter, ResetLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
 
 
@@ -30,6 +30,7 @@ class AppState:
     keys: ServerKeys | None = None
     ready: bool = False
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    reset_limiter: ResetLimiter = field(default_factory=ResetLimiter)
     check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
     unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Monitoring answers waiting to be counted (app/membership/monitoring.py).
@@ -86,7 +87,7 @@ def get_db() -> db.Connection:
     if "db" not in g:
         st = state()
         keys = load_keys(current_app)
-        g.db = db.connect(st.config.database_path, keys.database_key)
+        g.db = db.connect(st.config.database_path, keys.database_key, db.Rights.SERVICE)
     return g.db
 
 

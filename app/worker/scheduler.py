@@ -19,7 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.common.clock import UK
 from app.disclosures.notices import release_due_notices
-from app.vault.db import Connection, connect
+from app.vault.db import Connection, Rights, connect
 from app.worker import retention
 from app.worker.delivery import Courier, deliver_all_due
 
@@ -42,7 +42,7 @@ class Jobs:
         return "Jobs()"
 
     def _connect(self) -> Connection:
-        return connect(self._path, self._key)
+        return connect(self._path, self._key, Rights.SERVICE)
 
     def deliver(self) -> None:
         conn = self._connect()
