@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.cli.output import fail, write_private_text
+from app.vault import backup
 from app.web.state import state
 from crypto import keystore
 from crypto.errors import KeyFileError, KeysExist
@@ -46,6 +47,11 @@ def run_ceremony(keys_dir: Path, *, demo: bool, vetting_key_out: Path | None) ->
               "if you really mean to start again (everything sealed to them is then lost).")
     except (KeyFileError, ValueError) as error:
         fail(str(error))
+    # Beside the ceremony, not in it: backups came later, and deployments made before
+    # them get this key from `db upgrade` or `backup create` instead.
+    backup.ensure_backup_key(keys_dir)
+    click.echo(f"  backup key written to {keys_dir / backup.BACKUP_KEY} (keep a copy "
+               "offline with database.key: a backup needs both)")
     click.echo("Key fingerprints (compare these with what coordinators and auditors hold):")
     for name, fingerprint in result.fingerprints.items():
         click.echo(f"  {name:<10} {fingerprint}")

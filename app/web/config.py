@@ -26,12 +26,20 @@ class Config:
     max_content_length: int = 256 * 1024
     quick_exit_url: str = "https://www.bbc.co.uk/weather"
     testing: bool = False
+    # Where `backup create` and the worker's nightly backup write (None: a `backups`
+    # folder beside the database), and how many nightly backups the worker keeps.
+    backup_dir: Path | None = None
+    backup_keep: int = 14
     # At most this many Argon2id password hashes at once (each takes 64 MiB).
     max_concurrent_hashes: int = 2
     hash_wait_seconds: float = 3.0
     # Tests only: the same hashing code with parameters that take milliseconds.
     cheap_password_hashing: bool = False
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def backups_path(self) -> Path:
+        return self.backup_dir or self.database_path.parent / "backups"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -44,6 +52,13 @@ class Config:
             config = replace(config, database_path=Path(env["UGLYMUGS_DATABASE"]))
         if env.get("UGLYMUGS_INSECURE_COOKIES") == "1":
             config = replace(config, secure_cookies=False)
+        if "UGLYMUGS_BACKUP_DIR" in env:
+            config = replace(config, backup_dir=Path(env["UGLYMUGS_BACKUP_DIR"]))
+        if "UGLYMUGS_BACKUP_KEEP" in env:
+            keep = env["UGLYMUGS_BACKUP_KEEP"]
+            if not keep.isascii() or not keep.isdigit() or int(keep) < 1:
+                raise ValueError("UGLYMUGS_BACKUP_KEEP must be a whole number, 1 or more")
+            config = replace(config, backup_keep=int(keep))
         if "UGLYMUGS_QUICK_EXIT_URL" in env:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
         return config
