@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request, session
 
 from app.auth import accounts, sessions
+from app.web.access import HEALTH_ENDPOINT
 from app.web.state import get_db, now
 
 SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
@@ -12,7 +13,7 @@ SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
 
 def load_current_account() -> None:
     """before_request: set g.account and g.role from a live session, else stay anonymous."""
-    if request.endpoint == "static":
+    if request.endpoint in ("static", HEALTH_ENDPOINT):
         return
     token = session.get(SESSION_TOKEN)
     if not isinstance(token, str):

@@ -126,16 +126,25 @@ def check_cookies(config: Config, local: bool) -> Check:
                  "unset UGLYMUGS_INSECURE_COOKIES: only the localhost demo may set it")
 
 
-def check_database(app: Flask) -> tuple[Check, Check, datetime | None, datetime | None]:
+@dataclass(frozen=True)
+class DatabaseChecks:
+    database: Check
+    log: Check
+    entries: int = 0
+    newest_checkpoint: datetime | None = None
+    last_entry: datetime | None = None
+
+
+def check_database(app: Flask) -> DatabaseChecks:
     """Schema, log chain, and the newest log and checkpoint times (for the clock check)."""
     config = state(app).config
     try:
         keys = load_keys(app)
         db.check_database(config.database_path, keys.database_key)
     except db.StartupError as error:
-        failed = Check("database", FAIL, str(error), "see the message")
-        return failed, Check("disclosure log", FAIL, "not checked: the database did not "
-                             "open"), None, None
+        return DatabaseChecks(
+            Check("database", FAIL, str(error), "see the message"),
+            Check("disclosure log", FAIL, "not checked: the database did not open"))
     conn = db.connect(config.database_path, keys.database_key)
     try:
         verdict = verify_log(conn, keys.audit_verify_key)
@@ -157,7 +166,7 @@ def check_database(app: Flask) -> tuple[Check, Check, datetime | None, datetime 
             last_entry = _parse_time(json.loads(last_body).get("at"))
         except (ValueError, AttributeError):
             last_entry = None
-    return database, log, _parse_time(newest), last_entry
+    return DatabaseChecks(database, log, verdict.entries, _parse_time(newest), last_entry)
 
 
 def _parse_time(value: object) -> datetime | None:
@@ -175,7 +184,9 @@ def _age(now: datetime, then: datetime) -> str:
     return f"{hours:.0f} hours" if hours < 72 else f"{hours / 24:.0f} days"
 
 
-def check_checkpoint(now: datetime, newest: datetime | None) -> Check:
+def check_checkpoint(now: datetime, newest: datetime | None, entries: int) -> Check:
+    if newest is None and entries == 0:
+        return Check("last checkpoint", OK, "none needed yet: the log is empty")
     if newest is None:
         return Check("last checkpoint", WARN, "no signed checkpoint yet",
                      "run flask --app app audit checkpoint, and keep the worker running "
@@ -275,13 +286,13 @@ def run_checks(app: Flask, environ: dict[str, str], *, local: bool = False,
     checks = check_key_files(config)
     checks.append(check_personal_keys(config))
     checks.append(check_cookies(config, local))
-    database, log, newest_checkpoint, last_entry = check_database(app)
-    checks += [database, log]
-    checks.append(check_checkpoint(now, newest_checkpoint))
+    found = check_database(app)
+    checks += [found.database, found.log]
+    checks.append(check_checkpoint(now, found.newest_checkpoint, found.entries))
     checks.append(check_backups(config, now))
     if network:
         checks += check_delivery(environ)
-    checks.append(check_clock(now, newest_checkpoint, last_entry))
+    checks.append(check_clock(now, found.newest_checkpoint, found.last_entry))
     checks.append(check_disk(config))
     return checks
 

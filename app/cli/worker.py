@@ -62,13 +62,13 @@ def register(app: Flask) -> None:
         courier = Courier(key=key, channels=channels(settings), rates=send_rates(settings),
                           settings=settings)
         try:
-            key, created = backup.ensure_backup_key(st.config.keys_dir)
+            backup_key, created = backup.ensure_backup_key(st.config.keys_dir)
         except KeyFileError as error:
             fail(f"Not starting: {error}")
         if created:
             click.echo(f"Created the backup key {st.config.keys_dir / backup.BACKUP_KEY}: "
                        "keep a copy offline with database.key.")
-        plan = BackupPlan(st.config.backups_path, st.config.backup_keep, key)
+        plan = BackupPlan(st.config.backups_path, st.config.backup_keep, backup_key)
         jobs = Jobs(st.config.database_path, load_keys(app).database_key, courier,
                     lambda: st.clock(), signing_key, plan)
         if once:

@@ -361,9 +361,11 @@ def _decrypt_to(path: Path, target: Path, backup_key: bytes, progress: Progress)
 
 def integrity_problems(conn: db.Connection) -> list[str]:
     """SQLite's integrity_check and SQLCipher's per-page HMAC check, as messages."""
-    problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check").fetchall()
-                if row[0] != "ok"]
-    problems += [str(row[0]) for row in
+    problems = [str(row["integrity_check"]) for row in
+                conn.execute("PRAGMA integrity_check").fetchall()
+                if row["integrity_check"] != "ok"]
+    # One row per bad page, none when every page's HMAC checks.
+    problems += [" ".join(str(value) for value in tuple(row)) for row in
                  conn.execute("PRAGMA cipher_integrity_check").fetchall()]
     return problems
 
