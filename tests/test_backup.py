@@ -213,8 +213,8 @@ def test_prune_keeps_the_newest_and_removes_leftovers_of_killed_runs(
     made = [backup.create_backup(config.database_path, database_key, key, directory,
                                  clock + timedelta(days=day))
             for day in range(4)]
-    for index, created in enumerate(made):
-        os.utime(created.path, (1_000_000 + index, 1_000_000 + index))
+    for created in made:  # brought back from elsewhere: file times say nothing
+        os.utime(created.path, (1_000_000, 1_000_000))
     stale = directory / ".uglymugs-20200101T000000Z.backup.abcdef.partial"
     stale.write_bytes(b"half a backup")
     os.utime(stale, (1, 1))
@@ -282,3 +282,47 @@ def test_kill_9_during_backup_create_leaves_nothing_verify_accepts(
     assert _cli(app, "backup", "create", "--to", str(out)).exit_code == 0
     [good] = backup.backups_in(out)
     assert _cli(app, "backup", "verify", str(good)).exit_code == 0
+
+
+def test_the_worker_backs_up_nightly_and_keeps_the_configured_number(
+        app, config, keys_dir, database_key, tmp_path) -> None:
+    from app.worker.scheduler import BackupPlan, Jobs, build_scheduler
+
+    directory = tmp_path / "nightly"
+    start = state(app).clock()
+    days = iter(range(5))
+    plan = BackupPlan(directory, 3, _backup_key(keys_dir))
+    jobs = Jobs(config.database_path, database_key, None,
+                lambda: start + timedelta(days=next(days)), None, plan)
+    for _ in range(5):
+        jobs.backup()
+    kept = backup.backups_in(directory)
+    assert len(kept) == 3
+    assert [backup.read_manifest(p).created_at for p in kept] == [
+        (start + timedelta(days=day)).isoformat(timespec="seconds") for day in (2, 3, 4)]
+    assert "backup" in {job.id for job in build_scheduler(jobs).get_jobs()}
+    assert plan.key.hex() not in repr(plan)
+
+
+def test_backup_commands_show_progress_on_a_large_database(app, conn, tmp_path) -> None:
+    with db.transaction(conn):
+        conn.execute("CREATE TABLE filler (data BLOB)")
+        for _ in range(2500):
+            conn.execute("INSERT INTO filler VALUES (?)", (os.urandom(4000),))
+    created = _cli(app, "backup", "create", "--to", str(tmp_path / "backups"))
+    assert "copying pages: 50%" in created.output
+    assert "encrypting bytes: 100%" in created.output
+    [path] = backup.backups_in(tmp_path / "backups")
+    verified = _cli(app, "backup", "verify", str(path))
+    assert "decrypting bytes: 100%" in verified.output and verified.exit_code == 0
+
+
+def test_keys_init_makes_the_backup_key_for_a_new_deployment(tmp_path) -> None:
+    fresh = Config(keys_dir=tmp_path / "keys", database_path=tmp_path / "var" / "u.db",
+                   testing=True)
+    result = _cli(fresh, "keys", "init", "--demo")
+    assert result.exit_code == 0, result.output
+    assert "backup key written to" in result.output
+    key_file = fresh.keys_dir / backup.BACKUP_KEY
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert len(backup.load_backup_key(fresh.keys_dir)) == 32

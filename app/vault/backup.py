@@ -45,7 +45,7 @@ BACKUP_KEY = "backup.key"
 MANIFEST_FORMAT = "uglymugs-backup-manifest"
 SUFFIX = ".backup"
 MANIFEST_SUFFIX = ".manifest.json"
-_NAME = re.compile(r"uglymugs-\d{8}T\d{6}Z(?:-\d+)?\.backup")
+_NAME = re.compile(r"uglymugs-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<number>\d+))?\.backup")
 # Pages copied per backup step: small enough for steady progress, large enough to be quick.
 _PAGES_PER_STEP = 256
 # Leftovers of a killed run older than this are removed by prune.
@@ -440,12 +440,16 @@ def restore(path: Path, target: Path, backup_key: bytes, database_key: bytes, *,
 
 
 def backups_in(directory: Path) -> list[Path]:
-    """Complete backups (a backup file with its manifest), oldest first."""
+    """Complete backups (a backup file with its manifest), oldest first by the time in
+    their names (a copy brought back from elsewhere keeps its place)."""
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir()
-             if _NAME.fullmatch(p.name) and manifest_path_for(p).exists()]
-    return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+    found: list[tuple[str, int, Path]] = []
+    for path in directory.iterdir():
+        match = _NAME.fullmatch(path.name)
+        if match and manifest_path_for(path).exists():
+            found.append((match["stamp"], int(match["number"] or 1), path))
+    return [path for _stamp, _number, path in sorted(found)]
 
 
 def prune(directory: Path, keep: int) -> list[Path]:
@@ -467,5 +471,6 @@ def prune(directory: Path, keep: int) -> list[Path]:
 
 
 def last_backup_time(directory: Path) -> float | None:
+    """When the newest complete backup was written (its file's time), or None."""
     complete = backups_in(directory)
-    return complete[-1].stat().st_mtime if complete else None
+    return max(p.stat().st_mtime for p in complete) if complete else None
