@@ -365,4 +365,35 @@ CREATE TABLE member_messages (
 ) STRICT;
 CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
 
-PRAGMA user_version = 6;
+-- Coordinators' and auditors' own details, one row per staff login (none for members).
+-- label is a display name the staff member or an operator chose ("Sam (Manchester)"), so
+-- the audit log and staff lists say who is who. It is staff-chosen text about staff, never
+-- a member's, and it need not be a real name, so it is kept under the database key only:
+-- auditors must read it without the vetting key. last_sign_in_on is a UK day, no time.
+CREATE TABLE staff_profiles (
+    account_id            TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    label                 TEXT,
+    password_must_change  INTEGER NOT NULL DEFAULT 0 CHECK (password_must_change IN (0, 1)),
+    last_sign_in_on       TEXT
+) STRICT;
+
+-- Two-step recovery codes: ten single-use codes given once when two-step sign-in is turned
+-- on, stored only as keyed hashes (the index key); a used code's row is deleted.
+CREATE TABLE recovery_codes (
+    account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    code_hash   BLOB NOT NULL,
+    PRIMARY KEY (account_id, code_hash)
+) STRICT;
+
+-- What a coordinator did to a member's sign-in, shown to the member in their account so
+-- that a change they did not ask for is noticed. Codes and times only.
+CREATE TABLE account_notices (
+    id          INTEGER PRIMARY KEY,
+    account_id  TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL
+                CHECK (kind IN ('two_step_reset', 'reset_code_sent')),
+    created_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX account_notices_by_account ON account_notices (account_id, created_at);
+
+PRAGMA user_version = 7;

@@ -10,7 +10,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from app import cli
-from app.auth.current import load_current_account
+from app.auth.current import load_current_account, require_password_change
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
 from app.web import access, errors, logs, security
@@ -43,6 +43,7 @@ def blueprints() -> list[Blueprint]:
     from app.auth import views as auth
     from app.checker import views as checker
     from app.coordinator import report_views as report_review
+    from app.coordinator import staff_views as staff_admin
     from app.coordinator import views as coordinator
     from app.disclosures import message_views as messages
     from app.disclosures import views as disclosures
@@ -54,7 +55,7 @@ def blueprints() -> list[Blueprint]:
 
     return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
             organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
-            alert_admin.bp, disclosures.bp, messages.bp]
+            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -100,6 +101,7 @@ def create_app(config: Config | None = None) -> Flask:
                 abort(503)
 
     app.before_request(load_current_account)
+    app.before_request(require_password_change)
     app.before_request(access.enforce_roles)
     # After require_ready: the CSRF check needs the session key that readiness loads.
     CSRFProtect(app)

@@ -17,6 +17,7 @@ import pytest
 
 from app import blueprints, create_app
 from app.alerts.service import AlertStatus
+from app.auth.account_notices import AccessNoticeKind
 from app.auth.accounts import AccountStatus
 from app.membership.records import Decision, MemberStatus
 from app.reports.records import ReportAction, ReportStatus
@@ -126,6 +127,7 @@ def _check_values(table: str, column: str) -> set[str]:
     (NoticeKind, "outbox", "kind"),
     (Channel, "outbox", "channel"),
     (LegalBasis, "disclosure_requests", "legal_basis"),
+    (AccessNoticeKind, "account_notices", "kind"),
 ])
 def test_each_status_enum_matches_its_schema_check(enum, table: str, column: str) -> None:
     assert {member.value for member in enum} == _check_values(table, column)

@@ -194,7 +194,8 @@ def test_members_may_turn_on_totp(app) -> None:
     import pyotp
 
     code = pyotp.TOTP(secret.group(1)).at(state(app).clock())
-    assert post_form(client, "/account/two-step", {"code": code}).status_code == 302
+    turned_on = post_form(client, "/account/two-step", {"code": code})
+    assert turned_on.status_code == 200 and "recovery codes" in turned_on.get_data(as_text=True)
     fresh = app.test_client()
     response = post_form(fresh, "/login", {"username": person.username, "password": PASSWORD})
     assert response.headers["Location"].endswith("/login/code")

@@ -60,6 +60,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "account.change_password": ("POST", "/account/password", SIGNED_IN),
     "account.sign_out_everywhere": ("POST", "/account/sign-out-everywhere", SIGNED_IN),
     "account.two_step": ("GET", "/account/two-step", MEMBERS),
+    "account.two_step_off": ("POST", "/account/two-step/off", MEMBERS),
     "account.leave": ("POST", "/account/leave", frozenset({MEMBER, ORG_CONTACT})),
     "account.contact": ("GET", "/account/contact", frozenset({MEMBER})),
     "organisation.staff": ("GET", "/organisation/staff", frozenset({ORG_CONTACT})),
@@ -86,6 +87,20 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                            ONLY_COORDINATORS),
     "coordinator.record_leave": ("POST", "/coordinator/members/{member_id}/leave",
                                  ONLY_COORDINATORS),
+    "coordinator.reset_member_two_step": ("POST",
+                                          "/coordinator/members/{member_id}/reset-two-step",
+                                          ONLY_COORDINATORS),
+    "coordinator.send_member_reset_code": ("POST",
+                                           "/coordinator/members/{member_id}/send-reset-code",
+                                           ONLY_COORDINATORS),
+    # {account_id} is another coordinator's login.
+    "staff_admin.index": ("GET", "/coordinator/staff/", ONLY_COORDINATORS),
+    "staff_admin.person": ("GET", "/coordinator/staff/{account_id}", ONLY_COORDINATORS),
+    "staff_admin.label": ("POST", "/coordinator/staff/{account_id}/label", ONLY_COORDINATORS),
+    "staff_admin.disable": ("POST", "/coordinator/staff/{account_id}/disable",
+                            ONLY_COORDINATORS),
+    "staff_admin.enable": ("POST", "/coordinator/staff/{account_id}/enable",
+                           ONLY_COORDINATORS),
     "alerts.index": ("GET", "/alerts", MEMBERS),
     "alerts.show": ("GET", "/alerts/{alert_id}", MEMBERS),
     "alerts.areas": ("GET", "/alerts/areas", MEMBERS),
@@ -191,7 +206,8 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
         method, url, roles = EXPECTED[endpoint]
         response = client.open(url.format(member_id=applicant.member_id, report_id=report_id,
                                           alert_id=alert_id, request_id=request_id,
-                                          contact_id=contact_id, message_id=message_id),
+                                          contact_id=contact_id, message_id=message_id,
+                                          account_id=coordinator.account_id),
                                method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (

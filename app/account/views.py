@@ -5,6 +5,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     session,
@@ -15,9 +16,9 @@ from werkzeug.wrappers import Response
 
 from app.account import service
 from app.account.forms import ContactForm
-from app.auth import accounts
+from app.auth import account_notices, accounts, recovery
 from app.auth.current import current_account
-from app.auth.forms import ChangePasswordForm, CodeForm, LeaveForm
+from app.auth.forms import ChangePasswordForm, CodeForm, LeaveForm, TwoStepOffForm
 from app.membership import decisions as memberships
 from app.membership import service as membership_service
 from app.web.access import MEMBER, MEMBERS, ORG_CONTACT, SIGNED_IN, allow
@@ -30,13 +31,22 @@ _NEW_TOTP = "new_totp_secret"
 
 def _settings(password_form: ChangePasswordForm | None = None,
               error: str | None = None, status: int = 200,
-              leave_form: LeaveForm | None = None) -> tuple[str, int]:
+              leave_form: LeaveForm | None = None,
+              off_form: TwoStepOffForm | None = None,
+              off_error: str | None = None) -> tuple[str, int]:
+    account = current_account()
+    conn = get_db()
     return render_template(
         "account/settings.html",
-        account=current_account(),
+        account=account,
         password_form=password_form or ChangePasswordForm(),
         leave_form=leave_form or LeaveForm(),
+        off_form=off_form or TwoStepOffForm(),
         password_error=error,
+        off_error=off_error,
+        must_change=bool(g.get("password_must_change")),
+        recovery_left=recovery.remaining(conn, account.id),
+        notices=account_notices.recent(conn, account.id, now()),
     ), status
 
 
@@ -128,8 +138,25 @@ def two_step() -> Response | str | tuple[str, int]:
         return render_template("account/two_step.html", **context)
     if not form.validate():
         return render_template("account/two_step.html", **context), 400
-    if not service.turn_on_totp(get_db(), account, secret, form.code.data or "", now()):
+    codes = service.turn_on_totp(get_db(), load_keys(current_app), account, secret,
+                                 form.code.data or "", now())
+    if codes is None:
         return render_template("account/two_step.html", failed=True, **context), 400
     session.pop(_NEW_TOTP, None)
-    flash(_("Two-step sign-in is on. You will be asked for a code each time you sign in."))
+    # Shown on this one response and never again: only their hashes are kept.
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.post("/two-step/off")
+@allow(*MEMBERS)
+def two_step_off() -> Response | tuple[str, int]:
+    form = TwoStepOffForm()
+    if not form.validate():
+        return _settings(off_form=form, status=400)
+    problem = service.turn_off_totp(get_db(), state().passwords, load_keys(current_app),
+                                    current_account(), form.password.data or "",
+                                    form.code.data or "", now())
+    if problem:
+        return _settings(off_form=form, off_error=str(problem), status=400)
+    flash(_("Two-step sign-in is off, and your recovery codes no longer work."))
     return redirect(url_for("account.settings"))

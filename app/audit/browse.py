@@ -174,19 +174,27 @@ def events_in(all_rows: Iterable[LogRow]) -> list[str]:
 
 
 def staff_names(conn: Connection) -> dict[str, str]:
-    """Account id -> username for coordinators and auditors (member usernames never)."""
-    return {str(row["id"]): str(row["username"]) for row in conn.execute(
-        "SELECT id, username FROM accounts WHERE role IN ('coordinator', 'auditor')")}
+    """Account id -> "label · username" (or the username) for coordinators and auditors.
+
+    Member usernames never: an entry about a member names the membership by id only.
+    """
+    return {str(row["id"]): (f"{row['label']} · {row['username']}" if row["label"]
+                             else str(row["username"])) for row in conn.execute(
+        "SELECT a.id, a.username, p.label FROM accounts a "
+        "LEFT JOIN staff_profiles p ON p.account_id = a.id "
+        "WHERE a.role IN ('coordinator', 'auditor')")}
 
 
 def staff_ids_for(conn: Connection, who: str) -> frozenset[str]:
-    """The account ids an auditor's "who" means: the id itself, or a staff username's id."""
+    """The account ids an auditor's "who" means: the id itself, or a staff username's or
+    display name's id."""
     who = who.strip()
     if not who:
         return frozenset()
     found = {str(row["id"]) for row in conn.execute(
-        "SELECT id FROM accounts WHERE role IN ('coordinator', 'auditor') AND username = ?",
-        (who,))}
+        "SELECT a.id FROM accounts a LEFT JOIN staff_profiles p ON p.account_id = a.id "
+        "WHERE a.role IN ('coordinator', 'auditor') AND (a.username = ? OR p.label = ?)",
+        (who, who))}
     return frozenset({who} | found)
 
 

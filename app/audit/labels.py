@@ -30,6 +30,15 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "police_export": _l("Export to police intelligence"),
                 "contact_request_sent": _l("Police contact request passed to a member"),
                 "contact_request_answered": _l("Member answered a contact request"),
+                "staff_created": _l("Staff login created"),
+                "staff_labelled": _l("Staff login's display name set"),
+                "staff_disabled": _l("Staff login disabled"),
+                "staff_enabled": _l("Staff login enabled again"),
+                "staff_two_step_reset": _l("Staff login's two-step secret replaced"),
+                "staff_password_reset": _l("Staff login's password reset"),
+                "member_two_step_reset": _l("Member's two-step sign-in reset by a coordinator"),
+                "member_reset_code_sent": _l("Member sent a password reset code by a "
+                                             "coordinator"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

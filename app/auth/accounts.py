@@ -176,6 +176,15 @@ def set_password_hash(conn: Connection, account_id: str, password_hash: str) -> 
                  (password_hash, account_id))
 
 
+def set_status(conn: Connection, account_id: str, status: AccountStatus) -> None:
+    conn.execute("UPDATE accounts SET status = ? WHERE id = ?", (status.value, account_id))
+
+
+def turn_off_totp(conn: Connection, account_id: str) -> None:
+    conn.execute("UPDATE accounts SET totp_secret = NULL, totp_last_step = NULL WHERE id = ?",
+                 (account_id,))
+
+
 def enable_totp(conn: Connection, account_id: str, secret: str) -> None:
     conn.execute("UPDATE accounts SET totp_secret = ?, totp_last_step = NULL WHERE id = ?",
                  (secret, account_id))

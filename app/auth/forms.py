@@ -20,6 +20,13 @@ class CodeForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
+class SignInCodeForm(FlaskForm):
+    # No numeric keypad: a recovery code has letters.
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(min=6, max=24)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                                  "spellcheck": "false"})
+
+
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)],
                             render_kw={"autocomplete": "current-password"})
@@ -33,6 +40,15 @@ class ChangePasswordForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button-only form: the CSRF token is its only field."""
+
+
+class TwoStepOffForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    code = StringField(_l("A code from your authenticator app, or a recovery code"),
+                       validators=[DataRequired(), Length(min=6, max=24)],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none",
+                                  "spellcheck": "false"})
 
 
 class LeaveForm(FlaskForm):

@@ -30,12 +30,23 @@ def _code_hash(keys: ServerKeys, account_id: str, code: str) -> bytes:
 def request_code(conn: Connection, keys: ServerKeys, username: str, now: datetime) -> bool:
     """Queue a code if the account can receive one; True if queued (never shown to users)."""
     account = accounts.by_username(conn, username)
-    if account is None or account.status != "active" or account.member_id is None:
+    if account is None:
         return False
+    return send_code(conn, keys, account, now) is not None
+
+
+def send_code(conn: Connection, keys: ServerKeys, account: accounts.Account,
+              now: datetime) -> str | None:
+    """Queue a code over the member's own channel; the channel used, or None if there is none.
+
+    Joins the caller's transaction, so a coordinator's request for a member is logged with it.
+    """
+    if account.status != "active" or account.member_id is None:
+        return None
     row = conn.execute("SELECT alert_channel FROM members WHERE id = ? AND status = 'active'",
                        (account.member_id,)).fetchone()
     if row is None or row["alert_channel"] not in outbox.PUSH_CHANNELS:
-        return False
+        return None
     code = f"{secrets.randbelow(10**8):08d}"
     with transaction(conn):
         conn.execute("DELETE FROM password_resets WHERE account_id = ?", (account.id,))
@@ -47,7 +58,7 @@ def request_code(conn: Connection, keys: ServerKeys, username: str, now: datetim
                        channel=row["alert_channel"],
                        dedupe_key=f"reset:{account.id}:{secrets.token_hex(8)}", now=now,
                        secret=code, keys=keys)
-    return True
+    return str(row["alert_channel"])
 
 
 def use_code(conn: Connection, keys: ServerKeys, passwords: Passwords, username: str,

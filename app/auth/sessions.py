@@ -64,3 +64,9 @@ def end_all(conn: Connection, account_id: str, *, keep_token: str | None = None)
 def purge_idle(conn: Connection, now: datetime, idle_timeout: timedelta = IDLE_TIMEOUT) -> int:
     cutoff = (now - idle_timeout).isoformat(timespec="seconds")
     return conn.execute("DELETE FROM sessions WHERE last_seen_at < ?", (cutoff,)).rowcount
+
+
+def digests(conn: Connection, account_id: str) -> list[bytes]:
+    """The stored digests of the account's sessions (what the keyring holds keys under)."""
+    return [bytes(row["token_hash"]) for row in conn.execute(
+        "SELECT token_hash FROM sessions WHERE account_id = ?", (account_id,))]

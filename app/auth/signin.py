@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from app.auth import accounts
+from app.auth import accounts, recovery
 from app.common.passwords import Passwords
-from app.vault.db import Connection
+from app.vault.db import Connection, transaction
 from app.web.limits import SignInThrottle
+from crypto.keystore import ServerKeys
 
 
 class Outcome(Enum):
@@ -25,6 +26,8 @@ class Outcome(Enum):
 class Attempt:
     outcome: Outcome
     account: accounts.Account | None = None
+    # Signed in with a recovery code in place of an authenticator code (that code is spent).
+    used_recovery_code: bool = False
 
 
 def attempt_password(conn: Connection, passwords: Passwords, throttle: SignInThrottle,
@@ -47,14 +50,24 @@ def attempt_password(conn: Connection, passwords: Passwords, throttle: SignInThr
 
 
 def attempt_code(conn: Connection, throttle: SignInThrottle, account_id: str, code: str,
-                 now: datetime) -> Attempt:
+                 now: datetime, keys: ServerKeys | None = None) -> Attempt:
+    """The second step: an authenticator code, or (given `keys`) one recovery code, once.
+
+    Recovery codes count against the same throttle as authenticator codes.
+    """
     account = accounts.by_id(conn, account_id)
     if account is None or account.status != "active":
         return Attempt(Outcome.FAILED)
     if not throttle.allow_attempt(account.username):
         return Attempt(Outcome.THROTTLED)
-    if not accounts.check_totp(conn, account, code, now):
-        throttle.record_failure(account.username)
-        return Attempt(Outcome.FAILED)
-    throttle.reset(account.username)
-    return Attempt(Outcome.SIGNED_IN, account)
+    if accounts.check_totp(conn, account, code, now):
+        throttle.reset(account.username)
+        return Attempt(Outcome.SIGNED_IN, account)
+    if keys is not None and recovery.looks_like_a_code(code):
+        with transaction(conn):
+            spent = recovery.use_code(conn, keys, account.id, code)
+        if spent:
+            throttle.reset(account.username)
+            return Attempt(Outcome.SIGNED_IN, account, used_recovery_code=True)
+    throttle.record_failure(account.username)
+    return Attempt(Outcome.FAILED)

@@ -15,12 +15,15 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
+from app.auth import recovery, sessions
 from app.auth import reset as reset_codes
-from app.auth import sessions
+from app.auth import staff as staff_logins
+from app.auth.accounts import STAFF_ROLES
 from app.auth.current import SESSION_TOKEN
-from app.auth.forms import CodeForm, ResetCodeForm, ResetRequestForm, SignInForm
+from app.auth.forms import ResetCodeForm, ResetRequestForm, SignInCodeForm, SignInForm
 from app.auth.signin import Outcome, attempt_code, attempt_password
 from app.vault.db import transaction
 from app.web.access import EVERYONE, SIGNED_IN, allow
@@ -44,6 +47,8 @@ def begin_session(account_id: str, role: str) -> Response:
     conn = get_db()
     with transaction(conn):
         token = sessions.create(conn, account_id, now())
+        if role in STAFF_ROLES:
+            staff_logins.record_sign_in(conn, account_id, now())
     session.clear()
     session[SESSION_TOKEN] = token
     return redirect(_landing(role))
@@ -87,17 +92,28 @@ def code() -> Response | str | tuple[str, int]:
         session.pop(_CODE_FOR, None)
         flash(_("Please sign in again."))
         return redirect(url_for("auth.login"))
-    form = CodeForm()
+    form = SignInCodeForm()
     if not form.is_submitted():
         return render_template("auth/code.html", form=form)
     if not form.validate():
         return render_template("auth/code.html", form=form), 400
-    attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data or "", now())
+    attempt = attempt_code(get_db(), state().throttle, account_id, form.code.data or "", now(),
+                           keys=load_keys(current_app))
     if attempt.outcome is Outcome.THROTTLED:
         abort(429)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
         return render_template("auth/code.html", form=form, failed=True), 401
-    return begin_session(attempt.account.id, attempt.account.role)
+    signed_in = begin_session(attempt.account.id, attempt.account.role)
+    if attempt.used_recovery_code:
+        left = recovery.remaining(get_db(), attempt.account.id)
+        flash(ngettext("You signed in with a recovery code. It cannot be used again: you "
+                       "have %(num)d recovery code left.",
+                       "You signed in with a recovery code. It cannot be used again: you "
+                       "have %(num)d recovery codes left.", left))
+        if left <= 3:
+            flash(_("Turn two-step sign-in off and on again in Your account to get new "
+                    "codes, or set up your authenticator app again."))
+    return signed_in
 
 
 @bp.post("/logout")

@@ -3,9 +3,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from app.auth.staff import DISABLE_REASONS, ENABLE_REASONS, MAX_LABEL_CHARS
 from app.common.choices import options
 from app.membership.decisions import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
 
@@ -33,3 +34,29 @@ class FindMemberForm(FlaskForm):
         csrf = False  # a GET search that changes nothing
 
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=128)])
+
+
+class MemberAccessForm(FlaskForm):
+    checked = BooleanField(
+        _l("The member asked for this, and I have made sure it is really them."),
+        validators=[DataRequired(message=_l("Tick the box to confirm the member asked."))])
+
+
+class StaffLabelForm(FlaskForm):
+    label = StringField(_l("Display name"), validators=[Length(max=MAX_LABEL_CHARS)],
+                        render_kw={"maxlength": MAX_LABEL_CHARS, "autocomplete": "off"})
+
+
+class DisableStaffForm(FlaskForm):
+    reason = RadioField(_l("Why"), choices=options(DISABLE_REASONS),
+                        validators=[DataRequired(message=_l("Choose a reason."))])
+    confirm = BooleanField(
+        _l("Disable this login now: its sessions end and any key it unlocked is locked."),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))])
+
+
+class EnableStaffForm(FlaskForm):
+    reason = RadioField(_l("Why"), choices=options(ENABLE_REASONS),
+                        validators=[DataRequired(message=_l("Choose a reason."))])
+    confirm = BooleanField(_l("Let this login sign in again."),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])

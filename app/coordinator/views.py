@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -13,13 +14,20 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
-from app.coordinator import key_session, vetting
+from app.coordinator import key_session, member_access, vetting
 from app.coordinator import reports as report_review
-from app.coordinator.forms import FindMemberForm, InfoForm, RejectForm, RevokeForm, UnlockForm
+from app.coordinator.forms import (
+    FindMemberForm,
+    InfoForm,
+    MemberAccessForm,
+    RejectForm,
+    RevokeForm,
+    UnlockForm,
+)
 from app.coordinator.pages import coordinator_context
 from app.membership import decisions as memberships
 from app.web.access import COORDINATOR, allow
-from app.web.state import get_db, now
+from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
@@ -163,12 +171,62 @@ def members() -> Response | str | tuple[str, int]:
                            members=vetting.members(get_db(), now()))
 
 
-@bp.get("/members/<member_id>")
-@allow(COORDINATOR)
-def member(member_id: str) -> str:
+# Two forms on one page: the prefixes keep their fields' ids apart.
+_TWO_STEP, _RESET = "two_step", "reset_code"
+
+
+def _member_page(member_id: str, failed: tuple[str, MemberAccessForm] | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    forms = {prefix: MemberAccessForm(prefix=prefix) for prefix in (_TWO_STEP, _RESET)}
+    if failed is not None:
+        forms[failed[0]] = failed[1]
     return render_template("coordinator/member.html",
                            member=_application_or_404(member_id), revoke_form=RevokeForm(),
-                           malicious_reports=report_review.malicious_count(get_db(), member_id))
+                           malicious_reports=report_review.malicious_count(get_db(), member_id),
+                           access=member_access.access_of(get_db(), member_id),
+                           two_step_form=forms[_TWO_STEP], reset_form=forms[_RESET]), status
+
+
+@bp.get("/members/<member_id>")
+@allow(COORDINATOR)
+def member(member_id: str) -> tuple[str, int]:
+    return _member_page(member_id)
+
+
+@bp.post("/members/<member_id>/reset-two-step")
+@allow(COORDINATOR)
+def reset_member_two_step(member_id: str) -> Response | tuple[str, int]:
+    _application_or_404(member_id)
+    form = MemberAccessForm(prefix=_TWO_STEP)
+    if not form.validate():
+        return _member_page(member_id, (_TWO_STEP, form), 400)
+    try:
+        member_access.reset_two_step(get_db(), member_id, actor=current_account().id,
+                                     now=now())
+    except member_access.AccessError as error:
+        flash(str(error.message))
+        return _member_page(member_id, (_TWO_STEP, form), 409)
+    flash(_("Two-step sign-in is off for this member; they can sign in with their password "
+            "and turn it on again. They are told in their account."))
+    return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+@bp.post("/members/<member_id>/send-reset-code")
+@allow(COORDINATOR)
+def send_member_reset_code(member_id: str) -> Response | tuple[str, int]:
+    _application_or_404(member_id)
+    form = MemberAccessForm(prefix=_RESET)
+    if not form.validate():
+        return _member_page(member_id, (_RESET, form), 400)
+    try:
+        member_access.send_reset_code(get_db(), load_keys(current_app), member_id,
+                                      actor=current_account().id, now=now())
+    except member_access.AccessError as error:
+        flash(str(error.message))
+        return _member_page(member_id, (_RESET, form), 409)
+    flash(_("A password reset code is on its way to the member's own email or mobile. They "
+            "use it at the reset page with their username, within 30 minutes."))
+    return redirect(url_for("coordinator.member", member_id=member_id))
 
 
 @bp.post("/members/<member_id>/revoke")

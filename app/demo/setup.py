@@ -36,7 +36,10 @@ def _demo_staff(app: Flask) -> None:
     click.echo("DEMO staff logins (sign in at /login; staff always need a TOTP code):")
     lines = ["DEMO ONLY. Real staff are created with: flask --app app staff create"]
     for role in missing:
-        lines += print_staff(create_staff(app, role, None), show_password=True)
+        # Unlike real staff, the demo's are not made to change the printed password: the
+        # walk-through signs in with it, and keys/demo-staff.txt keeps it.
+        lines += print_staff(create_staff(app, role, None, must_change_password=False),
+                             show_password=True)
     note = st.config.keys_dir / DEMO_STAFF_FILE
     note.unlink(missing_ok=True)
     write_private_text(note, "\n".join(lines) + "\n")

@@ -70,6 +70,10 @@ class UnlockStore:
         with self._lock:
             self._held.pop(holder, None)
 
+    def holders(self) -> list[bytes]:
+        with self._lock:
+            return list(self._held)
+
     def purge(self, now: datetime) -> None:
         with self._lock:
             for digest in [d for d, h in self._held.items() if now >= h.expires_at]:
@@ -95,6 +99,28 @@ def unlock(conn: Connection, store: UnlockStore, *, key_file: bytes, passphrase:
         log.append(conn, log.key_unlocked(at=now, actor=actor_id,
                                           key_fingerprint=expected.fingerprint))
     return store.put(holder, key, now)
+
+
+def forget_ended(conn: Connection, store: UnlockStore) -> int:
+    """Forget every key whose session no longer exists; returns how many were forgotten.
+
+    A session can end outside this process (`flask --app app staff disable` deletes a
+    coordinator's sessions from the command line): the key they unlocked must not outlive
+    it until its 15 minutes are up. Holders are the same digests the sessions table keeps,
+    so a held key with no session row is one whose session has ended. Nothing to do, and no
+    query, while no key is held.
+    """
+    held = store.holders()
+    if not held:
+        return 0
+    marks = ", ".join("?" * len(held))
+    live = {bytes(row["token_hash"]) for row in conn.execute(
+        f"SELECT token_hash FROM sessions WHERE token_hash IN ({marks})",  # noqa: S608
+        held)}
+    ended = [holder for holder in held if holder not in live]
+    for holder in ended:
+        store.forget(holder)
+    return len(ended)
 
 
 def held_key(store: UnlockStore, holder: bytes, wrapping_hex: str | None,

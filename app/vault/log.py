@@ -40,6 +40,14 @@ class Event(StrEnum):
     POLICE_EXPORT = "police_export"
     CONTACT_REQUEST_SENT = "contact_request_sent"
     CONTACT_REQUEST_ANSWERED = "contact_request_answered"
+    STAFF_CREATED = "staff_created"
+    STAFF_LABELLED = "staff_labelled"
+    STAFF_DISABLED = "staff_disabled"
+    STAFF_ENABLED = "staff_enabled"
+    STAFF_TWO_STEP_RESET = "staff_two_step_reset"
+    STAFF_PASSWORD_RESET = "staff_password_reset"  # noqa: S105 (an event name)
+    MEMBER_TWO_STEP_RESET = "member_two_step_reset"
+    MEMBER_RESET_CODE_SENT = "member_reset_code_sent"
 
 
 class Purpose(StrEnum):
@@ -60,6 +68,9 @@ class LegalBasis(StrEnum):
 
 # The actor of entries the worker writes (it has no account).
 WORKER = "worker"
+# The actor of entries an operator's command writes (`flask --app app staff ...`): whoever
+# runs it on the server has no account either.
+OPERATOR = "operator"
 
 # What an event-specific detail may be: ids, codes, counts and flags, never typed text.
 Detail = str | int | bool | None | tuple[str, ...]
@@ -213,6 +224,36 @@ def contact_request_answered(*, at: datetime, actor: str, member_id: str, contac
                     records=(f"members/{member_id}",),
                     details=(("request", f"contact_requests/{contact_id}"),
                              ("answer", answer)))
+
+
+_STAFF_EVENTS = frozenset({Event.STAFF_CREATED, Event.STAFF_LABELLED, Event.STAFF_DISABLED,
+                           Event.STAFF_ENABLED, Event.STAFF_TWO_STEP_RESET,
+                           Event.STAFF_PASSWORD_RESET})
+
+
+def staff_changed(event: Event, *, at: datetime, actor: str, account_id: str, role: str,
+                  reason: str | None = None, sessions_ended: int | None = None) -> LogEntry:
+    """A staff login created, labelled, disabled, enabled or reset: whose, by whom, why.
+
+    Names the login by id and the reason by code; never the label's text or a secret.
+    """
+    if event not in _STAFF_EVENTS:
+        raise ValueError(f"{event} is not a change to a staff login")
+    if (reason is not None) != (event in (Event.STAFF_DISABLED, Event.STAFF_ENABLED)):
+        raise ValueError("disabling and enabling, and only those, give a reason")
+    return LogEntry(event, at, actor, records=(f"accounts/{account_id}",),
+                    details=_details(role=role, reason=reason, sessions_ended=sessions_ended))
+
+
+def member_access_changed(event: Event, *, at: datetime, actor: str, member_id: str,
+                          account_id: str, channel: str | None = None) -> LogEntry:
+    """A coordinator reset a member's two-step sign-in or sent them a password-reset code."""
+    if event not in (Event.MEMBER_TWO_STEP_RESET, Event.MEMBER_RESET_CODE_SENT):
+        raise ValueError(f"{event} is not a change to a member's sign-in")
+    if (channel is not None) != (event is Event.MEMBER_RESET_CODE_SENT):
+        raise ValueError("a reset code, and only a reset code, names its channel")
+    return LogEntry(event, at, actor, records=(f"members/{member_id}", f"accounts/{account_id}"),
+                    member_notified=True, details=_details(channel=channel))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

@@ -6,6 +6,7 @@
 - Withdrawn alerts, a configured time after withdrawal (default 90 days).
 - Sent, failed and cancelled notices after 30 days (they tie member ids to times).
 - Idle sessions and expired reset codes.
+- Notices of sign-in changes in members' accounts, after 90 days.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.alerts import service as alert_service
-from app.auth import accounts, reset, sessions
+from app.auth import account_notices, accounts, reset, sessions
 from app.membership import records as member_records
 from app.reports import records as report_records
 from app.vault import outbox
@@ -32,6 +33,7 @@ class Purged:
     notices: int = 0
     sessions: int = 0
     resets: int = 0
+    access_notices: int = 0
 
 
 def _purge_member(conn: Connection, member_id: str) -> None:
@@ -59,4 +61,5 @@ def purge(conn: Connection, now: datetime, *,
         done.notices = outbox.purge_finished(conn, now - NOTICE_RETENTION)
         done.sessions = sessions.purge_idle(conn, now)
         done.resets = reset.purge_expired(conn, now)
+        done.access_notices = account_notices.purge_old(conn, now)
     return done
