@@ -395,5 +395,26 @@ CREATE TABLE account_notices (
     created_at  TEXT NOT NULL
 ) STRICT;
 CREATE INDEX account_notices_by_account ON account_notices (account_id, created_at);
+-- Questions a coordinator asks an organisation's application ("ask for more information"),
+-- and its answers. The question is kept under the database key only, as members' messages
+-- are: the organisation must read it, and the form tells the coordinator to name no one.
+-- The answer may name people, so it is sealed to the vetting key. The 30-day purge of an
+-- unanswered application counts from the last question; purge_warned_at records when the
+-- organisation was told it is coming.
+CREATE TABLE application_questions (
+    id              TEXT PRIMARY KEY,
+    member_id       TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+    reason          TEXT NOT NULL
+                    CHECK (reason IN ('website', 'official_email', 'work_with_sex_workers')),
+    question        TEXT NOT NULL,
+    asked_by        TEXT REFERENCES accounts (id),
+    asked_at        TEXT NOT NULL,
+    answer          BLOB,
+    answered_by     TEXT REFERENCES accounts (id),
+    answered_at     TEXT,
+    purge_warned_at TEXT,
+    CHECK ((answer IS NULL) = (answered_at IS NULL))
+) STRICT;
+CREATE INDEX application_questions_by_member ON application_questions (member_id, asked_at);
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from app import cli
 from app.auth.current import load_current_account, require_password_change
+from app.common.clock import uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
 from app.web import access, errors, logs, security
@@ -83,6 +84,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.session_interface = LazyKeySessionInterface()
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
+    app.add_template_filter(uk_time, "uk_time")
 
     Babel(app, locale_selector=lambda: "en")
     security.install(app, secure_cookies=config.secure_cookies)
@@ -111,7 +113,7 @@ def create_app(config: Config | None = None) -> Flask:
     def template_globals() -> dict[str, object]:
         role = access.current_role()
         return {"quick_exit_url": config.quick_exit_url, "current_role": role,
-                "signed_in": role in access.SIGNED_IN}
+                "signed_in": role in access.SIGNED_IN or role == access.PENDING}
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

@@ -522,7 +522,7 @@ def test_an_auditor_can_reach_no_sealed_field_by_any_route(app, conn, keys_dir) 
     opened = post_form(coordinator, f"/coordinator/reports/{report_id}/unseal", {},
                        form_url=f"/coordinator/reports/{report_id}")
     assert CANARY_REPORT["narrative"] in text(opened), "the canaries are real and sealed"
-    memberships.approve(conn, individual, person.account_id, state(app).clock())
+    memberships.approve(conn, individual, person.account_id, state(app).clock(), read=True)
     assert _run(app, "checkpoint").exit_code == 0
     last = disclosure_log.head(conn)
     assert last is not None

@@ -20,6 +20,7 @@ from app.web.access import (
     MEMBER,
     MEMBERS,
     ORG_CONTACT,
+    PENDING,
     ROLES,
     SIGNED_IN,
     allowed_roles,
@@ -53,7 +54,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "membership.organisation": ("GET", "/apply/project", EVERYONE),
     "auth.login": ("GET", "/login", EVERYONE),
     "auth.code": ("GET", "/login/code", EVERYONE),
-    "auth.logout": ("POST", "/logout", SIGNED_IN),
+    "auth.logout": ("POST", "/logout", SIGNED_IN | {PENDING}),
     "auth.reset": ("GET", "/reset", EVERYONE),
     "auth.reset_code": ("GET", "/reset/code", EVERYONE),
     "account.settings": ("GET", "/account", SIGNED_IN),
@@ -81,6 +82,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                            ONLY_COORDINATORS),
     "coordinator.request_info": ("POST", "/coordinator/applications/{member_id}/request-info",
                                  ONLY_COORDINATORS),
+    "coordinator.answers": ("POST", "/coordinator/applications/{member_id}/answers",
+                            ONLY_COORDINATORS),
     "coordinator.members": ("GET", "/coordinator/members", ONLY_COORDINATORS),
     "coordinator.member": ("GET", "/coordinator/members/{member_id}", ONLY_COORDINATORS),
     "coordinator.revoke": ("POST", "/coordinator/members/{member_id}/revoke",
@@ -149,7 +152,13 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "disclosures.police_export": ("GET", "/coordinator/disclosures/export", ONLY_COORDINATORS),
     # A member or an organisation's key contact; {message_id} is another member's message,
     # so those who may reach the route get a 404 for it.
-    "messages.messages_index": ("GET", "/account/messages", frozenset({MEMBER, ORG_CONTACT})),
+    "messages.messages_index": ("GET", "/account/messages",
+                                frozenset({MEMBER, ORG_CONTACT, PENDING})),
+    # {question_id} is another application's question: a 404 for those who may reach it.
+    "messages.question": ("GET", "/account/messages/questions/{question_id}",
+                          frozenset({ORG_CONTACT, PENDING})),
+    "messages.answer_question": ("POST", "/account/messages/questions/{question_id}/answer",
+                                 frozenset({PENDING})),
     "messages.message": ("GET", "/account/messages/{message_id}",
                          frozenset({MEMBER, ORG_CONTACT})),
     "messages.answer": ("POST", "/account/messages/{message_id}/answer",
@@ -176,9 +185,12 @@ def _client_for(app: Flask, role: str):
     if role == "anonymous":
         return app.test_client()
     if role == "pending":
-        # An applicant awaiting vetting gets no session: they browse as anyone does.
+        # An applicant awaiting vetting gets no session, unless it is an organisation a
+        # coordinator asked a question: then it signs in to read and answer it only.
         make_member(app, status="pending")
-        return app.test_client()
+        asked = make_member(app, role="org_contact", kind="project", status="pending")
+        _ask(app, asked.member_id)
+        return signed_in_client(app, asked)
     if role in (COORDINATOR, AUDITOR):
         return signed_in_client(app, make_staff(app, role))
     if role == "member":
@@ -190,6 +202,29 @@ def _client_for(app: Flask, role: str):
                                              member_id=organisation.member_id))
 
 
+def _ask(app: Flask, member_id: str | None) -> str:
+    from app.membership import decisions
+    from app.web.state import state
+
+    assert member_id is not None
+    conn = _connect(app)
+    try:
+        return decisions.request_info(conn, member_id, "website", "Which page shows it?",
+                                      make_staff(app, COORDINATOR).account_id,
+                                      state(app).clock())
+    finally:
+        conn.close()
+
+
+def _connect(app: Flask):
+    from app.vault import db
+    from app.web.state import state
+    from crypto.keystore import load_server_keys
+
+    config = state(app).config
+    return db.connect(config.database_path, load_server_keys(config.keys_dir).database_key)
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> None:
     client = _client_for(app, role)
@@ -199,6 +234,8 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
     coordinator = make_staff(app, "coordinator")
     request_id = make_disclosure_request(app, coordinator, applicant.member_id)
     contact_id, message_id = make_contact_request(app, coordinator, report_id)
+    question_id = _ask(app, make_member(app, role="org_contact", kind="project",
+                                        status="pending").member_id)
     wrong = []
     # Sign-out routes last, so they do not end the session the others need.
     order = sorted(EXPECTED, key=lambda e: ("logout" in e or "everywhere" in e, e))
@@ -207,7 +244,8 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
         response = client.open(url.format(member_id=applicant.member_id, report_id=report_id,
                                           alert_id=alert_id, request_id=request_id,
                                           contact_id=contact_id, message_id=message_id,
-                                          account_id=coordinator.account_id),
+                                          account_id=coordinator.account_id,
+                                          question_id=question_id),
                                method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (

@@ -188,7 +188,7 @@ def test_duplicate_is_flagged_and_shown_side_by_side(app, conn, keys_dir) -> Non
     second = apply(app, work_name="Second Canary", mobile="+44 7700 900123",
                    email="other.canary@example.org")
     coordinator, _ = coordinator_client(app)
-    assert "possible duplicate (1 candidates)" in text(coordinator.get("/coordinator/"))
+    assert "possible duplicate (1 candidate)" in text(coordinator.get("/coordinator/"))
     unlock(coordinator, keys_dir)
     page = text(unseal(coordinator, member_id_of(conn, second)))
     assert "First Canary" in page and "Second Canary" in page
@@ -214,10 +214,10 @@ def test_more_information_is_asked_of_organisations_only(app, conn) -> None:
     organisation = member_id_of(conn, apply(app, "project"))
     individual = member_id_of(conn, apply(app))
     coordinator, _ = coordinator_client(app)
-    decide(coordinator, organisation, "request-info", reason="website")
+    decide(coordinator, organisation, "request-info", reason="website", question="Which page?")
     assert conn.execute("SELECT status FROM members WHERE id = ?",
                         (organisation,)).fetchone() == ("info_requested",)
-    decide(coordinator, individual, "request-info", reason="website")
+    decide(coordinator, individual, "request-info", reason="website", question="Which page?")
     assert conn.execute("SELECT status FROM members WHERE id = ?",
                         (individual,)).fetchone() == ("pending",)
 

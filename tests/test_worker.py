@@ -114,7 +114,7 @@ def test_approval_notice_goes_out_when_a_coordinator_approves(app, conn, server_
                                                              delivery_key) -> None:
     member_id = _member(conn, server_keys, area="ldn", channel="email",
                         email="new.member@example.org", status="pending")
-    memberships.approve(conn, member_id, None, state(app).clock())  # type: ignore[arg-type]
+    memberships.approve(conn, member_id, None, state(app).clock(), read=True)  # type: ignore[arg-type]
     with smtp_server() as smtp:
         deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
         [mail] = smtp.messages
@@ -180,7 +180,7 @@ def test_retention_purges_old_rejections_withdrawn_alerts_and_sent_notices(
                      status="pending")
     memberships.reject(conn, recent, "unverifiable", None, now)  # type: ignore[arg-type]
     alert_id = make_published_alert(app)
-    alerts.withdraw(conn, alert_id, now - timedelta(days=91))
+    alerts.withdraw(conn, alert_id, None, now - timedelta(days=91))
     done = retention.purge(conn, now)
     assert done.applications == 1 and done.alerts == 1
     ids = {r[0] for r in conn.execute("SELECT id FROM members")}

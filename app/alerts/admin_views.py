@@ -136,7 +136,11 @@ def _from_report(alert: service.Alert, form: AlertForm,
 @allow(COORDINATOR)
 def withdraw(alert_id: str) -> Response:
     _alert_or_404(alert_id)
-    service.withdraw(get_db(), alert_id, now())
+    try:
+        service.withdraw(get_db(), alert_id, current_account().id, now())
+    except service.AlertInvalid as invalid:
+        flash(str(invalid.problems["title"]))
+        return redirect(url_for("alert_admin.edit", alert_id=alert_id))
     flash(_("Withdrawn. Members no longer see it and the number checker no longer finds it."))
     return redirect(url_for("alert_admin.edit", alert_id=alert_id))
 

@@ -22,7 +22,7 @@ from app.common.clock import uk_today
 from app.common.ids import new_id
 from app.reports import records as report_records
 from app.reports.records import ReportStatus
-from app.vault import outbox
+from app.vault import log, outbox
 from app.vault.db import Connection, Row, transaction
 from crypto.blind_index import BlindIndexer
 
@@ -202,6 +202,8 @@ def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDra
                          [(alert_id, area) for area in checked.areas])
         if row["status"] == AlertStatus.PUBLISHED:
             index_alert_identifiers(conn, indexer, alert_id, list(checked.identifiers))
+            log.append(conn, log.alert_edited(at=now, actor=actor_id, alert_id=alert_id,
+                                              version=version, notify_again=False, notices=0))
     return version
 
 
@@ -240,13 +242,20 @@ def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: st
             queued += outbox.enqueue(conn, kind="alert", member_id=member_id,
                                      channel=channel, alert_id=alert_id, now=now,
                                      dedupe_key=f"alert:{alert_id}:{member_id}")
+        log.append(conn, log.alert_published(at=now, actor=actor_id, alert_id=alert_id,
+                                             version=alert.version, report_id=alert.report_id,
+                                             notices=queued))
     return queued
 
 
-def withdraw(conn: Connection, alert_id: str, now: datetime) -> None:
+def withdraw(conn: Connection, alert_id: str, actor_id: str | None, now: datetime) -> None:
     with transaction(conn):
-        conn.execute("UPDATE alerts SET status = 'withdrawn', withdrawn_at = ? WHERE id = ? "
-                     "AND status = 'published'", (now.isoformat(timespec="seconds"), alert_id))
+        withdrawn = conn.execute(
+            "UPDATE alerts SET status = 'withdrawn', withdrawn_at = ? WHERE id = ? "
+            "AND status = 'published'", (now.isoformat(timespec="seconds"), alert_id))
+        if withdrawn.rowcount != 1:
+            raise AlertInvalid({"title": _l("Only a published alert can be withdrawn.")})
+        log.append(conn, log.alert_withdrawn(at=now, actor=actor_id, alert_id=alert_id))
         clear_alert_identifiers(conn, alert_id)
         # Notices not yet sent would point at nothing: they are cancelled.
         outbox.cancel_pending(conn, alert_id=alert_id)

@@ -27,8 +27,11 @@ NO_LEGAL_BASIS = "none"
 _KNOWN = frozenset({"at", "actor", "approver", "purpose", "legal_basis", "event", "records",
                     "fields", "member_notified", "member_notified_at"})
 
+# actor_name and approver_name come last so tools reading the older columns by position
+# keep working; details holds the event's own fields (reason codes, counts) as JSON.
 CSV_COLUMNS = ("seq", "at", "actor", "approver", "purpose", "legal_basis", "event", "records",
-               "fields", "member_notified", "entry_hash")
+               "fields", "member_notified", "entry_hash", "details", "actor_name",
+               "approver_name")
 
 
 def _text(value: object) -> str:
@@ -169,8 +172,9 @@ def newest_first_page(matching: Sequence[LogRow], number: int) -> Page:
     return Page(tuple(chunk), number, pages, len(matching))
 
 
-def events_in(all_rows: Iterable[LogRow]) -> list[str]:
-    return sorted({row.event for row in all_rows} | {UNSEAL_EVENT})
+def events_in(all_rows: Iterable[LogRow], known: Iterable[str] = ()) -> list[str]:
+    """Every event an auditor may filter by: those the app writes, and any in the log."""
+    return sorted({row.event for row in all_rows} | {UNSEAL_EVENT} | set(known))
 
 
 def staff_names(conn: Connection) -> dict[str, str]:
@@ -202,11 +206,14 @@ def _notified(value: bool | None) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def to_csv(selected: Iterable[LogRow]) -> str:
+def to_csv(selected: Iterable[LogRow], names: Mapping[str, str] | None = None) -> str:
     """The log (oldest first) as CSV with the CSV_COLUMNS header, formula-safe
-    (app/common/csv_export)."""
+    (app/common/csv_export). `names` maps staff account ids to what auditors call them."""
+    names = names or {}
     return csv_export.to_csv(CSV_COLUMNS, (
         (row.seq, row.at, row.actor, row.approver, row.purpose, row.legal_basis,
          row.event, " ".join(row.records), " ".join(row.fields),
-         _notified(row.member_notified), row.entry_hash)
+         _notified(row.member_notified), row.entry_hash,
+         json.dumps(dict(row.other), ensure_ascii=False, sort_keys=True) if row.other else "",
+         names.get(row.actor, ""), names.get(row.approver, ""))
         for row in selected))

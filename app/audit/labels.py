@@ -39,6 +39,17 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "member_two_step_reset": _l("Member's two-step sign-in reset by a coordinator"),
                 "member_reset_code_sent": _l("Member sent a password reset code by a "
                                              "coordinator"),
+                "application_approved": _l("Application approved"),
+                "application_rejected": _l("Application rejected"),
+                "information_requested": _l("More information asked of an applicant"),
+                "information_answered": _l("Applicant answered a question"),
+                "membership_revoked": _l("Membership revoked"),
+                "leave_recorded": _l("Membership ended by leaving"),
+                "report_marked_malicious": _l("Report marked malicious or false"),
+                "report_marked_malicious_undone": _l("Malicious mark taken off a report"),
+                "alert_published": _l("Alert published"),
+                "alert_edited": _l("Published alert edited"),
+                "alert_withdrawn": _l("Alert withdrawn"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -65,7 +65,8 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
 def _filter_form(all_rows: list[browse.LogRow]) -> LogFilterForm:
     form = LogFilterForm(formdata=request.args)
     form.event.choices = options([("", _("Any"))] + [
-        (event, EVENT_LABELS.get(event, event)) for event in browse.events_in(all_rows)])
+        (event, EVENT_LABELS.get(event, event))
+        for event in browse.events_in(all_rows, set(EVENT_LABELS) - {browse.UNREADABLE_EVENT})])
     return form
 
 
@@ -121,7 +122,8 @@ def export_csv() -> Response:
     form = _filter_form(all_rows)
     if not form.validate():
         abort(400)
-    body = browse.to_csv(browse.select(all_rows, _wanted(form)))
+    body = browse.to_csv(browse.select(all_rows, _wanted(form)),
+                         browse.staff_names(get_db()))
     return _download(body, "text/csv", f"disclosure-log-{now().date().isoformat()}.csv")
 
 

@@ -9,8 +9,10 @@ from werkzeug.wrappers import Response
 from app.auth import accounts, sessions
 from app.auth import staff as staff_logins
 from app.auth.accounts import STAFF_ROLES
+from app.membership import questions
 from app.vault import keyring
-from app.web.access import HEALTH_ENDPOINT
+from app.vault.db import Connection
+from app.web.access import HEALTH_ENDPOINT, PENDING
 from app.web.state import get_db, now, state
 
 SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
@@ -31,14 +33,17 @@ def load_current_account() -> None:
     conn = get_db()
     account_id = sessions.resolve(conn, token, now())
     account = accounts.by_id(conn, account_id) if account_id else None
-    if account is None or account.status != "active":
+    if account is not None and account.status == "pending" and not answering(conn, account):
+        account = None
+    if account is None or account.status not in ("active", "pending"):
         if account_id:
             sessions.end(conn, token)
         state().forget_session(token)
         session.pop(SESSION_TOKEN, None)
         return
     g.account = account
-    g.role = account.role
+    # An applicant signed in to answer a question has that role only, whatever its login.
+    g.role = PENDING if account.status == "pending" else account.role
     g.session_token = token
     g.password_must_change = (account.role in STAFF_ROLES
                               and staff_logins.password_must_change(conn, account.id))
@@ -60,6 +65,12 @@ def require_password_change() -> Response | None:
     flash(_("Choose your own password before you go on: the one you were given must be "
             "changed."))
     return redirect(url_for("account.settings"))
+
+
+def answering(conn: Connection, account: accounts.Account) -> bool:
+    """A login not yet approved works only for an organisation asked a question."""
+    return account.role == "org_contact" and questions.may_sign_in_to_answer(
+        conn, account.member_id)
 
 
 def current_account() -> accounts.Account:

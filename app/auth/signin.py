@@ -8,6 +8,7 @@ from enum import Enum
 
 from app.auth import accounts, recovery
 from app.common.passwords import Passwords
+from app.membership import questions
 from app.vault.db import Connection, transaction
 from app.web.limits import SignInThrottle
 from crypto.keystore import ServerKeys
@@ -39,9 +40,10 @@ def attempt_password(conn: Connection, passwords: Passwords, throttle: SignInThr
         throttle.record_failure(username)
         return Attempt(Outcome.FAILED)
     # Only now, with the right password, may the caller learn anything about the account.
-    if account.status == "pending":
+    if account.status == "pending" and not questions.may_sign_in_to_answer(
+            conn, account.member_id if account.role == "org_contact" else None):
         return Attempt(Outcome.PENDING, account)
-    if account.status != "active":
+    if account.status not in ("active", "pending"):
         return Attempt(Outcome.CLOSED, account)
     if account.needs_totp:
         return Attempt(Outcome.NEEDS_CODE, account)

@@ -26,7 +26,7 @@ from app.auth.current import SESSION_TOKEN
 from app.auth.forms import ResetCodeForm, ResetRequestForm, SignInCodeForm, SignInForm
 from app.auth.signin import Outcome, attempt_code, attempt_password
 from app.vault.db import transaction
-from app.web.access import EVERYONE, SIGNED_IN, allow
+from app.web.access import EVERYONE, PENDING, SIGNED_IN, allow
 from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("auth", __name__)
@@ -36,13 +36,15 @@ _CODE_UNTIL = "code_until"
 CODE_WINDOW = timedelta(minutes=5)
 
 
-def _landing(role: str) -> str:
+def _landing(role: str, status: str = "active") -> str:
     if role == "coordinator":
         return url_for("coordinator.queue")
+    if status == "pending":  # an organisation asked a question: straight to it
+        return url_for("messages.messages_index")
     return url_for("account.settings")
 
 
-def begin_session(account_id: str, role: str) -> Response:
+def begin_session(account_id: str, role: str, status: str = "active") -> Response:
     """A brand-new session token (never reuse one from before sign-in)."""
     conn = get_db()
     with transaction(conn):
@@ -51,14 +53,14 @@ def begin_session(account_id: str, role: str) -> Response:
             staff_logins.record_sign_in(conn, account_id, now())
     session.clear()
     session[SESSION_TOKEN] = token
-    return redirect(_landing(role))
+    return redirect(_landing(role, status))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @allow(*EVERYONE)
 def login() -> Response | str | tuple[str, int]:
     if g.get("account") is not None:
-        return redirect(_landing(g.account.role))
+        return redirect(_landing(g.account.role, g.account.status))
     form = SignInForm()
     if not form.is_submitted():
         return render_template("auth/login.html", form=form,
@@ -81,7 +83,7 @@ def login() -> Response | str | tuple[str, int]:
         session[_CODE_FOR] = attempt.account.id
         session[_CODE_UNTIL] = (now() + CODE_WINDOW).timestamp()
         return redirect(url_for("auth.code"))
-    return begin_session(attempt.account.id, attempt.account.role)
+    return begin_session(attempt.account.id, attempt.account.role, attempt.account.status)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -103,7 +105,8 @@ def code() -> Response | str | tuple[str, int]:
         abort(429)
     if attempt.outcome is not Outcome.SIGNED_IN or attempt.account is None:
         return render_template("auth/code.html", form=form, failed=True), 401
-    signed_in = begin_session(attempt.account.id, attempt.account.role)
+    signed_in = begin_session(attempt.account.id, attempt.account.role,
+                              attempt.account.status)
     if attempt.used_recovery_code:
         left = recovery.remaining(get_db(), attempt.account.id)
         flash(ngettext("You signed in with a recovery code. It cannot be used again: you "
@@ -117,7 +120,7 @@ def code() -> Response | str | tuple[str, int]:
 
 
 @bp.post("/logout")
-@allow(*SIGNED_IN)
+@allow(*SIGNED_IN, PENDING)
 def logout() -> Response:
     token = session.get(SESSION_TOKEN)
     if token:

@@ -24,6 +24,26 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def uk_time(moment: datetime | str | None) -> str:
+    """A time as staff read it: UK local time with the zone named ("2026-12-24 14:05 GMT").
+
+    A stored stamp is accepted as it is stored; a naive time is read as UTC (as
+    `uk_date_of` does). Anything unreadable is shown as it came.
+    """
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        try:
+            parsed = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+    else:
+        parsed = moment
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UK).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def uk_today(now: datetime) -> date:
     """The UK calendar day of an aware datetime."""
     return now.astimezone(UK).date()

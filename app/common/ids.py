@@ -7,8 +7,15 @@ import secrets
 
 
 def new_id() -> str:
-    """A row id: 128 random bits, URL-safe. Sealed rows need it before they are written."""
-    return secrets.token_urlsafe(16)
+    """A row id: 128 random bits, URL-safe. Sealed rows need it before they are written.
+
+    Never starting with "-": such an id reads as an option on a command line and as a
+    formula in a spreadsheet cell, where an export would have to alter it.
+    """
+    while True:
+        candidate = secrets.token_urlsafe(16)
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def token_hash(token: str) -> bytes:

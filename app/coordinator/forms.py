@@ -3,12 +3,17 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.auth.staff import DISABLE_REASONS, ENABLE_REASONS, MAX_LABEL_CHARS
 from app.common.choices import options
-from app.membership.decisions import INFO_REASONS, REJECT_REASONS, REVOKE_REASONS
+from app.membership.decisions import (
+    APPROVE_UNREAD_REASONS,
+    INFO_REASONS,
+    REJECT_REASONS,
+    REVOKE_REASONS,
+)
 
 
 class UnlockForm(FlaskForm):
@@ -21,8 +26,15 @@ class RejectForm(FlaskForm):
     reason = SelectField(_l("Reason"), choices=options(REJECT_REASONS.items()))
 
 
+class ApproveUnreadForm(FlaskForm):
+    reason = SelectField(_l("Why you approve it without opening it"),
+                         choices=options(APPROVE_UNREAD_REASONS.items()))
+
+
 class InfoForm(FlaskForm):
     reason = SelectField(_l("What we need"), choices=options(INFO_REASONS.items()))
+    # Length is checked by the service, with a message, as every other rule on it.
+    question = TextAreaField(_l("Your question to the organisation"))
 
 
 class RevokeForm(FlaskForm):

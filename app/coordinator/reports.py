@@ -13,6 +13,7 @@ from datetime import datetime
 from app.alerts import service as alert_service
 from app.reports import records
 from app.reports.records import ReportAction, ReportStatus
+from app.vault import log
 from app.vault.db import Connection, Row, count, transaction
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
@@ -119,6 +120,8 @@ def mark_malicious(conn: Connection, report_id: str, actor_id: str, now: datetim
     with transaction(conn):
         records.mark_malicious(conn, report_id)
         records.record_event(conn, report_id, ReportAction.MALICIOUS, actor_id, now)
+        log.append(conn, log.report_marked_malicious(at=now, actor=actor_id,
+                                                     report_id=report_id))
 
 
 def close(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:

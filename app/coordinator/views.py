@@ -17,6 +17,7 @@ from app.auth.current import current_account
 from app.coordinator import key_session, member_access, vetting
 from app.coordinator import reports as report_review
 from app.coordinator.forms import (
+    ApproveUnreadForm,
     FindMemberForm,
     InfoForm,
     MemberAccessForm,
@@ -26,6 +27,8 @@ from app.coordinator.forms import (
 )
 from app.coordinator.pages import coordinator_context
 from app.membership import decisions as memberships
+from app.membership import questions
+from app.vault import log
 from app.web.access import COORDINATOR, allow
 from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
@@ -91,12 +94,25 @@ def lock() -> Response:
     return redirect(url_for("coordinator.queue"))
 
 
+def _opened_in_this_unlock(member_id: str) -> bool:
+    """Approving on sight needs the details opened since this coordinator's unlock."""
+    return key_session.held_vetting_key() is not None and log.opened_since_unlock(
+        get_db(), current_account().id, f"members/{member_id}", log.Purpose.VETTING)
+
+
+def _decide_forms(member_id: str) -> dict[str, object]:
+    return {"reject_form": RejectForm(), "info_form": InfoForm(),
+            "approve_form": ApproveUnreadForm(),
+            "questions": questions.for_application(get_db(), member_id), "answers": None}
+
+
 @bp.get("/applications/<member_id>")
 @allow(COORDINATOR)
 def application(member_id: str) -> str:
     return render_template("coordinator/application.html",
                            application=_application_or_404(member_id),
-                           reject_form=RejectForm(), info_form=InfoForm())
+                           opened=_opened_in_this_unlock(member_id),
+                           **_decide_forms(member_id))
 
 
 @bp.post("/applications/<member_id>/unseal")
@@ -108,21 +124,20 @@ def unseal(member_id: str) -> str | tuple[str, int]:
         return render_template("coordinator/locked.html", application=application), 423
     opened = vetting.open_for_vetting(get_db(), key, current_account().id, member_id, now())
     return render_template("coordinator/unsealed.html", opened=opened,
-                           reject_form=RejectForm(), info_form=InfoForm())
+                           **_decide_forms(member_id))
 
 
 def _decided(action: str, member_id: str, reason: str | None = None) -> Response:
     actor = current_account().id
     try:
         if action == "approve":
-            memberships.approve(get_db(), member_id, actor, now())
+            read = _opened_in_this_unlock(member_id)
+            memberships.approve(get_db(), member_id, actor, now(), read=read,
+                                reason=None if read else reason)
             flash(_("Approved. The applicant can now sign in."))
-        elif action == "reject":
+        else:
             memberships.reject(get_db(), member_id, reason or "", actor, now())
             flash(_("Rejected."))
-        else:
-            memberships.request_info(get_db(), member_id, reason or "", actor, now())
-            flash(_("Marked as waiting for more information."))
     except memberships.DecisionError as error:
         flash(str(error.message))
         return redirect(url_for("coordinator.application", member_id=member_id))
@@ -131,12 +146,22 @@ def _decided(action: str, member_id: str, reason: str | None = None) -> Response
 
 @bp.post("/applications/<member_id>/approve")
 @allow(COORDINATOR)
-def approve(member_id: str) -> Response:
-    _application_or_404(member_id)
-    return _decided("approve", member_id)
+def approve(member_id: str) -> Response | tuple[str, int]:
+    application = _application_or_404(member_id)
+    if _opened_in_this_unlock(member_id):
+        return _decided("approve", member_id)
+    form = ApproveUnreadForm()
+    if not form.validate() or not request.form.get("reason"):
+        # Neither read nor a reason: say so, and change nothing.
+        form.reason.errors = [_("Open the details first, or choose why you approve "
+                                "without reading them.")]
+        forms = {**_decide_forms(member_id), "approve_form": form}
+        return render_template("coordinator/application.html", application=application,
+                               opened=False, **forms), 400
+    return _decided("approve", member_id, form.reason.data)
 
 
-def _decided_with_reason(action: str, member_id: str, form: RejectForm | InfoForm) -> Response:
+def _decided_with_reason(action: str, member_id: str, form: RejectForm) -> Response:
     _application_or_404(member_id)
     if not form.validate():
         abort(400)
@@ -151,8 +176,37 @@ def reject(member_id: str) -> Response:
 
 @bp.post("/applications/<member_id>/request-info")
 @allow(COORDINATOR)
-def request_info(member_id: str) -> Response:
-    return _decided_with_reason("request_info", member_id, InfoForm())
+def request_info(member_id: str) -> Response | tuple[str, int]:
+    application = _application_or_404(member_id)
+    form = InfoForm()
+    if not form.validate():
+        abort(400)
+    try:
+        memberships.request_info(get_db(), member_id, form.reason.data or "",
+                                 form.question.data or "", current_account().id, now())
+    except memberships.DecisionError as error:
+        # The question typed stays on the page with the reason it was refused.
+        form.question.errors = [str(error.message)]
+        forms = {**_decide_forms(member_id), "info_form": form}
+        return render_template("coordinator/application.html", application=application,
+                               opened=_opened_in_this_unlock(member_id), **forms), 400
+    flash(_("Your question is in the organisation's account messages. The application "
+            "waits for their answer."))
+    return redirect(url_for("coordinator.queue"))
+
+
+@bp.post("/applications/<member_id>/answers")
+@allow(COORDINATOR)
+def answers(member_id: str) -> str | tuple[str, int]:
+    """The organisation's answers, opened with the vetting key (logged, purpose vetting)."""
+    application = _application_or_404(member_id)
+    key = key_session.held_vetting_key()
+    if key is None:
+        return render_template("coordinator/locked.html", application=application), 423
+    opened = questions.read_answers(get_db(), key, current_account().id, member_id, now())
+    forms = {**_decide_forms(member_id), "answers": opened}
+    return render_template("coordinator/application.html", application=application,
+                           opened=_opened_in_this_unlock(member_id), **forms)
 
 
 @bp.get("/members")

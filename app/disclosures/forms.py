@@ -103,3 +103,8 @@ class ExportForm(FlaskForm):
                                 "first: they can identify the reporter)"))
     reporter_details = BooleanField(_l("The reporter's details, only for reports whose "
                                        "reporter consented to that"))
+
+
+class QuestionAnswerForm(FlaskForm):
+    # Length and emptiness are the service's to check, with its messages.
+    answer = TextAreaField(_l("Your answer"))

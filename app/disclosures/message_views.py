@@ -6,16 +6,17 @@ The member, or an organisation's key contact for the organisation.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
 from app.disclosures import codes, contact, service
-from app.disclosures.forms import AnswerForm
+from app.disclosures.forms import AnswerForm, QuestionAnswerForm
 from app.disclosures.records import ContactStatus
-from app.web.access import MEMBER, ORG_CONTACT, allow
-from app.web.state import get_db, now
+from app.membership import questions
+from app.web.access import MEMBER, ORG_CONTACT, PENDING, allow
+from app.web.state import get_db, load_keys, now
 
 bp = Blueprint("messages", __name__, url_prefix="/account/messages")
 bp.context_processor(codes.page_labels)
@@ -28,10 +29,47 @@ def _member_id() -> str:
 
 
 @bp.get("")
-@allow(MEMBER, ORG_CONTACT)
+@allow(MEMBER, ORG_CONTACT, PENDING)
 def messages_index() -> str:
     return render_template("disclosures/messages.html",
-                           messages=contact.messages(get_db(), _member_id()))
+                           messages=contact.messages(get_db(), _member_id()),
+                           questions=questions.for_application(get_db(), _member_id()))
+
+
+def _question_or_404(question_id: str) -> questions.Question:
+    found = questions.find(get_db(), _member_id(), question_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _question_page(found: questions.Question, form: QuestionAnswerForm | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    return render_template("disclosures/question.html", q=found,
+                           form=form or QuestionAnswerForm()), status
+
+
+@bp.get("/questions/<question_id>")
+@allow(ORG_CONTACT, PENDING)
+def question(question_id: str) -> tuple[str, int]:
+    return _question_page(_question_or_404(question_id))
+
+
+@bp.post("/questions/<question_id>/answer")
+@allow(PENDING)
+def answer_question(question_id: str) -> Response | tuple[str, int]:
+    found = _question_or_404(question_id)
+    form = QuestionAnswerForm()
+    if not form.validate():
+        abort(400)
+    try:
+        questions.answer(get_db(), load_keys(current_app).vetting_public, _member_id(),
+                         current_account().id, question_id, form.answer.data or "", now())
+    except questions.QuestionInvalid as invalid:
+        form.answer.errors = [str(invalid.message)]
+        return _question_page(found, form, 400)
+    flash(_("Thank you. Your answer is sealed, and a coordinator will read it."))
+    return redirect(url_for("messages.question", question_id=question_id))
 
 
 def _message_page(found: contact.Message, form: AnswerForm | None = None,

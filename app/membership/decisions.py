@@ -12,10 +12,10 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from app.auth import accounts
-from app.membership import records
+from app.membership import questions, records
 from app.membership.records import Decision, MemberStatus
 from app.reports import records as report_records
-from app.vault import outbox
+from app.vault import log, outbox
 from app.vault.db import Connection, transaction
 
 REJECT_REASONS = {
@@ -28,6 +28,12 @@ INFO_REASONS = {
     "website": _l("We need to check the organisation's website"),
     "official_email": _l("We need an official email address on the website's domain"),
     "work_with_sex_workers": _l("We need to know more about the work with sex workers"),
+}
+# Approving without having opened the application in this unlock needs one of these.
+APPROVE_UNREAD_REASONS = {
+    "vetted_by_colleague": _l("Another coordinator has already vetted it"),
+    "known_in_person": _l("The applicant is known to the scheme in person"),
+    "referred_by_partner": _l("Referred by a partner organisation that vetted them"),
 }
 REVOKE_REASONS = {
     "false_membership": _l("False membership"),
@@ -52,14 +58,22 @@ def _status(conn: Connection, member_id: str) -> tuple[str, str]:
     return found
 
 
-def approve(conn: Connection, member_id: str, actor_id: str, now: datetime) -> None:
+def approve(conn: Connection, member_id: str, actor_id: str, now: datetime, *, read: bool,
+            reason: str | None = None) -> None:
+    """`read`: the coordinator opened the application in this unlock; if not, a reason."""
+    if not read and reason not in APPROVE_UNREAD_REASONS:
+        raise DecisionError(_l("Open the application first, or choose why you approve it "
+                               "without reading it."))
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status not in OPEN_APPLICATION:
             raise DecisionError(_l("Only an application still waiting can be approved."))
         records.set_status(conn, member_id, MemberStatus.ACTIVE, decided_at=now)
         accounts.activate_for_member(conn, member_id)
-        records.record_decision(conn, member_id, Decision.APPROVE, None, actor_id, now)
+        records.record_decision(conn, member_id, Decision.APPROVE, None if read else reason,
+                                actor_id, now)
+        log.append(conn, log.application_approved(at=now, actor=actor_id, member_id=member_id,
+                                                  read=read, reason=None if read else reason))
         # The applicant learns over their chosen channel, if any, that they can sign in.
         outbox.enqueue_for_member(conn, kind="approval", member_id=member_id,
                                   dedupe_key=f"approval:{member_id}", now=now)
@@ -76,20 +90,36 @@ def reject(conn: Connection, member_id: str, reason: str, actor_id: str,
         records.set_status(conn, member_id, MemberStatus.REJECTED, decided_at=now)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REJECT, reason, actor_id, now)
+        log.append(conn, log.application_rejected(at=now, actor=actor_id, member_id=member_id,
+                                                  reason=reason))
 
 
-def request_info(conn: Connection, member_id: str, reason: str, actor_id: str,
-                 now: datetime) -> None:
+def request_info(conn: Connection, member_id: str, reason: str, question: str,
+                 actor_id: str | None, now: datetime) -> str:
+    """Ask an organisation's application a question (again, if need be); its id.
+
+    The question is shown to the organisation, so it is checked here, and the 30-day
+    purge of an unanswered application counts from the latest one.
+    """
     if reason not in INFO_REASONS:
         raise DecisionError(_l("Choose what you need from the list."))
+    try:
+        questions.check_question(question)
+    except questions.QuestionInvalid as invalid:
+        raise DecisionError(invalid.message) from None
     with transaction(conn):
         status, kind = _status(conn, member_id)
         if kind == "individual":
             raise DecisionError(_l("More information is asked of organisations only."))
-        if status != MemberStatus.PENDING:
+        if status not in OPEN_APPLICATION:
             raise DecisionError(_l("Only a waiting application can be asked for more."))
         records.set_status(conn, member_id, MemberStatus.INFO_REQUESTED)
         records.record_decision(conn, member_id, Decision.REQUEST_INFO, reason, actor_id, now)
+        question_id = questions.add(conn, member_id, reason, question, actor_id, now)
+        log.append(conn, log.information_requested(at=now, actor=actor_id,
+                                                   member_id=member_id, reason=reason,
+                                                   question_id=question_id))
+    return question_id
 
 
 def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
@@ -107,6 +137,8 @@ def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
         records.set_status(conn, member_id, MemberStatus.REVOKED, decided_at=now)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REVOKE, reason, actor_id, now)
+        log.append(conn, log.membership_revoked(at=now, actor=actor_id, member_id=member_id,
+                                                reason=reason))
 
 
 def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime, *,
@@ -121,9 +153,12 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
         if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
             raise DecisionError(_l("This membership has already ended."))
         records.erase_details(conn, member_id, now)
+        questions.delete_for_application(conn, member_id)
         # Reports stay (they protect others) but no longer point at the member.
         report_records.forget_reporter(conn, member_id)
         accounts.close_for_member(conn, member_id)
         records.record_decision(
             conn, member_id, Decision.LEAVE_RECORDED if recorded_by_coordinator
             else Decision.LEAVE, None, actor_id, now)
+        log.append(conn, log.leave_recorded(at=now, actor=actor_id, member_id=member_id,
+                                            by_member=not recorded_by_coordinator))

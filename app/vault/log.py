@@ -48,6 +48,17 @@ class Event(StrEnum):
     STAFF_PASSWORD_RESET = "staff_password_reset"  # noqa: S105 (an event name)
     MEMBER_TWO_STEP_RESET = "member_two_step_reset"
     MEMBER_RESET_CODE_SENT = "member_reset_code_sent"
+    APPLICATION_APPROVED = "application_approved"
+    APPLICATION_REJECTED = "application_rejected"
+    INFORMATION_REQUESTED = "information_requested"
+    INFORMATION_ANSWERED = "information_answered"
+    MEMBERSHIP_REVOKED = "membership_revoked"
+    LEAVE_RECORDED = "leave_recorded"
+    REPORT_MARKED_MALICIOUS = "report_marked_malicious"
+    REPORT_MARKED_MALICIOUS_UNDONE = "report_marked_malicious_undone"
+    ALERT_PUBLISHED = "alert_published"
+    ALERT_EDITED = "alert_edited"
+    ALERT_WITHDRAWN = "alert_withdrawn"
 
 
 class Purpose(StrEnum):
@@ -71,6 +82,8 @@ WORKER = "worker"
 # The actor of entries an operator's command writes (`flask --app app staff ...`): whoever
 # runs it on the server has no account either.
 OPERATOR = "operator"
+# The actor of a decision made without a signed-in account (an operator's command).
+SYSTEM = "system"
 
 # What an event-specific detail may be: ids, codes, counts and flags, never typed text.
 Detail = str | int | bool | None | tuple[str, ...]
@@ -254,6 +267,92 @@ def member_access_changed(event: Event, *, at: datetime, actor: str, member_id: 
         raise ValueError("a reset code, and only a reset code, names its channel")
     return LogEntry(event, at, actor, records=(f"members/{member_id}", f"accounts/{account_id}"),
                     member_notified=True, details=_details(channel=channel))
+# Decisions. Each names the record by id and the reason by its code; a note a coordinator
+# typed is sealed elsewhere, so an entry says only whether there is one.
+
+def _decision(event: Event, *, at: datetime, actor: str | None, records: Sequence[str],
+              purpose: Purpose | None = None, **details: Detail) -> LogEntry:
+    return LogEntry(event, at, actor or SYSTEM, purpose=purpose, records=tuple(records),
+                    details=_details(**details))
+
+
+def application_approved(*, at: datetime, actor: str | None, member_id: str, read: bool,
+                         reason: str | None = None) -> LogEntry:
+    """`read`: the details were opened in this unlock; if not, `reason` says why not."""
+    if not read and not reason:
+        raise ValueError("approving without reading names a reason")
+    return _decision(Event.APPLICATION_APPROVED, at=at, actor=actor, purpose=Purpose.VETTING,
+                     records=(f"members/{member_id}",), read=read, reason=reason)
+
+
+def application_rejected(*, at: datetime, actor: str | None, member_id: str,
+                         reason: str) -> LogEntry:
+    return _decision(Event.APPLICATION_REJECTED, at=at, actor=actor, purpose=Purpose.VETTING,
+                     records=(f"members/{member_id}",), reason=reason)
+
+
+def information_requested(*, at: datetime, actor: str | None, member_id: str, reason: str,
+                          question_id: str | None = None) -> LogEntry:
+    return _decision(Event.INFORMATION_REQUESTED, at=at, actor=actor, purpose=Purpose.VETTING,
+                     records=(f"members/{member_id}",), reason=reason,
+                     question=f"application_questions/{question_id}" if question_id else None)
+
+
+def information_answered(*, at: datetime, actor: str, member_id: str,
+                         question_id: str) -> LogEntry:
+    return _decision(Event.INFORMATION_ANSWERED, at=at, actor=actor, purpose=Purpose.VETTING,
+                     records=(f"members/{member_id}",),
+                     question=f"application_questions/{question_id}")
+
+
+def membership_revoked(*, at: datetime, actor: str | None, member_id: str, reason: str,
+                       note: bool = False) -> LogEntry:
+    return _decision(Event.MEMBERSHIP_REVOKED, at=at, actor=actor,
+                     records=(f"members/{member_id}",), reason=reason, note=note or None)
+
+
+def leave_recorded(*, at: datetime, actor: str | None, member_id: str, by_member: bool,
+                   reason: str | None = None, note: bool = False) -> LogEntry:
+    """A membership ended by leaving: the member's own choice, or recorded by a coordinator."""
+    return _decision(Event.LEAVE_RECORDED, at=at, actor=actor,
+                     records=(f"members/{member_id}",),
+                     recorded_by="member" if by_member else "coordinator", reason=reason,
+                     note=note or None)
+
+
+def report_marked_malicious(*, at: datetime, actor: str, report_id: str,
+                            reason: str | None = None, note: bool = False) -> LogEntry:
+    return _decision(Event.REPORT_MARKED_MALICIOUS, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW, records=(f"reports/{report_id}",),
+                     reason=reason, note=note or None)
+
+
+def report_malicious_undone(*, at: datetime, actor: str, report_id: str, reason: str,
+                            note: bool = False) -> LogEntry:
+    return _decision(Event.REPORT_MARKED_MALICIOUS_UNDONE, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW, records=(f"reports/{report_id}",),
+                     reason=reason, note=note or None)
+
+
+def alert_published(*, at: datetime, actor: str | None, alert_id: str, version: int,
+                    report_id: str | None, notices: int) -> LogEntry:
+    return _decision(Event.ALERT_PUBLISHED, at=at, actor=actor,
+                     records=(f"alerts/{alert_id}",
+                              *((f"reports/{report_id}",) if report_id else ())),
+                     version=version, notices=notices)
+
+
+def alert_edited(*, at: datetime, actor: str | None, alert_id: str, version: int,
+                 notify_again: bool, notices: int) -> LogEntry:
+    """A published alert changed: the new version, and whether members were told again."""
+    return _decision(Event.ALERT_EDITED, at=at, actor=actor, records=(f"alerts/{alert_id}",),
+                     version=version, notify_again=notify_again, notices=notices)
+
+
+def alert_withdrawn(*, at: datetime, actor: str | None, alert_id: str,
+                    reason: str | None = None, note: bool = False) -> LogEntry:
+    return _decision(Event.ALERT_WITHDRAWN, at=at, actor=actor, records=(f"alerts/{alert_id}",),
+                     reason=reason, note=note or None)
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:
@@ -292,6 +391,26 @@ def entries(conn: Connection) -> list[audit_chain.ChainedEntry]:
         "SELECT seq, body, prev_hash, entry_hash FROM disclosure_log ORDER BY seq"
     ).fetchall()
     return [_row_to_entry(row) for row in rows]
+
+
+def opened_since_unlock(conn: Connection, actor: str, record: str, purpose: Purpose) -> bool:
+    """Did `actor` unseal `record` (e.g. "members/<id>") since their latest key unlock?
+
+    The log is the evidence that something was read: a decision that needs a reading
+    asks it, rather than a flag a page could forget to set. No unlock, no reading.
+    """
+    row = conn.execute(
+        "SELECT max(seq) AS seq FROM disclosure_log WHERE "
+        "json_extract(body, '$.event') = ? AND json_extract(body, '$.actor') = ?",
+        (Event.VETTING_KEY_UNLOCKED.value, actor)).fetchone()
+    if row is None or row["seq"] is None:
+        return False
+    found = conn.execute(
+        "SELECT 1 FROM disclosure_log d, json_each(d.body, '$.records') r "
+        "WHERE d.seq > ? AND json_extract(d.body, '$.event') IS NULL "
+        "AND json_extract(d.body, '$.actor') = ? AND json_extract(d.body, '$.purpose') = ? "
+        "AND r.value = ? LIMIT 1", (row["seq"], actor, purpose.value, record)).fetchone()
+    return found is not None
 
 
 def verify(conn: Connection) -> audit_chain.ChainVerdict:

@@ -80,10 +80,17 @@ def enqueue(conn: Connection, *, kind: str, member_id: str, channel: str, dedupe
 
 
 def enqueue_for_member(conn: Connection, *, kind: str, member_id: str, dedupe_key: str,
-                       now: datetime, alert_id: str | None = None) -> bool:
-    """Queue a content-free notice over the member's chosen channel, if they chose one."""
-    row = conn.execute("SELECT alert_channel FROM members WHERE id = ? AND status = 'active'",
-                       (member_id,)).fetchone()
+                       now: datetime, alert_id: str | None = None,
+                       applicant: bool = False) -> bool:
+    """Queue a content-free notice over the member's chosen channel, if they chose one.
+
+    `applicant`: the notice is for an application still open (a coordinator's question),
+    so a membership not yet active is told too.
+    """
+    statuses = ("pending", "info_requested") if applicant else ("active",)
+    query = ("SELECT alert_channel FROM members WHERE id = ? "  # noqa: S608 (placeholders only)
+             f"AND status IN ({_placeholders(statuses)})")
+    row = conn.execute(query, (member_id, *statuses)).fetchone()
     if row is None or row["alert_channel"] not in PUSH_CHANNELS:
         return False
     return enqueue(conn, kind=kind, member_id=member_id, channel=row["alert_channel"],

@@ -33,6 +33,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
                                                    "justification"}),
     ("disclosure_requests", "decision"): frozenset({"note"}),
     ("contact_requests", "details"): frozenset({"requester", "reference", "note"}),
+    # An organisation's answer to a coordinator's question may name people.
+    ("application_questions", "answer"): frozenset({"answer"}),
 }
 
 

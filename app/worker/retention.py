@@ -1,8 +1,9 @@
 """Retention: what the scheme no longer needs is deleted (secure_delete overwrites it).
 
 - Rejected applications, 30 days after the decision.
-- Applications asked for more information that did not answer within 30 days: the account
-  was never activated.
+- Applications asked for more information that did not answer within 30 days of the last
+  question: the account was never activated. A week before, the organisation is told
+  (app/membership/questions.warn_before_purge).
 - Withdrawn alerts, a configured time after withdrawal (default 90 days).
 - Sent, failed and cancelled notices after 30 days (they tie member ids to times).
 - Idle sessions and expired reset codes.
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 
 from app.alerts import service as alert_service
 from app.auth import account_notices, accounts, reset, sessions
+from app.membership import questions
 from app.membership import records as member_records
 from app.reports import records as report_records
 from app.vault import outbox
@@ -34,10 +36,12 @@ class Purged:
     sessions: int = 0
     resets: int = 0
     access_notices: int = 0
+    warned: int = 0
 
 
 def _purge_member(conn: Connection, member_id: str) -> None:
     report_records.forget_reporter(conn, member_id)
+    questions.delete_for_application(conn, member_id)
     accounts.delete_for_member(conn, member_id)
     member_records.delete_member(conn, member_id)
 
@@ -45,6 +49,7 @@ def _purge_member(conn: Connection, member_id: str) -> None:
 def purge(conn: Connection, now: datetime, *,
           withdrawn_alerts_after: timedelta = WITHDRAWN_ALERT_RETENTION) -> Purged:
     done = Purged()
+    done.warned = questions.warn_before_purge(conn, now)
     cutoff = (now - APPLICATION_RETENTION).isoformat(timespec="seconds")
     with transaction(conn):
         rejected = [r["id"] for r in conn.execute(

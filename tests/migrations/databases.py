@@ -71,3 +71,15 @@ def normalise_sql(sql: str | None) -> str | None:
 def normalised_schema(conn: db.Connection) -> list[tuple]:
     return sorted(((kind, name, table, normalise_sql(sql))
                    for kind, name, table, sql in raw_schema(conn)), key=repr)
+
+
+def upgrade_to(path: Path, key: bytes, version: int) -> None:
+    """Apply the repository's migrations up to `version` only: one step's own test."""
+    from app.vault import migrations
+
+    steps = [m for m in migrations.discover(REPO / "migrations") if m.version <= version]
+    conn = db.connect(path, key)
+    try:
+        migrations.upgrade(conn, steps, None, str(path))
+    finally:
+        conn.close()

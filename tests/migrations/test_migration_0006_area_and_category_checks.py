@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,12 +20,17 @@ CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
                 ("report_categories", "category", choices.REPORT_CATEGORIES)]
 
 
+# Sealed places that later steps added: a version-5 database cannot hold them.
+PLACES_AFTER_V6 = {("application_questions", "answer")}
+
+
 def _upgrade(path: Path, key: bytes) -> None:
-    """Version 5 to 6 only: later steps have tests of their own (each step on its own)."""
-    with tempfile.TemporaryDirectory() as steps:
-        for step in MIGRATIONS.glob("000[0-6]_*"):
-            shutil.copy(step, steps)
-        migrations.upgrade_database(path, key, Path(steps), code_version=6)
+    """Version 5 to 6 only: later steps have tests of their own."""
+    conn = db.connect(path, key)
+    try:
+        migrations.upgrade(conn, [m for m in migrations.discover(MIGRATIONS) if m.version <= 6])
+    finally:
+        conn.close()
 
 
 @pytest.fixture
@@ -82,7 +85,7 @@ def test_the_disclosure_log_and_its_checkpoint_still_verify_after_0006(
 
 def test_every_sealed_value_still_opens_after_0006(upgraded, v5_sealed, vetting_key,
                                                    delivery_key) -> None:
-    assert {(t, c) for t, c, _row in v5_sealed} == set(sealing.SEALED_PLACES), \
+    assert {(t, c) for t, c, _row in v5_sealed} == set(sealing.SEALED_PLACES) - PLACES_AFTER_V6, \
         "the fixture seals something in every sealed place"
     for (table, column, row_id), values in v5_sealed.items():
         stored = db.scalar(upgraded, f'SELECT "{column}" FROM "{table}" WHERE id = ?',  # noqa: S608

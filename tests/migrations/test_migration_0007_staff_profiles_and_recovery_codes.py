@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from app.audit.verification import verify_log
 from app.auth import staff as staff_logins
-from app.vault import db, log, migrations
-from tests.migrations.databases import REPO, contents
+from app.vault import db, log
+from tests.migrations.databases import REPO, contents, upgrade_to
 
 MIGRATIONS = REPO / "migrations"
 NEW_TABLES = {"staff_profiles", "recovery_codes", "account_notices"}
@@ -19,11 +18,7 @@ NEW_TABLES = {"staff_profiles", "recovery_codes", "account_notices"}
 @pytest.fixture
 def v6_path(v5_sealed, v5_path: Path, database_key: bytes, tmp_path: Path) -> Path:
     """The populated version-5 database brought to version 6 by the steps up to 0006."""
-    steps = tmp_path / "steps-to-6"
-    steps.mkdir()
-    for step in MIGRATIONS.glob("000[0-6]_*"):
-        shutil.copy(step, steps)
-    migrations.upgrade_database(v5_path, database_key, steps, code_version=6)
+    upgrade_to(v5_path, database_key, 6)
     return v5_path
 
 
@@ -33,7 +28,7 @@ def test_upgrading_a_populated_v6_database_keeps_every_row_and_adds_three_tables
     try:
         assert db.schema_version(conn) == 6
         before = contents(conn)
-        migrations.upgrade_database(v6_path, database_key, MIGRATIONS, code_version=7)
+        upgrade_to(v6_path, database_key, 7)
         after = contents(conn)
         assert db.schema_version(conn) == 7
         assert set(after) - set(before) == NEW_TABLES
@@ -46,7 +41,7 @@ def test_upgrading_a_populated_v6_database_keeps_every_row_and_adds_three_tables
 
 def test_existing_staff_get_a_profile_and_are_not_made_to_change_their_password(
         v6_path, database_key, server_keys) -> None:
-    migrations.upgrade_database(v6_path, database_key, MIGRATIONS, code_version=7)
+    upgrade_to(v6_path, database_key, 7)
     conn = db.connect(v6_path, database_key)
     try:
         staff_ids = {row["id"] for row in conn.execute(
