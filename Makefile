@@ -26,15 +26,11 @@ SINK_PORT ?= 8025
 
 # The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure. The worker
 # runs beside the web server and sends notices to a local SMTP sink that prints them;
-# Ctrl+C stops all three.
+# Ctrl+C (or SIGTERM to make's process group) stops all three cleanly: app/demo/run.py
+# says why a shell trap could not.
 run: $(BIN)/.installed-demo
 	UGLYMUGS_INSECURE_COOKIES=1 $(BIN)/flask --app app demo-setup
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/flask --app app smtp-sink --port $(SINK_PORT) & \
-	UGLYMUGS_SMTP_PORT=$(SINK_PORT) \
-	UGLYMUGS_DELIVERY_PASSPHRASE_FILE=keys/demo-delivery-passphrase.txt \
-	$(BIN)/flask --app app worker & \
-	UGLYMUGS_INSECURE_COOKIES=1 PORT=$(PORT) $(BIN)/flask --app app serve
+	@$(BIN)/python -m app.demo.run --port $(PORT) --sink-port $(SINK_PORT)
 
 # ruff; the import contracts in setup.cfg; strict types for the two packages that hold
 # keys and plaintext, plain types for the rest.

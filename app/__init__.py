@@ -110,6 +110,8 @@ def create_app(config: Config | None = None) -> Flask:
 
     @app.before_request
     def require_ready() -> None:
+        if request.endpoint == access.HEALTH_ENDPOINT:
+            return  # it answers 503 itself, with no page and no detail
         if not state(app).ready:
             try:
                 verify_ready(app)

@@ -12,7 +12,7 @@ from app.auth.accounts import STAFF_ROLES
 from app.membership import questions
 from app.vault import keyring
 from app.vault.db import Connection
-from app.web.access import PENDING
+from app.web.access import HEALTH_ENDPOINT, PENDING
 from app.web.state import get_db, now, state
 
 SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
@@ -20,7 +20,7 @@ SESSION_TOKEN = "token"  # noqa: S105 (the session key name)
 
 def load_current_account() -> None:
     """before_request: set g.account and g.role from a live session, else stay anonymous."""
-    if request.endpoint == "static":
+    if request.endpoint in ("static", HEALTH_ENDPOINT):
         return
     # A session ended elsewhere (a staff login disabled from the command line) takes the
     # key it unlocked with it at the next request of anyone, not when its 15 minutes end.

@@ -6,19 +6,32 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from app.cli import backup as backup_cli
 from app.cli.keys import init_first_holders
 from app.cli.output import fail
 from app.vault import db, migrations
 from app.web.state import load_keys, state
 
 
-def upgrade_and_report(app: Flask, indent: str = "") -> None:
+def upgrade_and_report(app: Flask, indent: str = "", *, take_backup: bool = True) -> None:
     """Apply the pending migrations, printing each step; exit 1 with the reason if refused.
 
     Shared by `db upgrade` and `demo-setup`, so `make run` upgrades the demo database the
-    same way an operator upgrades a real one.
+    same way an operator upgrades a real one. With steps pending and `take_backup`, a
+    backup is made first and its path printed: the way back if a step goes wrong.
     """
     config = state(app).config
+    try:
+        status = migrations.database_status(
+            config.database_path, load_keys(app).database_key, config.migrations_path)
+    except db.StartupError as error:
+        fail(str(error))
+    if status.pending and status.refusal is None:
+        if take_backup:
+            made = backup_cli.take_backup(app)
+            click.echo(f"{indent}Backed up the database first: {made.path}")
+        else:
+            click.echo(f"{indent}No backup taken (--no-backup).")
     try:
         outcome = migrations.upgrade_database(
             config.database_path, load_keys(app).database_key, config.migrations_path,
@@ -77,8 +90,10 @@ def register(app: Flask) -> None:
             click.echo(f"  {migration.label}")
 
     @db_cli.command("upgrade")
-    def db_upgrade() -> None:
-        """Apply the pending migrations: one transaction per step, stopping at a failure."""
-        upgrade_and_report(app)
+    @click.option("--no-backup", is_flag=True,
+                  help="Do not take a backup before applying the steps.")
+    def db_upgrade(no_backup: bool) -> None:
+        """Back up, then apply the pending migrations: one transaction per step."""
+        upgrade_and_report(app, take_backup=not no_backup)
 
     app.cli.add_command(db_cli)

@@ -25,7 +25,7 @@ from nacl.pwhash import argon2id
 
 from app.auth import accounts
 from app.cli.output import fail, write_private_text
-from app.vault import db, holders, rotation
+from app.vault import backup, db, holders, rotation
 from app.vault.holders import HolderKind, VettingKeyState
 from app.web.state import load_keys, state, verify_ready
 from crypto import keystore
@@ -229,6 +229,11 @@ def run_ceremony(keys_dir: Path, *, demo: bool, holder_outs: list[Path],
              "if you really mean to start again (everything sealed to them is then lost).")
     except (KeyFileError, ValueError) as error:
         fail(str(error))
+    # Beside the ceremony, not in it: backups came later, and deployments made before
+    # them get this key from `db upgrade` or `backup create` instead.
+    backup.ensure_backup_key(keys_dir)
+    click.echo(f"  backup key written to {keys_dir / backup.BACKUP_KEY} (keep a copy "
+               "offline with database.key: a backup needs both)")
     click.echo("Key fingerprints (compare these with what coordinators and auditors hold):")
     for name, fingerprint in result.fingerprints.items():
         click.echo(f"  {name:<10} {fingerprint}")

@@ -11,10 +11,10 @@ from flask import Flask
 
 from app.cli.output import fail
 from app.delivery import DeliverySettings, channels, send_rates
-from app.vault import db
+from app.vault import backup, db
 from app.web.state import load_keys, state, verify_ready
 from app.worker.delivery import Courier
-from app.worker.scheduler import Jobs, build_scheduler
+from app.worker.scheduler import BackupPlan, Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
 
@@ -61,11 +61,19 @@ def register(app: Flask) -> None:
             signing_key = None
         courier = Courier(key=key, channels=channels(settings), rates=send_rates(settings),
                           settings=settings)
+        try:
+            backup_key, created = backup.ensure_backup_key(st.config.keys_dir)
+        except KeyFileError as error:
+            fail(f"Not starting: {error}")
+        if created:
+            click.echo(f"Created the backup key {st.config.keys_dir / backup.BACKUP_KEY}: "
+                       "keep a copy offline with database.key.")
+        plan = BackupPlan(st.config.backups_path, st.config.backup_keep, backup_key)
         jobs = Jobs(st.config.database_path, load_keys(app).database_key, courier,
-                    lambda: st.clock(), signing_key)
+                    lambda: st.clock(), signing_key, plan)
         if once:
             jobs.all_once()
-            click.echo("Worker ran once: delivery, retention and checkpoint done.")
+            click.echo("Worker ran once: delivery, retention, checkpoint and backup done.")
             return
         click.echo(f"Worker started (delivery key {key.fingerprint}); Ctrl+C to stop.")
         scheduler = build_scheduler(jobs, delivery_seconds=every)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, current_app, render_template
 
 from app.web.access import EVERYONE, allow
+from app.web.state import healthy
 
 bp = Blueprint("public", __name__)
 
@@ -11,3 +12,12 @@ bp = Blueprint("public", __name__)
 @allow(*EVERYONE)
 def index() -> str:
     return render_template("index.html")
+
+
+@bp.get("/healthz")
+@allow(*EVERYONE)
+def healthz() -> Response:
+    """200 "ok", or 503 with an empty body: `flask --app app doctor` says what is wrong."""
+    if healthy(current_app):
+        return Response("ok\n", status=200, mimetype="text/plain")
+    return Response("", status=503, mimetype="text/plain")

@@ -6,7 +6,10 @@ the database has after the step. A .py step defines `upgrade(conn) -> None`.
 
 Each step is one transaction that also sets user_version, so a step that fails (a row
 that does not meet a new CHECK, a power cut) leaves the database exactly at the previous
-version and the next `db upgrade` starts that step afresh. For the same reason SQL is run
+version and the next `db upgrade` starts that step afresh. `db upgrade` itself
+(`upgrade_database`) goes further and runs all pending steps in one transaction
+(`upgrade_whole`), so a database is only ever at the version it started from or at the
+code's. For the same reason SQL is run
 statement by statement and never through executescript, which COMMITs first.
 
 Every step runs with foreign keys off, as SQLite's procedure for changing a table's
@@ -273,6 +276,62 @@ def upgrade(conn: db.Connection, migrations: Sequence[Migration],
     return done
 
 
+def upgrade_whole(conn: db.Connection, migrations: Sequence[Migration],
+                  progress: Progress | None = None,
+                  where: str = "The database") -> list[Applied]:
+    """Apply every pending step in ONE transaction: the old version or the new, never between.
+
+    What `db upgrade` runs. Each step is checked as `apply` checks it (foreign keys, its
+    own transaction left alone) and sets user_version as it ends, but nothing commits
+    until the last step has: a failure, or a process killed part-way, leaves the database
+    exactly as it was before the upgrade, not at some version in between that no release
+    of the code runs on.
+    """
+    status = plan(db.schema_version(conn), migrations, where)
+    if status.refusal is not None:
+        raise MigrationError(status.refusal)
+    if not status.pending:
+        return []
+    if conn.in_transaction:
+        raise MigrationError("An upgrade cannot run inside another transaction.")
+    steps = [(migration, _prepare(migration)) for migration in status.pending]
+    before = db.schema_version(conn)
+    kept = (f"The whole upgrade was rolled back: the database stays at version {before}, "
+            "with nothing of any step kept.")
+    done: list[Applied] = []
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        with db.transaction(conn):
+            for migration, step in steps:
+                started = time.perf_counter()
+                try:
+                    step(conn)
+                except Exception as error:
+                    raise MigrationError(
+                        f"{migration.label} failed ({type(error).__name__}: {error}). {kept}"
+                    ) from error
+                if not conn.in_transaction:
+                    raise MigrationError(
+                        f"{migration.label} ended the runner's transaction itself: what ran "
+                        "before that was committed, and the database's version no longer "
+                        "says what it holds. Restore the backup taken before the upgrade.")
+                dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if dangling:
+                    tables = ", ".join(sorted({str(row["table"]) for row in dangling}))
+                    raise MigrationError(
+                        f"{migration.label} would leave rows whose foreign keys point "
+                        f"nowhere (in {tables}). {kept}")
+                # An int from the file name; PRAGMA takes no bound parameters.
+                conn.execute(f"PRAGMA user_version = {migration.version:d}")
+                applied = Applied(migration, round((time.perf_counter() - started) * 1000))
+                done.append(applied)
+                if progress is not None:
+                    progress(applied)
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+    return done
+
+
 def _migrations_for_code(directory: Path, code_version: int) -> list[Migration]:
     migrations = discover(directory)
     if migrations[-1].version != code_version:
@@ -301,7 +360,7 @@ def upgrade_database(path: Path, key: bytes, directory: Path, progress: Progress
     conn = db.connect(path, key)
     try:
         before = db.schema_version(conn)
-        applied = upgrade(conn, migrations, progress, f"The database at {path}")
+        applied = upgrade_whole(conn, migrations, progress, f"The database at {path}")
         return Outcome(before, db.schema_version(conn), tuple(applied))
     finally:
         conn.close()

@@ -30,6 +30,10 @@ MEMBERS: frozenset[str] = frozenset({MEMBER, ORG_CONTACT, ORG_STAFF})
 
 F = TypeVar("F", bound=Callable[..., object])
 
+# GET /healthz, for monitors and the proxy: answered with no session, no readiness page
+# and no request-log line (a line every few seconds would bury the ones that matter).
+HEALTH_ENDPOINT = "public.healthz"
+
 
 def allow(*roles: str) -> Callable[[F], F]:
     """Declare the roles that reach a view."""

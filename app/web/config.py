@@ -31,6 +31,10 @@ class Config:
     # Text alerts are offered only when the worker has a text-message gateway to send them.
     text_alerts: bool = False
     testing: bool = False
+    # Where `backup create` and the worker's nightly backup write (None: a `backups`
+    # folder beside the database), and how many nightly backups the worker keeps.
+    backup_dir: Path | None = None
+    backup_keep: int = 14
     # At most this many Argon2id password hashes at once (each takes 64 MiB).
     max_concurrent_hashes: int = 2
     hash_wait_seconds: float = 3.0
@@ -44,6 +48,10 @@ class Config:
     # (tests count explicitly).
     monitoring_flush_seconds: float = 3600.0
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def backups_path(self) -> Path:
+        return self.backup_dir or self.database_path.parent / "backups"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -60,6 +68,13 @@ class Config:
                 env.get("UGLYMUGS_APPLICATIONS_PER_HOUR", "").isdigit():
             config = replace(config,
                              applications_per_hour=int(env["UGLYMUGS_APPLICATIONS_PER_HOUR"]))
+        if "UGLYMUGS_BACKUP_DIR" in env:
+            config = replace(config, backup_dir=Path(env["UGLYMUGS_BACKUP_DIR"]))
+        if "UGLYMUGS_BACKUP_KEEP" in env:
+            keep = env["UGLYMUGS_BACKUP_KEEP"]
+            if not keep.isascii() or not keep.isdigit() or int(keep) < 1:
+                raise ValueError("UGLYMUGS_BACKUP_KEEP must be a whole number, 1 or more")
+            config = replace(config, backup_keep=int(keep))
         if "UGLYMUGS_QUICK_EXIT_URL" in env:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
         if (site_name := env.get("UGLYMUGS_SITE_NAME", "").strip()):

@@ -13,6 +13,8 @@ import time
 
 from flask import Flask, Response, g, request
 
+from app.web.access import HEALTH_ENDPOINT
+
 # "127.0.0.1 - - [21/Nov/2026 ...] "GET / HTTP/1.1" 200 -" and its IPv6 form.
 _WERKZEUG_REQUEST_LINE = re.compile(r'^\S+ - - \[[^\]]*\] "')
 
@@ -49,6 +51,8 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
+        if request.endpoint == HEALTH_ENDPOINT:
+            return response
         started = g.get("request_started")
         elapsed_ms = int((time.monotonic() - started) * 1000) if started else -1
         # The endpoint name, never the path or query: those can carry what a user typed.

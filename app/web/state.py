@@ -82,6 +82,17 @@ def verify_ready(app: Flask) -> None:
             hook(app)
 
 
+def healthy(app: Flask) -> bool:
+    """Keys load, the database opens at the code's schema and answers a query."""
+    try:
+        if not state(app).ready:
+            verify_ready(app)
+        get_db().execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except (db.StartupError, db.DatabaseError):
+        return False
+    return True
+
+
 def get_db() -> db.Connection:
     """The request's connection, opened on first use and closed at teardown."""
     if "db" not in g:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,11 +20,21 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from app.common.clock import UK
 from app.disclosures.notices import release_due_notices
-from app.vault.db import Connection, Rights, connect
+from app.vault import backup as backups
+from app.vault.db import Connection, Rights, StartupError, connect
 from app.worker import retention
 from app.worker.delivery import Courier, deliver_all_due
 
 log = logging.getLogger("uglymugs.worker")
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    """Where the nightly backup goes, how many are kept, and the key they are sealed under."""
+
+    directory: Path
+    keep: int
+    key: bytes = field(repr=False)
 
 
 class Jobs:
@@ -31,12 +42,14 @@ class Jobs:
 
     def __init__(self, database_path: Path, database_key: bytes, courier: Courier,
                  clock: Callable[[], datetime],
-                 signing_key: nacl.signing.SigningKey | None) -> None:
+                 signing_key: nacl.signing.SigningKey | None,
+                 backup_plan: BackupPlan | None = None) -> None:
         self._path = database_path
         self._key = database_key
         self._courier = courier
         self._clock = clock
         self._signing_key = signing_key
+        self._backup_plan = backup_plan
 
     def __repr__(self) -> str:  # the scheduler may log jobs; keep secrets out of it
         return "Jobs()"
@@ -77,10 +90,27 @@ class Jobs:
         finally:
             conn.close()
 
+    def backup(self) -> None:
+        plan = self._backup_plan
+        if plan is None:
+            log.warning("no backup key: nightly backup skipped")
+            return
+        try:
+            made = backups.create_backup(self._path, self._key, plan.key, plan.directory,
+                                         self._clock())
+            removed = backups.prune(plan.directory, plan.keep)
+        except (StartupError, OSError) as error:
+            # Named by type only: the doctor's "last backup age" check makes it visible.
+            log.error("nightly backup failed: %s", type(error).__name__)
+            return
+        log.info("backup: %s (%d bytes); %d old files removed, keeping %d",
+                 made.path.name, made.manifest.size, len(removed), plan.keep)
+
     def all_once(self) -> None:
         self.deliver()
         self.retain()
         self.checkpoint()
+        self.backup()
 
 
 def build_scheduler(jobs: Jobs, *, delivery_seconds: int = 10) -> BlockingScheduler:
@@ -94,4 +124,6 @@ def build_scheduler(jobs: Jobs, *, delivery_seconds: int = 10) -> BlockingSchedu
                       next_run_time=datetime.now(UK))
     scheduler.add_job(jobs.retain, "cron", hour=3, minute=15, id="retention")
     scheduler.add_job(jobs.checkpoint, "cron", hour=2, minute=45, id="checkpoint")
+    # After the checkpoint and retention, so the night's backup holds both.
+    scheduler.add_job(jobs.backup, "cron", hour=3, minute=40, id="backup")
     return scheduler
