@@ -46,6 +46,9 @@ def config(tmp_path: Path, keys_dir: Path) -> Config:
         database_path=tmp_path / "var" / "uglymugs.db",
         testing=True,
         cheap_password_hashing=True,
+        # Hundreds of short-lived apps: no background checkpointer thread each
+        # (tests/test_storage.py runs the checkpointer on its own).
+        checkpoint_seconds=None,
     )
 
 

@@ -31,6 +31,12 @@ class Config:
     hash_wait_seconds: float = 3.0
     # Tests only: the same hashing code with parameters that take milliseconds.
     cheap_password_hashing: bool = False
+    # Open database connections kept for requests (gunicorn's --threads 8: one each).
+    db_pool_size: int = 8
+    # How often a background thread checkpoints the WAL (never on a request); None: never.
+    checkpoint_seconds: float | None = 5.0
+    # How often the day's check counts held in memory are written (app/checker/tally.py).
+    check_flush_seconds: float = 300.0
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod

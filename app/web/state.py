@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from app.common.ids import token_hash
 from app.common.passwords import Passwords
 from app.vault import db
 from app.vault.keyring import UnlockStore
+from app.vault.pool import ConnectionPool
 from app.web.config import Config
 from app.web.limits import CheckLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
@@ -33,6 +35,18 @@ class AppState:
     unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Every "now" in the app comes from here, so tests can move time.
     clock: Callable[[], datetime] = field(default=_utc_now)
+    pool: ConnectionPool | None = None
+    _pool_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def connection_pool(self) -> ConnectionPool:
+        """The pool of request connections, made on first use (keys must be loaded)."""
+        with self._pool_guard:
+            if self.pool is None:
+                assert self.keys is not None, "load_keys() before the first connection"
+                self.pool = ConnectionPool(self.config.database_path, self.keys.database_key,
+                                           size=self.config.db_pool_size,
+                                           checkpoint_seconds=self.config.checkpoint_seconds)
+            return self.pool
 
     def forget_session(self, session_token: str) -> None:
         """Whatever the process holds for a session ends with it (the unlocked key)."""
@@ -73,18 +87,17 @@ def verify_ready(app: Flask) -> None:
 
 
 def get_db() -> db.Connection:
-    """The request's connection, opened on first use and closed at teardown."""
+    """The request's connection, borrowed from the pool on first use, returned at teardown."""
     if "db" not in g:
-        st = state()
-        keys = load_keys(current_app)
-        g.db = db.connect(st.config.database_path, keys.database_key)
+        load_keys(current_app)
+        g.db = state().connection_pool().acquire()
     return g.db
 
 
 def close_db(_error: BaseException | None = None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
-        conn.close()
+        state().connection_pool().release(conn)
 
 
 class LazyKeySessionInterface(SecureCookieSessionInterface):
