@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -12,9 +12,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
+from app.common.tally import DailyTally
 from app.vault import db
 from app.vault.keyring import UnlockStore
 from app.vault.pool import ConnectionPool
+from app.web.background import Periodic
 from app.web.config import Config
 from app.web.limits import CheckLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
@@ -36,7 +38,25 @@ class AppState:
     # Every "now" in the app comes from here, so tests can move time.
     clock: Callable[[], datetime] = field(default=_utc_now)
     pool: ConnectionPool | None = None
+    # Checks counted in memory, written in batches by a background job (app/checker).
+    check_tally: DailyTally = field(default_factory=DailyTally)
+    periodic: dict[str, Periodic] = field(default_factory=dict)
     _pool_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start_periodic(self, name: str, seconds: float, job: Callable[[], object]) -> None:
+        """Run `job` every `seconds` from now on (once per name), and at shutdown."""
+        with self._pool_guard:
+            if name not in self.periodic:
+                self.periodic[name] = Periodic(name, seconds, job).start()
+
+    def shutdown(self) -> None:
+        """Clean shutdown: every periodic job runs a last time, then connections close."""
+        with self._pool_guard:
+            jobs, self.periodic = list(self.periodic.values()), {}
+        for job in jobs:
+            job.stop()
+        if self.pool is not None:
+            self.pool.close()
 
     def connection_pool(self) -> ConnectionPool:
         """The pool of request connections, made on first use (keys must be loaded)."""
