@@ -156,7 +156,7 @@ def test_threads_writing_at_once_take_turns_on_the_lock_not_the_busy_handler(
                 with db.transaction(c):
                     c.execute("INSERT INTO check_counts (day, count) VALUES (?, 1)",
                               (f"t{n}-{i}",))
-        except BaseException as error:  # noqa: BLE001  # reported below
+        except BaseException as error:  # reported below
             failures.append(error)
         finally:
             pool.release(c)

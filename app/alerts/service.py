@@ -266,19 +266,44 @@ def set_member_areas(conn: Connection, member_id: str, areas: Sequence[str]) -> 
                          [(member_id, a) for a in sorted(set(areas))])
 
 
-def feed(conn: Connection, member_id: str) -> list[Alert]:
-    """Published alerts for the member's areas and national ones, newest first.
+FEED_PAGE_SIZE = 20
+
+# Published alerts a member's feed shows: national ones, those for one of the member's
+# areas, or every one if the member chose no areas. Parameters: member id, twice.
+_FEED_WHERE = (
+    " WHERE a.status = 'published' AND ("
+    "v.national = 1"
+    " OR NOT EXISTS (SELECT 1 FROM member_alert_areas WHERE member_id = ?)"
+    " OR EXISTS (SELECT 1 FROM alert_areas aa JOIN member_alert_areas ma"
+    " ON ma.area = aa.area AND ma.member_id = ? WHERE aa.alert_id = a.id))")
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    alerts: list[Alert]
+    number: int  # from 1
+    pages: int  # at least 1, even when there is nothing to show
+
+
+def feed_page(conn: Connection, member_id: str, number: int,
+              per_page: int = FEED_PAGE_SIZE) -> FeedPage:
+    """One page of the member's feed, newest first; a page number past either end is
+    brought back to the nearest page (a link kept from yesterday still works).
 
     A member who has chosen no areas sees every published alert: missing a warning is
-    worse than reading one from elsewhere.
+    worse than reading one from elsewhere. Only the page's own rows are read and built,
+    so the feed costs the same with 20 alerts or 2,000.
     """
-    areas = member_areas(conn, member_id)
-    rows = conn.execute(_SELECT + " WHERE a.status = 'published' "
-                        "ORDER BY a.published_at DESC, a.id").fetchall()
-    alerts = [_alert(row) for row in rows]
-    if not areas:
-        return alerts
-    return [a for a in alerts if a.national or set(a.areas) & set(areas)]
+    total = int(conn.execute(  # noqa: S608  # constant SQL; the member id is a parameter
+        "SELECT count(*) AS n FROM alerts a LEFT JOIN alert_versions v "
+        "ON v.alert_id = a.id AND v.version = a.current_version" + _FEED_WHERE,
+        (member_id, member_id)).fetchone()["n"])
+    pages = max(1, -(-total // per_page))
+    number = min(max(1, number), pages)
+    rows = conn.execute(_SELECT + _FEED_WHERE + " ORDER BY a.published_at DESC, a.id "
+                        "LIMIT ? OFFSET ?",
+                        (member_id, member_id, per_page, (number - 1) * per_page)).fetchall()
+    return FeedPage(alerts=[_alert(row) for row in rows], number=number, pages=pages)
 
 
 def purge_withdrawn(conn: Connection, withdrawn_before: datetime) -> int:

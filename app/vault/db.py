@@ -61,7 +61,7 @@ def write_lock_for(path: Path) -> threading.RLock:
         return lock
 
 
-class _VaultConnection(sqlcipher3.Connection):  # type: ignore[misc]  # untyped base
+class _VaultConnection(sqlcipher3.Connection):  # type: ignore[misc,unused-ignore]  # untyped base (strict only)
     """A connection that knows its database file's write lock."""
 
     write_lock: threading.RLock | None = None
