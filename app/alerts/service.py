@@ -294,8 +294,9 @@ def feed_page(conn: Connection, member_id: str, number: int,
     worse than reading one from elsewhere. Only the page's own rows are read and built,
     so the feed costs the same with 20 alerts or 2,000.
     """
-    total = int(conn.execute(  # noqa: S608  # constant SQL; the member id is a parameter
-        "SELECT count(*) AS n FROM alerts a LEFT JOIN alert_versions v "
+    # Constant SQL; the member id is a parameter.
+    total = int(conn.execute(
+        "SELECT count(*) AS n FROM alerts a LEFT JOIN alert_versions v "  # noqa: S608
         "ON v.alert_id = a.id AND v.version = a.current_version" + _FEED_WHERE,
         (member_id, member_id)).fetchone()["n"])
     pages = max(1, -(-total // per_page))

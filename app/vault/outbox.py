@@ -10,8 +10,10 @@ twice or a retry of the request never queues a second notice for the same member
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -181,6 +183,44 @@ def claim_due(conn: Connection, key: BoxPrivateKey, now: datetime,
             "AND payload IS NOT NULL", ids)}
         return [_open(row, contacts.get(row["member_id"]), payloads.get(row["id"]), key)
                 for row in rows]
+
+
+@contextmanager
+def batch_of_marks(conn: Connection) -> Iterator[None]:
+    """Marks written inside are safe from a killed worker at once, and from a power cut
+    when the batch ends: one WAL fsync per batch instead of one per notice.
+
+    Inside, the connection commits with synchronous = NORMAL: each commit is in the
+    operating system's hands before the next notice is sent, so `kill -9` still repeats
+    at most the one notice in flight. Leaving it restores synchronous = FULL and fsyncs
+    the WAL, so a power cut can at worst repeat one batch's notices, with the same
+    idempotency keys (Message-ID / Idempotency-Key) as ever. Nothing else is written
+    this way: the batch's disclosure-log entry was committed by `claim_due` under FULL.
+    """
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")
+        path = _main_file(conn)
+        if path:
+            wal = path + "-wal"
+            try:
+                fd = os.open(wal, os.O_RDONLY)
+            except FileNotFoundError:
+                pass  # checkpointed away: the marks are in the database file, synced
+            else:
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+
+
+def _main_file(conn: Connection) -> str:
+    for row in conn.execute("PRAGMA database_list"):
+        if row["name"] == "main":
+            return str(row["file"] or "")
+    return ""
 
 
 def mark_sent(conn: Connection, notice: Claimed, now: datetime) -> None:
