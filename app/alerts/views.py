@@ -36,8 +36,7 @@ def index() -> str:
     page = service.feed_page(conn, _member_id(), request.args.get("page", 1, type=int))
     links = {"previous": url_for("alerts.index", page=page.number - 1)
              if page.number > 1 else None,
-             "next": url_for("alerts.index", page=page.number + 1)
-             if page.number < page.pages else None}
+             "next": url_for("alerts.index", page=page.number + 1) if page.has_next else None}
     return render_template("alerts/feed.html", alerts=page.alerts, page=page,
                            page_links=links, areas=service.member_areas(conn, _member_id()))
 
