@@ -13,7 +13,7 @@ from app import cli
 from app.auth.current import load_current_account
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
-from app.web import access, errors, logs, security
+from app.web import access, errors, logs, security, translations
 from app.web.config import Config
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
@@ -84,6 +84,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.jinja_env.globals.pop("config", None)
 
     Babel(app, locale_selector=lambda: "en")
+    translations.install(app)
     security.install(app, secure_cookies=config.secure_cookies)
     errors.install(app)
     logs.install(app)
