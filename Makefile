@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run test lint install
+.PHONY: run test lint install bench
 
 # Reinstall when the package metadata changes; the marker files keep repeat runs fast.
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -14,6 +14,10 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 
 $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(BIN)/.installed-bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 
 $(BIN)/.installed-demo: $(BIN)/.installed
@@ -42,3 +46,8 @@ lint: $(BIN)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The figures of issue 12, each against a baseline measured in the same run (README,
+# "Benchmarks"). Makes its own scratch keys and database; about five minutes.
+bench: $(BIN)/.installed-bench
+	$(BIN)/python -m bench

@@ -14,7 +14,7 @@ from app.auth.current import load_current_account, require_password_change
 from app.common.clock import uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
-from app.web import access, errors, logs, security
+from app.web import access, errors, logs, security, translations
 from app.web.config import Config
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
@@ -104,6 +104,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.add_template_filter(uk_time, "uk_time")
 
     Babel(app, locale_selector=lambda: "en")
+    translations.install(app)
     security.install(app, secure_cookies=config.secure_cookies)
     errors.install(app)
     logs.install(app)

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 
 import nacl.bindings
 import nacl.exceptions
-import nacl.public
 import nacl.utils
 
 from ._encoding import length_prefixed, utf8
@@ -181,7 +180,8 @@ def padded_length(length: int) -> int:
 
 
 def _wrap(recipient: PublicKey, data_key: bytes) -> tuple[bytes, bytes]:
-    return recipient.key_id, nacl.public.SealedBox(recipient.to_nacl()).encrypt(data_key)
+    # libsodium's sealed box directly: the SealedBox wrapper adds only object churn.
+    return recipient.key_id, nacl.bindings.crypto_box_seal(data_key, recipient.raw)
 
 
 def _check_recipients(recipients: Sequence[PublicKey], what: str) -> list[PublicKey]:
@@ -204,7 +204,9 @@ def _unwrap(parts: EnvelopeParts, key: BoxPrivateKey) -> bytes:
     if sealed is None:
         raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}")
     try:
-        data_key = nacl.public.SealedBox(key.to_nacl()).decrypt(sealed)
+        # The key's public half is kept with it (keys.BoxPrivateKey), so nothing is
+        # recomputed here: this is the raw sealed-box open.
+        data_key = nacl.bindings.crypto_box_seal_open(sealed, key.public.raw, key.raw)
     except nacl.exceptions.CryptoError:
         raise TamperedEnvelope("the wrapped data key failed to authenticate") from None
     if len(data_key) != DATA_KEY_BYTES:

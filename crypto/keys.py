@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import nacl.bindings
 import nacl.encoding
@@ -69,16 +68,22 @@ class PublicKey:
 
     kind: str
     raw: bytes
+    # Derived once at construction (a hash and a PyNaCl object), so sealing never
+    # recomputes them per call; not part of equality or the repr.
+    _key_id: bytes = field(init=False, repr=False, compare=False)
+    _nacl: nacl.public.PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
         if not isinstance(self.raw, bytes) or len(self.raw) != PUBLIC_KEY_BYTES:
             raise ValueError(f"a public key is {PUBLIC_KEY_BYTES} bytes")
+        object.__setattr__(self, "_key_id", key_id(self.raw))
+        object.__setattr__(self, "_nacl", nacl.public.PublicKey(self.raw))
 
-    @cached_property
+    @property
     def key_id(self) -> bytes:
-        """The key id used to tag envelope wraps for this key (hashed once per object)."""
-        return key_id(self.raw)
+        """The key id used to tag envelope wraps for this key."""
+        return self._key_id
 
     @property
     def fingerprint(self) -> str:
@@ -86,8 +91,8 @@ class PublicKey:
         return format_fingerprint(self.key_id)
 
     def to_nacl(self) -> nacl.public.PublicKey:
-        """Return the PyNaCl object for use with sealed boxes."""
-        return nacl.public.PublicKey(self.raw)
+        """Return the PyNaCl object for use with sealed boxes (immutable, so shared)."""
+        return self._nacl
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,21 +101,23 @@ class BoxPrivateKey:
 
     kind: str
     raw: bytes = field(repr=False)
+    # The public half is derived from the secret once, here, so it can never disagree with
+    # it; deriving it per call cost two X25519 base multiplications per open or rewrap.
+    _nacl: nacl.public.PrivateKey = field(init=False, repr=False, compare=False)
+    _public: PublicKey = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_kind(self.kind)
         if not isinstance(self.raw, bytes) or len(self.raw) != PRIVATE_KEY_BYTES:
             raise ValueError(f"a private key is {PRIVATE_KEY_BYTES} bytes")
+        private = nacl.public.PrivateKey(self.raw)
+        object.__setattr__(self, "_nacl", private)
+        object.__setattr__(self, "_public", PublicKey(self.kind, bytes(private.public_key)))
 
-    @cached_property
+    @property
     def public(self) -> PublicKey:
-        """The matching public key, derived from the secret once per object.
-
-        Derived rather than stored, so it can never disagree with the secret; cached,
-        because rotation opens a million wraps with one key and each derivation is an
-        X25519 base-point multiplication.
-        """
-        return PublicKey(self.kind, bytes(self._nacl.public_key))
+        """The matching public key (derived from the secret when the key was made)."""
+        return self._public
 
     @property
     def key_id(self) -> bytes:
@@ -122,13 +129,8 @@ class BoxPrivateKey:
         """Fingerprint of the public half."""
         return self.public.fingerprint
 
-    @cached_property
-    def _nacl(self) -> nacl.public.PrivateKey:
-        # PyNaCl derives the public half in its constructor: build it once per key.
-        return nacl.public.PrivateKey(self.raw)
-
     def to_nacl(self) -> nacl.public.PrivateKey:
-        """Return the PyNaCl object for opening sealed boxes."""
+        """Return the PyNaCl object for opening sealed boxes (immutable, so shared)."""
         return self._nacl
 
     def tag(self, purpose: str, message: bytes) -> bytes:

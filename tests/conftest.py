@@ -78,6 +78,9 @@ def config(tmp_path: Path, keys_dir: Path) -> Config:
         # Most tests stand for a deployment with a text-message gateway; the tests of the
         # default (none, so no text alerts offered) turn it off.
         text_alerts=True,
+        # Hundreds of short-lived apps: no background checkpointer thread each
+        # (tests/test_storage.py runs the checkpointer on its own).
+        checkpoint_seconds=None,
     )
 
 

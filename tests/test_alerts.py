@@ -177,3 +177,92 @@ def test_members_choose_their_areas(app, conn) -> None:
     assert service.member_areas(conn, person.member_id) == ["ldn", "sco"]
     assert post_form(client, "/alerts/areas", {"areas": ["atlantis"]}).status_code == 400
     assert service.member_areas(conn, person.member_id) == ["ldn", "sco"]
+
+
+# --- the members' feed, a page at a time ---------------------------------------------------
+
+def _published(conn, n: int, *, area: str | None = "ldn", national: bool = False,
+               title: str = "Alert") -> list[str]:
+    """`n` published alerts, the i-th published on day i (so the last is the newest)."""
+    ids = []
+    with db.transaction(conn):
+        for i in range(n):
+            alert_id = f"{title.lower().replace(' ', '-')}-{i:04}"
+            conn.execute("INSERT INTO alerts (id, status, current_version, created_at, "
+                         "published_at) VALUES (?, 'published', 1, ?, ?)",
+                         (alert_id, "2026-01-01T09:00:00+00:00",
+                          f"2026-01-01T10:{i // 60:02}:{i % 60:02}+00:00"))
+            conn.execute("INSERT INTO alert_versions (alert_id, version, title, national, "
+                         "areas, categories, incident_date, description, identifiers, "
+                         "edited_at) VALUES (?, 1, ?, ?, ?, 'threats', '2026-01-01', 'x', "
+                         "'[]', '2026-01-01T09:00:00+00:00')",
+                         (alert_id, f"{title} {i:04}", int(national),
+                          "" if national or area is None else area))
+            if area is not None and not national:
+                conn.execute("INSERT INTO alert_areas (alert_id, area) VALUES (?, ?)",
+                             (alert_id, area))
+            ids.append(alert_id)
+    return ids
+
+
+def _titles(page: str, title: str = "Alert") -> list[str]:
+    import re
+
+    return re.findall(rf"<h2>({title} \d{{4}})</h2>", page)
+
+
+def test_feed_shows_20_alerts_a_page_newest_first_with_plain_links(app, conn) -> None:
+    _published(conn, 45)
+    member = signed_in_client(app, make_member(app))
+    first = text(member.get("/alerts"))
+    assert _titles(first) == [f"Alert {i:04}" for i in range(44, 24, -1)]
+    assert 'href="/alerts?page=2" rel="next"' in first and 'rel="prev"' not in first
+    assert "Page 1" in first
+    second = text(member.get("/alerts?page=2"))
+    assert _titles(second) == [f"Alert {i:04}" for i in range(24, 4, -1)]
+    assert 'href="/alerts?page=1" rel="prev"' in second
+    last = text(member.get("/alerts?page=3"))
+    assert _titles(last) == [f"Alert {i:04}" for i in range(4, -1, -1)]
+    assert 'rel="next"' not in last
+
+
+@pytest.mark.parametrize("asked", ["0", "-3", "abc", ""])
+def test_feed_page_below_one_or_not_a_number_shows_the_first_page(app, conn, asked: str) -> None:
+    _published(conn, 45)
+    member = signed_in_client(app, make_member(app))
+    response = member.get(f"/alerts?page={asked}")
+    assert response.status_code == 200
+    assert _titles(text(response))[0] == "Alert 0044"
+
+
+@pytest.mark.parametrize("asked", ["4", "99", "9" * 40])
+def test_feed_page_past_the_end_says_so_and_links_back(app, conn, asked: str) -> None:
+    _published(conn, 45)
+    member = signed_in_client(app, make_member(app))
+    response = member.get(f"/alerts?page={asked}")
+    assert response.status_code == 200
+    page = text(response)
+    assert _titles(page) == [] and "There are no older alerts." in page
+    assert 'href="/alerts?page=' in page and 'rel="prev"' in page
+
+
+def test_feed_pages_keep_to_the_members_areas_and_national_alerts(app, conn) -> None:
+    _published(conn, 15, area="sco", title="Scotland")
+    _published(conn, 15, area="ldn", title="London")
+    _published(conn, 10, national=True, title="National")
+    person = make_member(app)
+    service.set_member_areas(conn, person.member_id, ["ldn"])
+    member = signed_in_client(app, person)
+    pages = [text(member.get(f"/alerts?page={n}")) for n in (1, 2)]
+    shown = [t for page in pages for t in _titles(page, "(?:London|National|Scotland)")]
+    assert len(shown) == 25 and not any(t.startswith("Scotland") for t in shown)
+    assert 'rel="next"' not in pages[1]
+
+
+def test_member_without_areas_pages_through_every_published_alert(app, conn) -> None:
+    _published(conn, 15, area="sco", title="Scotland")
+    _published(conn, 10, national=True, title="National")
+    member = signed_in_client(app, make_member(app))
+    page = service.feed_page(conn, "no-such-member", 2)
+    assert not page.has_next and len(page.alerts) == 5
+    assert 'href="/alerts?page=2" rel="next"' in text(member.get("/alerts"))

@@ -666,3 +666,44 @@ def test_run_sink_prints_each_notice_until_stopped() -> None:
     assert "--- notice to member@example.org ---" in printed
     assert "Subject: New Ugly Mugs alert" in printed
     assert "Sign in to read it." in printed
+
+
+@pytest.mark.parametrize(("key", "subject", "body"), [
+    ("alert:a1:m1", "New Ugly Mugs alert", "There is a new alert.\nSign in to read it."),
+    ("reset:x", "Your   Ugly Mugs\treset code", ".leading dot\n..two\nend\n"),
+])
+def test_the_fast_message_is_the_message_build_message_makes(key, subject, body) -> None:
+    from email import message_from_bytes, policy
+
+    from app.delivery.email_channel import build_message, fast_message_bytes
+
+    settings = SmtpSettings(sender="alerts@scheme.example")
+    n = Notice(to="member@example.org", subject=subject, body=body, idempotency_key=key)
+    fast = message_from_bytes(fast_message_bytes(settings, n, "member@example.org"),
+                              policy=policy.default)
+    slow = build_message(settings, n)
+    for header in ("From", "To", "Subject", "Message-ID", "Auto-Submitted",
+                   "Content-Type", "Content-Transfer-Encoding", "MIME-Version"):
+        assert str(fast[header]) == str(slow[header]), header
+    # On the wire both are CRLF (smtplib converts the built one as it sends it).
+    assert fast.get_content().replace("\r\n", "\n") == slow.get_content()
+
+
+def test_non_ascii_notices_take_the_full_email_builder() -> None:
+    from app.delivery.email_channel import fast_message_bytes
+
+    settings = SmtpSettings()
+    assert fast_message_bytes(settings, Notice(to="a@example.org", subject="s", body="£5",
+                                               idempotency_key="k"), "a@example.org") is None
+    assert fast_message_bytes(settings, Notice(to="ü@example.org", subject="s", body="b",
+                                               idempotency_key="k"), "ü@example.org") is None
+
+
+def test_the_email_rate_is_the_relays_unless_set() -> None:
+    from app.delivery.settings import LOOPBACK_RELAY_PER_SECOND, REMOTE_RELAY_PER_SECOND
+
+    assert DeliverySettings().email_rate == LOOPBACK_RELAY_PER_SECOND
+    remote = DeliverySettings(smtp=SmtpSettings(host="smtp.example.org", security="tls"))
+    assert remote.email_rate == REMOTE_RELAY_PER_SECOND
+    assert DeliverySettings(email_per_second=3).email_rate == 3
+    assert send_rates(remote)["email"].per_second == REMOTE_RELAY_PER_SECOND

@@ -143,3 +143,20 @@ def _untranslated_text(source: str) -> str:
 def test_user_facing_text_goes_through_gettext(template: str) -> None:
     source = (TEMPLATES / template).read_text(encoding="utf-8")
     assert _untranslated_text(source) == ""
+
+
+def test_a_page_looks_its_translations_up_once_not_once_per_string(app, client,
+                                                                   monkeypatch) -> None:
+    from app.web import translations
+
+    calls = []
+    real = translations.get_translations
+
+    def counted():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(translations, "get_translations", counted)
+    page = client.get("/")
+    assert page.status_code == 200 and "Quick exit" in page.get_data(as_text=True)
+    assert len(calls) == 1

@@ -294,7 +294,7 @@ def test_canaries_absent_after_the_whole_membership_flow(app, conn, config, keys
         decide(coordinator, member_id, "approve")
         signed_in_client(app, applicant(username)).get("/account")
     values = [v for k, v in {**INDIVIDUAL, **ORGANISATION}.items()
-              if k not in ("alert_channel", "gender", "sector", "area", "agree_terms",
+              if k not in ("alert_channel", "alert_area", "gender", "sector", "area", "agree_terms",
                            "password", "password_again", "real_name")]
     values += ["+447700900123", "canary-project.org"]
     for path in canary.database_files(config.database_path):

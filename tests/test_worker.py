@@ -322,3 +322,84 @@ def test_a_member_approved_today_gets_the_notice_of_an_alert_published_today_for
         mails = [(m.recipients, m.subject) for m in smtp.messages]
     assert sorted(mails) == [(["approved.today@example.org"], "Something new for you"),
                              (["approved.today@example.org"], "Your account")]
+
+
+def test_a_batch_goes_out_on_one_smtp_connection(app, conn, server_keys, delivery_key,
+                                                 monkeypatch) -> None:
+    from app.delivery.email_channel import EmailChannel
+
+    opened = []
+    connect = EmailChannel._connect
+
+    def counting(channel):
+        opened.append(1)
+        return connect(channel)
+
+    monkeypatch.setattr(EmailChannel, "_connect", counting)
+    for i in range(12):
+        _member(conn, server_keys, area="ldn", channel="email", email=f"m{i}@example.org")
+    make_published_alert(app, areas=("ldn",))
+    with smtp_server() as smtp:
+        result = deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+        assert len(smtp.wait_for(12)) == 12
+    assert result.sent == 12
+    assert len(opened) == 1, "one SMTP session for the whole batch"
+
+
+def test_a_dropped_smtp_connection_is_replaced_and_the_batch_carries_on(
+        app, conn, server_keys, delivery_key, monkeypatch) -> None:
+    import smtplib
+
+    for i in range(4):
+        _member(conn, server_keys, area="ldn", channel="email", email=f"m{i}@example.org")
+    make_published_alert(app, areas=("ldn",))
+    sent = smtplib.SMTP.sendmail
+    calls = []
+
+    def drop_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            self.close()
+            raise smtplib.SMTPServerDisconnected("gone")
+        return sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "sendmail", drop_second)
+    with smtp_server() as smtp:
+        result = deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+        mails = smtp.wait_for(4)
+    assert result.sent == 4 and len(mails) == 4
+
+
+def test_sent_marks_are_batched_and_the_connection_ends_fully_synchronous(
+        app, conn, server_keys, delivery_key) -> None:
+    _member(conn, server_keys, area="ldn", channel="email", email="one@example.org")
+    make_published_alert(app, areas=("ldn",))
+    with smtp_server() as smtp:
+        deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again
+    assert dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")) == {
+        "sent": 1}
+
+
+def test_email_and_texts_are_sent_at_the_same_time(app, conn, server_keys,
+                                                  delivery_key) -> None:
+    import threading
+
+    for i in range(3):
+        _member(conn, server_keys, area="ldn", channel="email", email=f"m{i}@example.org")
+        _member(conn, server_keys, area="ldn", channel="sms", mobile=f"07700 90011{i}")
+    make_published_alert(app, areas=("ldn",))
+    threads: set[str] = set()
+    with smtp_server() as smtp, http_stub(200) as stub:
+        courier = _courier(delivery_key, smtp, stub.url + "/sms")
+        for channel in courier.channels.values():
+            original = channel.send
+
+            def spy(notice, _send=original):
+                threads.add(threading.current_thread().name)
+                return _send(notice)
+
+            channel.send = spy
+        result = deliver_all_due(conn, courier, state(app).clock)
+    assert result.sent == 6
+    assert len(threads) == 2, "each channel on its own thread"

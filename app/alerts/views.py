@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -32,8 +32,13 @@ def _member_id() -> str:
 @allow(*MEMBERS)
 def index() -> str:
     conn = get_db()
-    return render_template("alerts/feed.html", alerts=service.feed(conn, _member_id()),
-                           areas=service.member_areas(conn, _member_id()))
+    # A page number that is not a number reads as the first page, like the audit log's.
+    page = service.feed_page(conn, _member_id(), request.args.get("page", 1, type=int))
+    links = {"previous": url_for("alerts.index", page=page.number - 1)
+             if page.number > 1 else None,
+             "next": url_for("alerts.index", page=page.number + 1) if page.has_next else None}
+    return render_template("alerts/feed.html", alerts=page.alerts, page=page,
+                           page_links=links, areas=service.member_areas(conn, _member_id()))
 
 
 @bp.get("/<alert_id>")

@@ -4,11 +4,13 @@ Plain functions, callable without a request. The query is normalised and blind-i
 exactly as report and alert identifiers are (app/identifiers.py), then compared with the
 index of PUBLISHED alerts only: an unvetted report never answers a check.
 
-What a check leaves behind: one more in `check_counts` for the UK day, nothing else. The
-value typed is never written to the database, a log, the session or a URL, and is never
-shown back (someone may be looking at the screen). Its blind index is used as a query
-parameter and dropped. A per-account rate limit, held in memory, keeps the checker from
-being used to sweep a list of numbers.
+What a check leaves behind: one more in the UK day's count, nothing else. Counts are held
+in memory (app/common/tally.py) and added to `check_counts` in batches every few minutes
+and at shutdown, so no stored figure can be timed to one check. The value typed is never
+written to the database, a log, the session or a URL, and is never shown back (someone
+may be looking at the screen). Its blind index is used as a query parameter and dropped.
+A per-account rate limit, held in memory, keeps the checker from being used to sweep a
+list of numbers.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.common import identifiers
 from app.common.clock import uk_date_of, uk_day
+from app.common.tally import DailyTally
 from app.vault import db
 from crypto.blind_index import BlindIndexer
 from crypto.errors import NormalisationError
@@ -92,6 +95,17 @@ def validate(kind: str, raw: str) -> None:
         raise InvalidCheck("value", problem)
 
 
+# The identifier index is read first, by its (index_name, value) index, and only the few
+# alerts it names are looked up: CROSS JOIN fixes that order, so the planner can never
+# start from the alerts table and scan a million index rows (tests/test_checker.py).
+MENTIONS_QUERY = (
+    "SELECT DISTINCT a.id, v.title, a.published_at FROM alert_identifier_index AS i "
+    "CROSS JOIN alerts AS a ON a.id = i.alert_id "
+    "JOIN alert_versions AS v ON v.alert_id = a.id AND v.version = a.current_version "
+    "WHERE a.status = 'published' AND ({clause}) "
+    "ORDER BY a.published_at DESC, a.id")
+
+
 def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind: str,
                                 raw: str) -> list[AlertMention]:
     """Published alerts whose identifier index matches the value, newest first.
@@ -105,31 +119,42 @@ def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind
         raise InvalidCheck("value", str(error)) from None
     clause, params = identifiers.matching_clause(pairs, "i")
     # `clause` is built from placeholders only; every value is a parameter.
-    rows = conn.execute(
-        "SELECT DISTINCT a.id, v.title, a.published_at FROM alerts AS a "  # noqa: S608
-        "JOIN alert_versions AS v ON v.alert_id = a.id AND v.version = a.current_version "
-        "JOIN alert_identifier_index AS i ON i.alert_id = a.id "
-        f"WHERE a.status = 'published' AND {clause} "
-        "ORDER BY a.published_at DESC, a.id",
-        params).fetchall()
+    rows = conn.execute(MENTIONS_QUERY.format(clause=clause), params).fetchall()
     return [AlertMention(alert_id=row["id"], title=row["title"],
                          published_on=uk_date_of(row["published_at"])) for row in rows]
 
 
-def count_check(conn: db.Connection, now: datetime) -> None:
-    """One more check today (UK date): the only trace a check leaves, in its own transaction."""
-    with db.transaction(conn):
-        conn.execute(
-            "INSERT INTO check_counts (day, count) VALUES (?, 1) "
-            "ON CONFLICT (day) DO UPDATE SET count = count + 1",
-            (uk_day(now),))
+def count_check(tally: DailyTally, now: datetime) -> None:
+    """One more check today (UK date), in memory until `flush_counts` writes it."""
+    tally.add(uk_day(now))
+
+
+def flush_counts(conn: db.Connection, tally: DailyTally) -> int:
+    """Add the counts held in memory to `check_counts`, in one transaction.
+
+    Returns how many checks were written. If the write fails the counts go back to the
+    tally, so the next flush writes them.
+    """
+    counts = tally.take()
+    if not counts:
+        return 0
+    try:
+        with db.transaction(conn):
+            conn.executemany(
+                "INSERT INTO check_counts (day, count) VALUES (?, ?) "
+                "ON CONFLICT (day) DO UPDATE SET count = count + excluded.count",
+                sorted(counts.items()))
+    except BaseException:
+        tally.give_back(counts)
+        raise
+    return sum(counts.values())
 
 
 def run_check(conn: db.Connection, indexer: BlindIndexer, kind: str, raw: str,
-              now: datetime) -> CheckResult:
+              now: datetime, tally: DailyTally) -> CheckResult:
     """Answer one check and count it; raises InvalidCheck (nothing counted) for bad input."""
     alerts = published_alerts_mentioning(conn, indexer, kind, raw)
-    count_check(conn, now)
+    count_check(tally, now)
     return CheckResult(kind, alerts)
 
 

@@ -12,7 +12,7 @@ from app.auth.current import current_account
 from app.checker import service
 from app.checker.forms import CheckForm
 from app.web.access import MEMBERS, allow
-from app.web.state import get_db, load_keys, now, state
+from app.web.state import AppState, get_db, load_keys, now, state
 from crypto.blind_index import BlindIndexer
 
 bp = Blueprint("checker", __name__)
@@ -29,6 +29,23 @@ def _alert_url(alert_id: str) -> str | None:
     if len(arguments) != 1:
         return None
     return url_for(_ALERT_PAGE, **{arguments[0]: alert_id})  # type: ignore[arg-type]  # Flask's stub types only its own keyword flags
+
+
+def _flush_counts(st: AppState) -> None:
+    pool = st.connection_pool()
+    conn = pool.acquire()
+    try:
+        service.flush_counts(conn, st.check_tally)
+    finally:
+        pool.release(conn)
+
+
+def _counting() -> AppState:
+    """The app state, with the job that writes the day's counts started on first use."""
+    st = state()
+    st.start_periodic("check-counts", st.config.check_flush_seconds,
+                      lambda: _flush_counts(st))
+    return st
 
 
 def _form_page(form: CheckForm, status: int = 200) -> tuple[str, int]:
@@ -49,7 +66,7 @@ def check() -> tuple[str, int]:
     raw = form.value.data if isinstance(form.value.data, str) else ""
     try:
         result = service.run_check(get_db(), BlindIndexer(load_keys(current_app).index_key),
-                                   kind, raw, now())
+                                   kind, raw, now(), _counting().check_tally)
     except service.InvalidCheck as problem:
         form.show_problem(problem.field, str(problem.message))
         return _form_page(form, 400)

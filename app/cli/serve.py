@@ -11,7 +11,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from app.cli.output import fail
 from app.vault import db
-from app.web.state import verify_ready
+from app.web.state import state, verify_ready
 
 
 class AddresslessRequestHandler(WSGIRequestHandler):
@@ -37,4 +37,8 @@ def register(app: Flask) -> None:
             fail(f"Not starting: {error}")
         click.echo(f"Serving uglymugs on http://{host}:{port}/ (Ctrl+C to stop)")
         sys.stdout.flush()
-        run_simple(host, port, app, threaded=True, request_handler=AddresslessRequestHandler)
+        try:
+            run_simple(host, port, app, threaded=True,
+                       request_handler=AddresslessRequestHandler)
+        finally:
+            state(app).shutdown()  # writes the checker's counts still held in memory

@@ -1,16 +1,24 @@
-"""Answers waiting to be counted, held in memory with nothing that says whose or when.
+"""Counts held in memory and handed over in batches, so no stored count can be timed.
 
-Monitoring answers are counted apart from the application that gave them: a counter that
-changed in the same transaction as a new member row would tie the two together in any
-two snapshots of the database (the WAL, or two backups). The web process keeps each
-application's answers here and adds them to the counters later, in a batch, in random
-order (app/membership/monitoring.py). A restart loses what is still waiting: a handful of
-anonymous counts, which is the price of never writing them next to a member.
+Two kinds live here, neither touching a database:
+
+* `Tally`: monitoring answers waiting to be counted, with nothing that says whose or when.
+  A counter that changed in the same transaction as a new member row would tie the two
+  together in any two snapshots of the database (the WAL, or two backups). The web
+  process keeps each application's answers here and adds them to the counters later, in
+  a batch, in random order (app/membership/monitoring.py). A restart loses what is still
+  waiting: a handful of anonymous counts, the price of never writing them next to a member.
+* `DailyTally`: the checker's daily counts. A durable write per check made every check
+  wait for an fsync on one hot row, and let anyone who can watch the database file see
+  when each check happened. Counts are added here instead and written every few minutes
+  (app/checker/service.flush_counts), so the stored figure moves in steps that cannot be
+  matched to any one check.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -52,3 +60,30 @@ class Tally:
             with self._lock:
                 self._sets.append(back)
                 self._since = self._since or now
+
+
+class DailyTally:
+    """Counts by key (a UK day), thread-safe. Nothing here touches a database."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def take(self) -> dict[str, int]:
+        """Everything counted so far, removed from the tally (the caller writes it)."""
+        with self._lock:
+            taken, self._counts = dict(self._counts), Counter()
+        return taken
+
+    def give_back(self, counts: dict[str, int]) -> None:
+        """Return what `take` gave when writing it failed, so no count is lost."""
+        with self._lock:
+            self._counts.update(counts)
+
+    def pending(self, key: str) -> int:
+        with self._lock:
+            return self._counts[key]

@@ -38,6 +38,7 @@ def channels(settings: DeliverySettings) -> dict[str, object]:
 
 
 def send_rates(settings: DeliverySettings) -> dict[str, SendRate]:
-    """One SendRate per channel, from UGLYMUGS_EMAIL_PER_SECOND / UGLYMUGS_SMS_PER_SECOND."""
-    return {"email": SendRate(settings.email_per_second),
+    """One SendRate per channel: the relay's rate (DeliverySettings.email_rate), and
+    UGLYMUGS_SMS_PER_SECOND."""
+    return {"email": SendRate(settings.email_rate),
             "sms": SendRate(settings.sms_per_second)}

@@ -154,23 +154,44 @@ class SmsSettings:
                              "must not be empty or contain spaces or control characters")
 
 
+LOOPBACK_RELAY_PER_SECOND = 1000.0
+REMOTE_RELAY_PER_SECOND = 14.0
+
+
 @dataclass(frozen=True)
 class DeliverySettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
-    email_per_second: float = 5.0
+    # Sends a second to the SMTP relay; None: the relay's default (`email_rate`).
+    email_per_second: float | None = None
     sms_per_second: float = 1.0
     # Off by default: a notice says only that there is a new alert, so a phone seen by
     # the wrong person gives nothing away.
     notice_includes_title: bool = False
 
     def __post_init__(self) -> None:
-        if not _positive_finite(self.email_per_second):
+        if self.email_per_second is not None and not _positive_finite(self.email_per_second):
             raise ValueError("UGLYMUGS_EMAIL_PER_SECOND must be a positive number")
         if not _positive_finite(self.sms_per_second):
             raise ValueError("UGLYMUGS_SMS_PER_SECOND must be a positive number")
         if not isinstance(self.notice_includes_title, bool):
             raise ValueError("UGLYMUGS_NOTICE_INCLUDES_TITLE must be 1 or 0")
+
+    @property
+    def email_rate(self) -> float:
+        """Sends a second to the relay: UGLYMUGS_EMAIL_PER_SECOND, else the relay's default.
+
+        A relay on this machine (Postfix, say: the recommended set-up) takes mail into its
+        own queue and paces delivery onwards itself, so it gets LOOPBACK_RELAY_PER_SECOND.
+        A hosted relay enforces a sending quota and answers 4xx past it, so a remote relay
+        gets REMOTE_RELAY_PER_SECOND, the smallest common quota (Amazon SES's default for
+        a production account); raise it to what your provider allows.
+        """
+        if self.email_per_second is not None:
+            return self.email_per_second
+        if is_loopback_host(self.smtp.host):
+            return LOOPBACK_RELAY_PER_SECOND
+        return REMOTE_RELAY_PER_SECOND
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DeliverySettings:

@@ -1,13 +1,17 @@
 """SQLCipher storage: opening, checking and creating the encrypted database.
 
-One connection per request (opened lazily, closed at teardown). Transactions are explicit
-(`transaction()`), so "write the disclosure entry, then decrypt" is one unit.
+The web process borrows connections from a small pool (app/vault/pool.py); the worker and
+the CLI open their own. Transactions are explicit (`transaction()`), so "write the
+disclosure entry, then decrypt" is one unit. Within a process, write transactions take
+turns on a Python lock per database file, so threads queue on a lock that wakes them at
+once rather than in SQLite's busy handler, which sleeps in 1-100 ms steps.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -38,6 +42,32 @@ class StartupError(Exception):
     """A condition that must stop the service, with a message an operator can act on."""
 
 
+# How long a write waits for another thread's write before giving up, as SQLite's own
+# busy_timeout does for other processes; the same "database is locked" error follows.
+WRITE_WAIT_SECONDS = 5.0
+
+# One lock per database file in this process. It is process-wide by nature, like the
+# file lock it stands in front of: two app instances over one file must share it.
+_write_locks: dict[str, threading.RLock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def write_lock_for(path: Path) -> threading.RLock:
+    """The lock every write transaction on `path` in this process takes first."""
+    name = os.path.realpath(path)
+    with _write_locks_guard:
+        lock = _write_locks.get(name)
+        if lock is None:
+            lock = _write_locks[name] = threading.RLock()
+        return lock
+
+
+class _VaultConnection(sqlcipher3.Connection):  # type: ignore[misc,unused-ignore]  # untyped base (strict only)
+    """A connection that knows its database file's write lock."""
+
+    write_lock: threading.RLock | None = None
+
+
 def _apply_key(conn: Connection, key: bytes) -> None:
     if len(key) != 32:
         raise StartupError("The database key must be 32 bytes.")
@@ -60,7 +90,9 @@ class Rights(StrEnum):
 
 
 # Pragmas a SERVICE connection may read (never set): the schema version check.
-_READABLE_PRAGMAS = frozenset({"user_version"})
+# Reading these tells nothing a row would not; setting any pragma is refused.
+_READABLE_PRAGMAS = frozenset({"user_version", "journal_mode", "synchronous", "foreign_keys",
+                               "secure_delete"})
 # Functions nobody may call: an extension is code from a file, and sqlcipher_export copies
 # the whole database into another (which also needs ATTACH, refused too).
 _REFUSED_FUNCTIONS = frozenset({"load_extension", "sqlcipher_export", "fts3_tokenizer"})
@@ -105,7 +137,9 @@ def connect(path: Path, key: bytes, rights: Rights = Rights.ADMIN) -> Connection
             f"There is no database at {path}. Create it with: flask --app app init-db"
         )
     conn: Connection = sqlcipher3.connect(str(path), isolation_level=None,
-                                          check_same_thread=False)
+                                          check_same_thread=False,
+                                          factory=_VaultConnection)
+    conn.write_lock = write_lock_for(path)  # type: ignore[attr-defined]  # _VaultConnection
     # Rows are read by column name everywhere (row["status"]), never by position.
     conn.row_factory = sqlcipher3.Row
     try:
@@ -234,11 +268,18 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     if conn.in_transaction:
         yield conn
         return
-    conn.execute("BEGIN IMMEDIATE")
+    lock: threading.RLock | None = getattr(conn, "write_lock", None)
+    if lock is not None and not lock.acquire(timeout=WRITE_WAIT_SECONDS):
+        raise sqlcipher3.OperationalError("database is locked")
     try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        if lock is not None:
+            lock.release()

@@ -47,6 +47,12 @@ class Config:
     # How often the web process counts waiting monitoring answers; 0: only when asked
     # (tests count explicitly).
     monitoring_flush_seconds: float = 3600.0
+    # Open database connections kept for requests (gunicorn's --threads 8: one each).
+    db_pool_size: int = 8
+    # How often a background thread checkpoints the WAL (never on a request); None: never.
+    checkpoint_seconds: float | None = 5.0
+    # How often the day's check counts held in memory are written (app/checker/tally.py).
+    check_flush_seconds: float = 300.0
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property

@@ -7,9 +7,12 @@ written instead.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import re
 import time
+from logging.handlers import QueueHandler, QueueListener
 
 from flask import Flask, Response, g, request
 
@@ -36,13 +39,28 @@ def silence_werkzeug_request_lines() -> None:
         logger.addFilter(DropAddressedRequestLines())
 
 
+class _UnlockedQueueHandler(QueueHandler):
+    """A QueueHandler without the handler lock: the queue is thread-safe on its own.
+
+    Request threads only format the line and put it on a queue; one listener thread
+    writes to the stream, so no request waits for another's write.
+    """
+
+    def createLock(self) -> None:  # logging's own name
+        self.lock = None  # Handler.acquire skips a None lock
+
+
 def install(app: Flask) -> None:
     silence_werkzeug_request_lines()
     # Flask's default handler would be fine, but logs must go to one stream we control.
     if not logging.getLogger("uglymugs").handlers and not app.testing:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        logging.getLogger("uglymugs").addHandler(handler)
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        listener = QueueListener(lines, stream)
+        listener.start()
+        atexit.register(listener.stop)  # writes out what is queued at a clean exit
+        logging.getLogger("uglymugs").addHandler(_UnlockedQueueHandler(lines))
         logging.getLogger("uglymugs").setLevel(logging.INFO)
 
     @app.before_request

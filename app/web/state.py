@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,9 +12,11 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
-from app.common.tally import Tally
+from app.common.tally import DailyTally, Tally
 from app.vault import db
 from app.vault.keyring import UnlockStore
+from app.vault.pool import ConnectionPool
+from app.web.background import Periodic
 from app.web.config import Config
 from app.web.limits import CheckLimiter, ResetLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
@@ -39,6 +42,36 @@ class AppState:
     clock: Callable[[], datetime] = field(default=_utc_now)
     # Run once, when the service first finds its keys and database ready.
     on_ready: list[Callable[[Flask], None]] = field(default_factory=list)
+    pool: ConnectionPool | None = None
+    # Checks counted in memory, written in batches by a background job (app/checker).
+    check_tally: DailyTally = field(default_factory=DailyTally)
+    periodic: dict[str, Periodic] = field(default_factory=dict)
+    _pool_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start_periodic(self, name: str, seconds: float, job: Callable[[], object]) -> None:
+        """Run `job` every `seconds` from now on (once per name), and at shutdown."""
+        with self._pool_guard:
+            if name not in self.periodic:
+                self.periodic[name] = Periodic(name, seconds, job).start()
+
+    def shutdown(self) -> None:
+        """Clean shutdown: every periodic job runs a last time, then connections close."""
+        with self._pool_guard:
+            jobs, self.periodic = list(self.periodic.values()), {}
+        for job in jobs:
+            job.stop()
+        if self.pool is not None:
+            self.pool.close()
+
+    def connection_pool(self) -> ConnectionPool:
+        """The pool of request connections, made on first use (keys must be loaded)."""
+        with self._pool_guard:
+            if self.pool is None:
+                assert self.keys is not None, "load_keys() before the first connection"
+                self.pool = ConnectionPool(self.config.database_path, self.keys.database_key,
+                                           size=self.config.db_pool_size,
+                                           checkpoint_seconds=self.config.checkpoint_seconds)
+            return self.pool
 
     def forget_session(self, session_token: str) -> None:
         """Whatever the process holds for a session ends with it (the unlocked key)."""
@@ -94,18 +127,17 @@ def healthy(app: Flask) -> bool:
 
 
 def get_db() -> db.Connection:
-    """The request's connection, opened on first use and closed at teardown."""
+    """The request's connection, borrowed from the pool on first use, returned at teardown."""
     if "db" not in g:
-        st = state()
-        keys = load_keys(current_app)
-        g.db = db.connect(st.config.database_path, keys.database_key, db.Rights.SERVICE)
+        load_keys(current_app)
+        g.db = state().connection_pool().acquire()
     return g.db
 
 
 def close_db(_error: BaseException | None = None) -> None:
     conn = g.pop("db", None)
     if conn is not None:
-        conn.close()
+        state().connection_pool().release(conn)
 
 
 class LazyKeySessionInterface(SecureCookieSessionInterface):

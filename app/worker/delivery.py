@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -132,28 +134,59 @@ def _after_error(conn: Connection, claimed: outbox.Claimed, error: DeliveryError
     return "retrying"
 
 
+def _send_each(conn: Connection, courier: Courier, channel_name: str,
+               notices: list[tuple[outbox.Claimed, Notice]], now: datetime) -> RunResult:
+    """One channel's notices, in order, each marked before the next is sent."""
+    result = RunResult()
+    channel = courier.channels[channel_name]
+    rate = courier.rates[channel_name]
+    for claimed, notice in notices:
+        try:
+            rate.wait()  # type: ignore[attr-defined]
+            channel.send(notice)  # type: ignore[attr-defined]
+        except DeliveryError as error:
+            outcome = _after_error(conn, claimed, error, now)
+        else:
+            outbox.mark_sent(conn, claimed, now)
+            outcome = "sent"
+        setattr(result, outcome, getattr(result, outcome) + 1)
+    return result
+
+
 def deliver_due(conn: Connection, courier: Courier, now: datetime,
                 batch_size: int = 100) -> RunResult:
-    """Send one batch of due notices; returns what happened to each."""
+    """Send one batch of due notices; returns what happened to each.
+
+    Each channel keeps one connection open for the batch (EmailChannel reuses its SMTP
+    session and reconnects if the relay drops it), and the channels send at the same
+    time, each on its own thread and at its own rate: texts never wait behind emails.
+    """
     result = RunResult()
     claimed_batch = outbox.claim_due(conn, courier.key, now, batch_size)
+    if not claimed_batch:
+        return result
     titles = _titles(conn, {c.alert_id for c in claimed_batch if c.alert_id})
-    for claimed in claimed_batch:
-        notice, problem = _compose(claimed, courier.settings, courier.key, titles)
-        if notice is None:
-            outbox.mark_cancelled(conn, claimed, problem or "cannot be sent")
-            outcome = "cancelled"
-        else:
-            channel = courier.channels[claimed.channel]
-            try:
-                courier.rates[claimed.channel].wait()  # type: ignore[attr-defined]
-                channel.send(notice)  # type: ignore[attr-defined]
-            except DeliveryError as error:
-                outcome = _after_error(conn, claimed, error, now)
+    by_channel: dict[str, list[tuple[outbox.Claimed, Notice]]] = {}
+    with outbox.batch_of_marks(conn), ExitStack() as held:
+        for claimed in claimed_batch:
+            notice, problem = _compose(claimed, courier.settings, courier.key, titles)
+            if notice is None:
+                outbox.mark_cancelled(conn, claimed, problem or "cannot be sent")
+                result.cancelled += 1
             else:
-                outbox.mark_sent(conn, claimed, now)
-                outcome = "sent"
-        setattr(result, outcome, getattr(result, outcome) + 1)
+                by_channel.setdefault(claimed.channel, []).append((claimed, notice))
+        for name in by_channel:
+            channel = courier.channels[name]
+            if hasattr(channel, "__enter__"):
+                held.enter_context(channel)  # type: ignore[arg-type]
+        with ThreadPoolExecutor(max_workers=max(1, len(by_channel)),
+                                thread_name_prefix="uglymugs-send") as pool:
+            runs = [pool.submit(_send_each, conn, courier, name, notices, now)
+                    for name, notices in sorted(by_channel.items())]
+            for run in runs:
+                done = run.result()
+                for name in ("sent", "retrying", "failed", "cancelled"):
+                    setattr(result, name, getattr(result, name) + getattr(done, name))
     if result.handled:
         log.info("delivery run: %d sent, %d retrying, %d failed, %d cancelled",
                  result.sent, result.retrying, result.failed, result.cancelled)
