@@ -92,7 +92,7 @@ class Rights(StrEnum):
 # Pragmas a SERVICE connection may read (never set): the schema version check.
 # Reading these tells nothing a row would not; setting any pragma is refused.
 _READABLE_PRAGMAS = frozenset({"user_version", "journal_mode", "synchronous", "foreign_keys",
-                               "secure_delete"})
+                               "secure_delete", "temp_store", "wal_autocheckpoint"})
 # Functions nobody may call: an extension is code from a file, and sqlcipher_export copies
 # the whole database into another (which also needs ATTACH, refused too).
 _REFUSED_FUNCTIONS = frozenset({"load_extension", "sqlcipher_export", "fts3_tokenizer"})
