@@ -50,6 +50,10 @@ CREATE TABLE accounts (
     totp_secret     TEXT,
     totp_last_step  INTEGER,
     created_at      TEXT NOT NULL,
+    -- The language chosen for pages and notices (app/common/languages.py); NULL: none yet.
+    -- Its shape is checked, not the list, so a new catalogue needs no table rebuild.
+    locale          TEXT CHECK (locale IS NULL OR (length(locale) BETWEEN 2 AND 12
+                                                   AND locale NOT GLOB '*[^A-Za-z_]*')),
     CHECK ((role IN ('coordinator', 'auditor')) = (member_id IS NULL))
 ) STRICT;
 CREATE INDEX accounts_by_member ON accounts (member_id);
@@ -365,4 +369,4 @@ CREATE TABLE member_messages (
 ) STRICT;
 CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
 
-PRAGMA user_version = 6;
+PRAGMA user_version = 7;
