@@ -6,7 +6,6 @@ import logging
 from types import TracebackType
 
 from flask import Blueprint, Flask, abort, request
-from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from app import cli
@@ -14,6 +13,7 @@ from app.auth.current import load_current_account
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
 from app.web import access, errors, logs, security
+from app.web import language as page_language
 from app.web.config import Config
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
@@ -46,6 +46,7 @@ def blueprints() -> list[Blueprint]:
     from app.coordinator import views as coordinator
     from app.disclosures import message_views as messages
     from app.disclosures import views as disclosures
+    from app.language import views as language_choice
     from app.membership import views as membership
     from app.organisation import views as organisation
     from app.public import views as public
@@ -54,7 +55,7 @@ def blueprints() -> list[Blueprint]:
 
     return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
             organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
-            alert_admin.bp, disclosures.bp, messages.bp]
+            alert_admin.bp, disclosures.bp, messages.bp, language_choice.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -69,7 +70,6 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
         MAX_CONTENT_LENGTH=config.max_content_length,
         MAX_FORM_MEMORY_SIZE=config.max_content_length,
-        BABEL_DEFAULT_LOCALE="en",
         WTF_CSRF_TIME_LIMIT=3600,
         **config.extra,
     )
@@ -83,7 +83,8 @@ def create_app(config: Config | None = None) -> Flask:
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
 
-    Babel(app, locale_selector=lambda: "en")
+    # Aliased: importing the app.language package (the chooser) sets app.language.
+    page_language.install(app, config)
     security.install(app, secure_cookies=config.secure_cookies)
     errors.install(app)
     logs.install(app)

@@ -39,6 +39,7 @@ ONLY_COORDINATORS = frozenset({COORDINATOR})
 # (without a CSRF token, a POST that is let in stops at 400 and changes nothing).
 EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "public.index": ("GET", "/", EVERYONE),
+    "language.choose": ("POST", "/language", EVERYONE),
     "static": ("GET", "/static/style.css", EVERYONE),
     "audit.log": ("GET", "/audit/", frozenset({AUDITOR})),
     "audit.export_csv": ("GET", "/audit/log.csv", frozenset({AUDITOR})),
