@@ -13,7 +13,7 @@ from app.cli.output import fail
 from app.delivery import DeliverySettings, channels, send_rates
 from app.vault import db
 from app.web.state import load_keys, state, verify_ready
-from app.worker.delivery import Courier
+from app.worker.delivery import Courier, NoticeLanguages
 from app.worker.scheduler import Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
@@ -60,7 +60,8 @@ def register(app: Flask) -> None:
         except MissingKeyFile:
             signing_key = None
         courier = Courier(key=key, channels=channels(settings), rates=send_rates(settings),
-                          settings=settings)
+                          settings=settings,
+                          languages=NoticeLanguages(st.config.translations_path))
         jobs = Jobs(st.config.database_path, load_keys(app).database_key, courier,
                     lambda: st.clock(), signing_key)
         if once:
