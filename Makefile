@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run test lint install bench
+.PHONY: run test lint install bench translations translations-status
 
 # Reinstall when the package metadata changes; the marker files keep repeat runs fast.
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -26,13 +26,27 @@ $(BIN)/.installed-demo: $(BIN)/.installed
 
 install: $(BIN)/.installed
 
+# Compiled catalogues are build output (git-ignored): each .mo is made beside its .po
+# whenever the .po changes. Fuzzy entries are left out, so a guess is never shown.
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+translations: $(CATALOGUES:.po=.mo)
+
+# After merging branches that add strings: re-extract, update every catalogue, and list
+# what still needs translating (README, "Languages").
+translations-status: $(BIN)/.installed
+	$(BIN)/python scripts/i18n_status.py --update
+
 SINK_PORT ?= 8025
 
 # The local demo: plain http on 127.0.0.1, so cookies cannot be marked Secure. The worker
 # runs beside the web server and sends notices to a local SMTP sink that prints them;
 # Ctrl+C (or SIGTERM to make's process group) stops all three cleanly: app/demo/run.py
 # says why a shell trap could not.
-run: $(BIN)/.installed-demo
+run: $(BIN)/.installed-demo translations
 	UGLYMUGS_INSECURE_COOKIES=1 $(BIN)/flask --app app demo-setup
 	@$(BIN)/python -m app.demo.run --port $(PORT) --sink-port $(SINK_PORT)
 
@@ -44,7 +58,7 @@ lint: $(BIN)/.installed-test
 	$(BIN)/mypy --strict crypto app/vault
 	$(BIN)/mypy app
 
-test: lint
+test: lint translations
 	$(BIN)/python -m pytest
 
 # The figures of issue 12, each against a baseline measured in the same run (README,

@@ -55,6 +55,10 @@ CREATE TABLE accounts (
     totp_secret     TEXT,
     totp_last_step  INTEGER,
     created_at      TEXT NOT NULL,
+    -- The language chosen for pages and notices (app/common/languages.py); NULL: none yet.
+    -- Its shape is checked, not the list, so a new catalogue needs no table rebuild.
+    locale          TEXT CHECK (locale IS NULL OR (length(locale) BETWEEN 2 AND 12
+                                                   AND locale NOT GLOB '*[^A-Za-z_]*')),
     CHECK ((role IN ('coordinator', 'auditor')) = (member_id IS NULL))
 ) STRICT;
 CREATE INDEX accounts_by_member ON accounts (member_id);
@@ -505,4 +509,4 @@ CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations ((finished_at IS 
 
 
 
-PRAGMA user_version = 12;
+PRAGMA user_version = 13;

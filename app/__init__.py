@@ -6,7 +6,7 @@ import logging
 from types import TracebackType
 
 from flask import Blueprint, Flask, abort, request
-from flask_babel import Babel, gettext
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFProtect
 
 from app import cli
@@ -15,6 +15,7 @@ from app.common.clock import uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
 from app.web import access, errors, logs, security, translations
+from app.web import language as page_language
 from app.web.config import Config
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
@@ -63,6 +64,7 @@ def blueprints() -> list[Blueprint]:
     from app.coordinator import views as coordinator
     from app.disclosures import message_views as messages
     from app.disclosures import views as disclosures
+    from app.language import views as language_choice
     from app.membership import views as membership
     from app.organisation import views as organisation
     from app.public import views as public
@@ -71,7 +73,7 @@ def blueprints() -> list[Blueprint]:
 
     return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
             organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
-            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp]
+            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp, language_choice.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -86,7 +88,6 @@ def create_app(config: Config | None = None) -> Flask:
         TESTING=config.testing,
         MAX_CONTENT_LENGTH=config.max_content_length,
         MAX_FORM_MEMORY_SIZE=config.max_content_length,
-        BABEL_DEFAULT_LOCALE="en",
         WTF_CSRF_TIME_LIMIT=3600,
         **config.extra,
     )
@@ -103,7 +104,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.jinja_env.globals.pop("config", None)
     app.add_template_filter(uk_time, "uk_time")
 
-    Babel(app, locale_selector=lambda: "en")
+    # Aliased: importing the app.language package (the chooser) sets app.language.
+    page_language.install(app, config)
+    # After Babel is set up: templates then read the request's translations once.
     translations.install(app)
     security.install(app, secure_cookies=config.secure_cookies)
     errors.install(app)

@@ -155,3 +155,26 @@ def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 def with_config(config: Config, **changes: object) -> Config:
     return replace(config, **changes)
+
+
+@pytest.fixture(scope="session")
+def translations_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every catalogue in translations/, compiled as `make translations` does (no fuzzy).
+
+    Compiled afresh into a temporary folder, so the tests read the .po files as they are
+    in the checkout, whatever .mo files an earlier build left beside them.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    root = tmp_path_factory.mktemp("translations")
+    for po in sorted((Path(__file__).resolve().parent.parent / "translations")
+                     .glob("*/LC_MESSAGES/messages.po")):
+        locale = po.parts[-3]
+        with po.open("rb") as source:
+            catalog = read_po(source, locale=locale)
+        target = root / locale / "LC_MESSAGES" / "messages.mo"
+        target.parent.mkdir(parents=True)
+        with target.open("wb") as out:
+            write_mo(out, catalog, use_fuzzy=False)
+    return root

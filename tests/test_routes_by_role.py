@@ -41,6 +41,7 @@ ONLY_COORDINATORS = frozenset({COORDINATOR})
 EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "public.index": ("GET", "/", EVERYONE),
     "public.healthz": ("GET", "/healthz", EVERYONE),
+    "language.choose": ("POST", "/language", EVERYONE),
     "static": ("GET", "/static/style.css", EVERYONE),
     "audit.log": ("GET", "/audit/", frozenset({AUDITOR})),
     "audit.export_csv": ("GET", "/audit/log.csv", frozenset({AUDITOR})),

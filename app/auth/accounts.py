@@ -7,6 +7,7 @@ the `accounts` table.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ import pyotp
 
 from app.auth import sessions
 from app.common.ids import new_id
+from app.common.languages import supported
 from app.common.passwords import Passwords
 from app.vault.db import Connection, IntegrityError, Row, count, transaction
 from crypto.passphrase import generate_passphrase, generate_username
@@ -41,6 +43,8 @@ class Account:
     password_hash: str
     totp_secret: str | None
     totp_last_step: int | None
+    # The language they chose (app/common/languages.py); None: the device's or browser's.
+    locale: str | None = None
 
     @property
     def needs_totp(self) -> bool:
@@ -51,7 +55,7 @@ class Account:
 
 
 _COLUMNS = ("id, username, role, status, member_id, password_hash, totp_secret, "
-            "totp_last_step")
+            "totp_last_step, locale")
 
 
 def _row(row: Row | None) -> Account | None:
@@ -232,3 +236,27 @@ def close_staff_login(conn: Connection, member_id: str, account_id: str) -> bool
 def delete_for_member(conn: Connection, member_id: str) -> None:
     """Retention: the logins of an application that is being purged."""
     conn.execute("DELETE FROM accounts WHERE member_id = ?", (member_id,))
+
+
+def set_locale(conn: Connection, account_id: str, locale: str) -> None:
+    """Remember the account's language, so pages and notices follow it on any device."""
+    if not supported(locale):
+        raise ValueError(f"not a language the service speaks: {locale!r}")
+    with transaction(conn):
+        conn.execute("UPDATE accounts SET locale = ? WHERE id = ?", (locale, account_id))
+
+
+def notice_locales(conn: Connection, member_ids: Iterable[str]) -> dict[str, str]:
+    """Each membership's language for notices: that of its own login (member or key contact).
+
+    Organisation staff logins share the membership but not its notices, so their choice
+    does not count; a membership whose login chose nothing is left out (source language).
+    """
+    wanted = sorted(set(member_ids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    rows = conn.execute(
+        f"SELECT member_id, locale FROM accounts WHERE member_id IN ({marks}) "  # noqa: S608
+        "AND role IN ('member', 'org_contact') AND locale IS NOT NULL", wanted)
+    return {row["member_id"]: row["locale"] for row in rows if supported(row["locale"])}

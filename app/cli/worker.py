@@ -13,7 +13,7 @@ from app.cli.output import fail
 from app.delivery import DeliverySettings, channels, send_rates
 from app.vault import backup, db
 from app.web.state import load_keys, state, verify_ready
-from app.worker.delivery import Courier
+from app.worker.delivery import Courier, NoticeLanguages
 from app.worker.scheduler import BackupPlan, Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
@@ -60,7 +60,8 @@ def register(app: Flask) -> None:
         except MissingKeyFile:
             signing_key = None
         courier = Courier(key=key, channels=channels(settings), rates=send_rates(settings),
-                          settings=settings)
+                          settings=settings,
+                          languages=NoticeLanguages(st.config.translations_path))
         try:
             backup_key, created = backup.ensure_backup_key(st.config.keys_dir)
         except KeyFileError as error:

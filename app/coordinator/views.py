@@ -43,9 +43,11 @@ bp.context_processor(coordinator_context)
 @bp.app_template_filter("business_age")
 def business_age(hours: float) -> str:
     days, rest = divmod(round(hours * 2) / 2, 8)
+    # Formatted first: pybabel skips a gettext call whose arguments hold an f-string.
+    left = f"{rest:g}"
     if days == 0:
-        return _("%(hours)s business hours", hours=f"{rest:g}")
-    return _("%(days)d business days and %(hours)s hours", days=int(days), hours=f"{rest:g}")
+        return _("%(hours)s business hours", hours=left)
+    return _("%(days)d business days and %(hours)s hours", days=int(days), hours=left)
 
 
 def _application_or_404(member_id: str) -> vetting.Application:

@@ -13,10 +13,13 @@ import secrets
 
 from flask import Blueprint, current_app, render_template, session
 
+from app.auth import accounts
 from app.common.clock import UK
+from app.common.languages import SOURCE
 from app.membership import service
 from app.membership.forms import IndividualForm, OrganisationForm, offer_channels
 from app.web.access import EVERYONE, allow
+from app.web.language import current_code
 from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("membership", __name__)
@@ -65,6 +68,9 @@ def _room_for_one() -> service.ApplicationsFull | None:
 def _confirmation(kind: str, applied: service.Applied,
                   form: IndividualForm | OrganisationForm) -> str:
     session[_SENT] = [*session.get(_SENT, [])[-(_REMEMBER_SENT - 1):], form.submission.data]
+    # The approval notice goes out before they ever sign in: in the language they applied in.
+    if current_code() != SOURCE:
+        accounts.set_locale(get_db(), applied.account_id, current_code())
     return render_template("apply/done.html", kind=kind, username=applied.username)
 
 

@@ -13,6 +13,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def _translations() -> Path:
+    """translations/ in a checkout; an installed package carries its own copy (setup.py)."""
+    checkout = REPO_ROOT / "translations"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "translations"
+
+
 @dataclass(frozen=True)
 class Config:
     keys_dir: Path = REPO_ROOT / "keys"
@@ -20,6 +26,9 @@ class Config:
     schema_path: Path = REPO_ROOT / "schema.sql"
     # The steps `db upgrade` applies to an existing database (app/vault/migrations.py).
     migrations_path: Path = REPO_ROOT / "migrations"
+    # The compiled catalogues (LOCALE/LC_MESSAGES/messages.mo) pages and notices are
+    # translated from.
+    translations_path: Path = field(default_factory=_translations)
     # Secure cookies need HTTPS; only the plain-http localhost demo turns this off.
     secure_cookies: bool = True
     # Forms here are short text; anything bigger is a mistake or an attack.

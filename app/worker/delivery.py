@@ -18,7 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from babel import support
+
+from app.auth import accounts
+from app.common.languages import SOURCE, supported
 from app.delivery import DeliveryError, DeliverySettings, Notice
 from app.vault import outbox
 from app.vault.db import Connection
@@ -32,24 +37,51 @@ MAX_ATTEMPTS = 8
 _BACKOFF_FIRST = timedelta(seconds=30)
 _BACKOFF_MAX = timedelta(hours=6)
 
+
+def N_(message: str) -> str:  # the name pybabel extracts by default, as gettext_noop
+    """Marks a notice's text for the catalogues; it is translated when a notice is composed."""
+    return message
+
+
 # Subjects and texts show on lock screens and in notification previews, often to someone
 # else holding the phone: they name no scheme and say nothing of what a notice is about.
-_ACCOUNT_MESSAGE = "There is a new message in your account. Please sign in to read it."
+_ACCOUNT_MESSAGE = N_("There is a new message in your account. Please sign in to read it.")
 SUBJECTS = {
-    "alert": "Something new for you",
-    "approval": "Your account",
-    "reset": "Your code",
-    "disclosure": "A new message",
-    "message": "A new message",
+    "alert": N_("Something new for you"),
+    "approval": N_("Your account"),
+    "reset": N_("Your code"),
+    "disclosure": N_("A new message"),
+    "message": N_("A new message"),
 }
 BODIES = {
-    "alert": "There is something new for you. Please sign in to read it.",
-    "approval": "Your account is ready. Sign in with the username you were given.",
-    "reset": ("Your code is {code}. It works for 30 minutes. If you did not ask for it, "
-              "you can ignore this message."),
+    "alert": N_("There is something new for you. Please sign in to read it."),
+    "approval": N_("Your account is ready. Sign in with the username you were given."),
+    "reset": N_("Your code is {code}. It works for 30 minutes. If you did not ask for it, "
+                "you can ignore this message."),
     "disclosure": _ACCOUNT_MESSAGE,
     "message": _ACCOUNT_MESSAGE,
 }
+
+
+class NoticeLanguages:
+    """The compiled catalogues, read without Flask: the worker has no request to ask.
+
+    Each language is loaded once per worker; one without a catalogue falls back to the
+    source text, so a missing .mo can delay a translation but never a notice.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+        self._loaded: dict[str, support.NullTranslations] = {}
+
+    def gettext(self, locale: str | None, message: str) -> str:
+        if self.directory is None or not supported(locale) or locale == SOURCE:
+            return message
+        assert locale is not None
+        if locale not in self._loaded:
+            self._loaded[locale] = support.Translations.load(
+                str(self.directory), [locale], domain="messages")
+        return str(self._loaded[locale].gettext(message))
 
 
 @dataclass
@@ -60,6 +92,8 @@ class Courier:
     channels: Mapping[str, object]
     rates: Mapping[str, object]
     settings: DeliverySettings = field(default_factory=DeliverySettings)
+    # translations/ (Config.translations_path); None sends every notice in English.
+    languages: NoticeLanguages = field(default_factory=lambda: NoticeLanguages(None))
 
     def __repr__(self) -> str:
         return f"Courier(key={self.key.fingerprint}, channels={sorted(self.channels)})"
@@ -101,7 +135,8 @@ def outward_key(key: BoxPrivateKey, dedupe_key: str) -> str:
 
 
 def _compose(claimed: outbox.Claimed, settings: DeliverySettings, key: BoxPrivateKey,
-             titles: Mapping[str, str]) -> tuple[Notice | None, str | None]:
+             titles: Mapping[str, str], languages: NoticeLanguages,
+             locale: str | None) -> tuple[Notice | None, str | None]:
     """(notice, reason it cannot be sent)."""
     if claimed.problem is not None or claimed.contact is None:
         return None, claimed.problem or "contact unreadable"
@@ -115,12 +150,13 @@ def _compose(claimed: outbox.Claimed, settings: DeliverySettings, key: BoxPrivat
             to = normalise_phone(to)  # stored E.164 already; older rows may not be
         except NormalisationError:
             return None, "mobile number unusable"
-    body = BODIES[claimed.kind]
+    body = languages.gettext(locale, BODIES[claimed.kind])
     if claimed.kind == "reset":
         body = body.format(code=claimed.code)
     if claimed.kind == "alert" and settings.notice_includes_title and claimed.alert_id:
         body = f"{body}\n\n{titles.get(claimed.alert_id, '')}".rstrip()
-    return Notice(to=to, subject=SUBJECTS[claimed.kind], body=body,
+    subject = languages.gettext(locale, SUBJECTS[claimed.kind])
+    return Notice(to=to, subject=subject, body=body,
                   idempotency_key=outward_key(key, claimed.dedupe_key)), None
 
 
@@ -166,10 +202,12 @@ def deliver_due(conn: Connection, courier: Courier, now: datetime,
     if not claimed_batch:
         return result
     titles = _titles(conn, {c.alert_id for c in claimed_batch if c.alert_id})
+    locales = accounts.notice_locales(conn, [c.member_id for c in claimed_batch])
     by_channel: dict[str, list[tuple[outbox.Claimed, Notice]]] = {}
     with outbox.batch_of_marks(conn), ExitStack() as held:
         for claimed in claimed_batch:
-            notice, problem = _compose(claimed, courier.settings, courier.key, titles)
+            notice, problem = _compose(claimed, courier.settings, courier.key, titles,
+                                       courier.languages, locales.get(claimed.member_id))
             if notice is None:
                 outbox.mark_cancelled(conn, claimed, problem or "cannot be sent")
                 result.cancelled += 1

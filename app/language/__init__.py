@@ -1,0 +1,1 @@
+"""The language chooser on every page."""

@@ -1,0 +1,110 @@
+"""Which language a page is in, and what every page needs to offer the choice.
+
+The order: the signed-in account's choice, then the device's cookie (set by the chooser
+before sign-in), then the browser's Accept-Language on a first visit, then English. The
+chooser itself (app/language/views.py) writes the cookie and the account; this module
+only reads, so it needs no feature package.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, get_locale
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response
+
+from app.common.languages import CODES, LANGUAGES, SOURCE, language, supported
+from app.web.config import Config
+
+# A year: the choice is about the person holding the device, not a visit.
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def cookie_name(secure: bool) -> str:
+    # __Host- pins the cookie to this host over HTTPS, as the session cookie is pinned.
+    return "__Host-lang" if secure else "lang"
+
+
+def _from_accept_language() -> str | None:
+    for value, _quality in request.accept_languages:
+        found = match_tag(value)
+        if found is not None:
+            return found
+    return None
+
+
+def match_tag(tag: str) -> str | None:
+    """Our code for a browser's language tag, or None when we do not speak it.
+
+    pt (any region) reads Brazilian Portuguese; Chinese is offered only in Simplified
+    script, so zh-TW, zh-HK and zh-Hant are not matched to it.
+    """
+    parts = tag.replace("_", "-").lower().split("-")
+    for code in CODES:
+        if code.replace("_", "-").lower() == "-".join(parts):
+            return code
+    primary, rest = parts[0], set(parts[1:])
+    if primary == "zh":
+        return None if rest & {"hant", "tw", "hk", "mo"} else "zh_Hans"
+    return next((code for code in CODES if code.split("_")[0] == primary), None)
+
+
+def select_locale() -> str:
+    account = g.get("account")
+    chosen = getattr(account, "locale", None)
+    if supported(chosen):
+        return str(chosen)
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    from_cookie = request.cookies.get(cookie_name(secure))
+    if supported(from_cookie):
+        return str(from_cookie)
+    return _from_accept_language() or SOURCE
+
+
+def current_code() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None and supported(str(locale)) else SOURCE
+
+
+def remember(response: Response, code: str) -> None:
+    """Keep the choice on this device (HttpOnly: no script needs it)."""
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+    response.set_cookie(cookie_name(secure), code, max_age=COOKIE_MAX_AGE, path="/",
+                        secure=secure, httponly=True, samesite="Lax")
+
+
+def safe_return_path(target: str | None) -> str:
+    """A same-site path a GET can show, else the first page: never another site.
+
+    The chooser sends the page it sits on; a page that only answers POST (a checker
+    answer, say) is not repeated, the visitor lands on the first page instead.
+    """
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target):
+        return "/"
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except (NotFound, MethodNotAllowed, RequestRedirect):
+        return "/"
+    return target
+
+
+def _page_globals() -> dict[str, object]:
+    code = current_code()
+    here = language(code)
+    return_path = request.full_path if request.method == "GET" else request.path
+    return {"html_lang": here.tag, "html_dir": here.direction, "languages": LANGUAGES,
+            "current_language": code, "language_return": return_path.rstrip("?")}
+
+
+def install(app: Flask, config: Config) -> None:
+    app.config.update(BABEL_DEFAULT_LOCALE=SOURCE,
+                      BABEL_TRANSLATION_DIRECTORIES=str(config.translations_path))
+    Babel(app, locale_selector=select_locale)
+    app.context_processor(_page_globals)
