@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
@@ -53,6 +53,8 @@ def match_tag(tag: str) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return SOURCE  # a command or the worker: no browser to ask (notices use their own)
     account = g.get("account")
     chosen = getattr(account, "locale", None)
     if supported(chosen):
