@@ -153,6 +153,20 @@ def _check_password(problems: _Problems, password: str, again: str) -> None:
                                           "same password in both boxes."))
 
 
+def _check_official_email(problems: _Problems, site: validation.Website | None,
+                          raw_email: str) -> validation.Email | None:
+    """An organisation's official email: required, and at its own website's domain."""
+    email = problems.check("org_email", validation.email, raw_email)
+    if email is None and "org_email" not in problems.found:
+        problems.add("org_email", _l("Enter your organisation's official email address."))
+    if site is not None and email is not None and not validation.email_belongs_to_website(
+            email.ascii_domain, site.ascii_host):
+        problems.add("org_email", _l(
+            "Use an official email address at your website's own domain (%(domain)s), not a "
+            "personal or free webmail address.", domain=site.ascii_host.removeprefix("www.")))
+    return email
+
+
 def _check_terms(problems: _Problems, agreed: bool) -> None:
     if agreed is not True:
         problems.add("agree_terms", _l("You need to agree to the membership terms to join."))
@@ -229,14 +243,7 @@ def replace_org_contact(conn: Connection, keys: ServerKeys, member_id: str, *,
     site = problems.check("org_website", validation.website, raw_website)
     if site is None and "org_website" not in problems.found:
         problems.add("org_website", _l("Type your organisation's official website."))
-    email = problems.check("org_email", validation.email, raw_email)
-    if email is None and "org_email" not in problems.found:
-        problems.add("org_email", _l("Enter your organisation's official email address."))
-    if site is not None and email is not None and not validation.email_belongs_to_website(
-            email.ascii_domain, site.ascii_host):
-        problems.add("org_email", _l(
-            "Use an official email address at your website's own domain (%(domain)s), not a "
-            "personal or free webmail address.", domain=site.ascii_host.removeprefix("www.")))
+    email = _check_official_email(problems, site, raw_email)
     key_contact = problems.check("key_contact", _name, raw_key_contact)
     if channel not in choices.values(choices.ORG_ALERT_CHANNELS):
         problems.add("alert_channel", _l("Choose how you want to receive alerts."))
@@ -292,14 +299,7 @@ def check_organisation(application: OrganisationApplication) -> _Checked:
     org_name = problems.check("org_name", _name, application.org_name,
                               _l("Enter your organisation's name."))
     site = problems.check("org_website", validation.website, application.org_website)
-    email = problems.check("org_email", validation.email, application.org_email)
-    if email is None and "org_email" not in problems.found:
-        problems.add("org_email", _l("Enter your organisation's official email address."))
-    if site is not None and email is not None and not validation.email_belongs_to_website(
-            email.ascii_domain, site.ascii_host):
-        problems.add("org_email", _l(
-            "Use an official email address at your website's own domain (%(domain)s), not a "
-            "personal or free webmail address.", domain=site.ascii_host.removeprefix("www.")))
+    email = _check_official_email(problems, site, application.org_email)
     key_contact = problems.check("key_contact", _name, application.key_contact,
                                  _l("Enter the name of your organisation's key contact."))
     description = problems.check(
