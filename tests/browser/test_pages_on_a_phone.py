@@ -134,16 +134,19 @@ def _axe_problems(page, url: str) -> list[str]:
             for v in results.response["violations"]]
 
 
+@pytest.mark.parametrize("lang", ["en", "ro"])
 @pytest.mark.parametrize("role", ["anonymous", "member", "org_contact", "coordinator",
                                   "auditor"])
 def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
-        live, browser, role) -> None:
+        live, browser, role, lang) -> None:
     base, app = live
     person, paths = _world(app)[role]
     shots = Path(SHOTS, role) if SHOTS else None
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
     scripted = browser.new_context()
+    # The language chooser's cookie (app/web/language.py): every page in Romanian too.
+    scripted.add_cookies([{"name": "lang", "value": lang, "url": base}])
     axe_page = scripted.new_page()
     if person is not None:
         _sign_in(app, axe_page, base, person)
@@ -154,8 +157,10 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     layout: list[str] = []
     axe: list[str] = []
     for path in paths:
-        layout += _layout_problems(page, base + path, shots)
+        layout += _layout_problems(page, base + path, shots if lang == "en" else None)
         axe += _axe_problems(axe_page, base + path)
+        if lang != "en":
+            assert axe_page.get_attribute("html", "lang") == lang, path
     scripted.close()
     plain.close()
     assert layout == []
