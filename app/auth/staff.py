@@ -22,6 +22,7 @@ from app.auth.accounts import STAFF_ROLES, AccountStatus
 from app.common import validation
 from app.common.clock import uk_date_of, uk_day
 from app.common.passwords import Passwords
+from app.common.validation import Refusal
 from app.vault import holders, log
 from app.vault.db import Connection, Row, count, transaction
 from app.vault.keyring import UnlockStore
@@ -44,12 +45,10 @@ ENABLE_REASONS: Sequence[tuple[str, object]] = (
 )
 
 
-class StaffError(Exception):
+class StaffError(Refusal):
     """A change that cannot be made; `message` (a lazy string) says why."""
 
-    def __init__(self, message: object) -> None:
-        super().__init__("staff change refused")  # never the message: it may be logged
-        self.message = message
+    summary = "staff change refused"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from app.common import identifiers
 from app.common.clock import uk_date_of, uk_day
 from app.common.tally import DailyTally
+from app.common.validation import Refusal
 from app.vault import db
 from crypto.blind_index import BlindIndexer
 from crypto.errors import NormalisationError
@@ -53,16 +54,17 @@ _NO_KIND = _l("Choose whether you are checking a phone number, an email address,
               "registration or a username.")
 
 
-class InvalidCheck(Exception):
+class InvalidCheck(Refusal):
     """A check that cannot be answered: `field` is the form field, `message` says why.
 
     The message never quotes the value typed.
     """
 
+    summary = "check refused"
+
     def __init__(self, field: str, message: object) -> None:
-        super().__init__(field)
+        super().__init__(message)
         self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)

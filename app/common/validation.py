@@ -35,12 +35,24 @@ MAX_DESCRIPTION_CHARS = 2000
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
-class Invalid(ValueError):
-    """A value that cannot be used; `message` (a lazy string) says why."""
+class Refusal(Exception):
+    """Something a service will not do; `message` (a lazy string) says why, for the page.
+
+    str() of it is only `summary`: a refusal may reach a log line, and its words may quote
+    or describe what someone typed, so they go to the page and nowhere else.
+    """
+
+    summary = "refused"
 
     def __init__(self, message: object) -> None:
-        super().__init__("invalid value")  # never the value or the message: may be logged
+        super().__init__(self.summary)
         self.message = message
+
+
+class Invalid(Refusal, ValueError):
+    """A value that cannot be used; `message` (a lazy string) says why."""
+
+    summary = "invalid value"
 
 
 class Problems(dict[str, object]):

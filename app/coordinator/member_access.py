@@ -17,17 +17,16 @@ from flask_babel import lazy_gettext as _l
 
 from app.auth import account_notices, accounts, recovery, reset
 from app.auth.account_notices import AccessNoticeKind
+from app.common.validation import Refusal
 from app.vault import log, outbox
 from app.vault.db import Connection, transaction
 from crypto.keystore import ServerKeys
 
 
-class AccessError(Exception):
+class AccessError(Refusal):
     """The change cannot be made; `message` (a lazy string) says why."""
 
-    def __init__(self, message: object) -> None:
-        super().__init__("member access change refused")
-        self.message = message
+    summary = "member access change refused"
 
 
 @dataclass(frozen=True)

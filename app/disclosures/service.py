@@ -33,6 +33,7 @@ from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
 from app.common.ids import new_id
+from app.common.validation import Refusal
 from app.disclosures import codes, records
 from app.disclosures.notices import notify, record_ids
 from app.disclosures.records import ContactStatus, RequestStatus
@@ -67,12 +68,13 @@ class RequestInvalid(ValueError):
         self.problems = problems
 
 
-class NotAllowed(Exception):
+class NotAllowed(Refusal):
     """This coordinator may not do this, or not at this stage. `message` says why."""
 
+    summary = "disclosure step not allowed"
+
     def __init__(self, message: object, status: int = 409) -> None:
-        super().__init__("disclosure step not allowed")
-        self.message = message
+        super().__init__(message)
         self.status = status
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from app.auth import accounts
+from app.common.validation import Refusal
 from app.membership import questions, records
 from app.membership.records import Decision, MemberStatus
 from app.reports import records as report_records
@@ -46,12 +47,10 @@ REVOKE_REASONS = {
 OPEN_APPLICATION = (MemberStatus.PENDING, MemberStatus.INFO_REQUESTED)
 
 
-class DecisionError(Exception):
+class DecisionError(Refusal):
     """The decision does not fit the membership's current state; `message` says why."""
 
-    def __init__(self, message: object) -> None:
-        super().__init__("decision refused")  # the words are for the page, not a log
-        self.message = message
+    summary = "decision refused"
 
 
 def _status(conn: Connection, member_id: str) -> tuple[str, str]:

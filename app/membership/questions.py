@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from app.common import validation
 from app.common.clock import stamp
 from app.common.ids import new_id
+from app.common.validation import Refusal
 from app.membership import records
 from app.membership.records import MemberStatus
 from app.vault import log, outbox, sealing
@@ -36,10 +37,10 @@ UNANSWERED_RETENTION = timedelta(days=30)
 PURGE_WARNING = timedelta(days=7)
 
 
-class QuestionInvalid(ValueError):
-    def __init__(self, message: object) -> None:
-        super().__init__("question refused")  # the words are for the page, not a log
-        self.message = message
+class QuestionInvalid(Refusal, ValueError):
+    """A question that cannot be asked or answered; `message` says why."""
+
+    summary = "question refused"
 
 
 @dataclass(frozen=True)
