@@ -21,12 +21,12 @@ errorlog = "-"
 loglevel = "info"
 capture_output = True
 
-# Requests arrive from Caddy on loopback. The scheme is deliberately not taken from
-# X-Forwarded-Proto: the pages send no Referer (Referrer-Policy: no-referrer), and
-# Flask-WTF refuses every form on a request it believes is https without one. CSRF tokens
-# and SameSite=Strict cookies protect the forms; cookies are Secure regardless.
+# Requests arrive from Caddy on loopback, which sets X-Forwarded-Proto. Trusting it makes
+# the app see https, so Flask-WTF's strict mode also refuses any POST whose Referer is
+# missing or from another origin (the pages send a Referer to themselves only:
+# Referrer-Policy: same-origin), on top of CSRF tokens and SameSite=Strict cookies.
 forwarded_allow_ips = "127.0.0.1,::1"
-secure_scheme_headers: dict[str, str] = {}
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 # Small requests only (the app caps bodies at 256 KiB too).
 limit_request_line = 4094

@@ -72,8 +72,10 @@ def test_gunicorn_runs_one_process_on_loopback_without_an_access_log() -> None:
     assert config["bind"].startswith("127.0.0.1:")
     assert config["accesslog"] is None
     assert config["max_requests"] == 0
-    # Treated as https, every form would fail Flask-WTF's Referer check (no-referrer).
-    assert config["secure_scheme_headers"] == {}
+    # Caddy's X-Forwarded-Proto is trusted from loopback only, so behind TLS the app knows it
+    # is https and Flask-WTF also checks that each POST's Referer is our own origin.
+    assert config["secure_scheme_headers"] == {"X-FORWARDED-PROTO": "https"}
+    assert set(config["forwarded_allow_ips"].split(",")) == {"127.0.0.1", "::1"}
     web = (DEPLOY / "systemd" / "uglymugs-web.service").read_text()
     assert "--config /opt/uglymugs/deploy/gunicorn.conf.py app.wsgi:app" in web
 

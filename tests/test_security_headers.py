@@ -16,7 +16,7 @@ def test_every_response_carries_the_hardening_headers(client, path: str) -> None
         assert response.headers.get(name) == value, name
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_csp_forbids_inline_script_and_style(client) -> None:

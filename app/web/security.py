@@ -24,7 +24,10 @@ BASE_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: behind TLS Flask-WTF refuses a POST without a same-origin
+    # Referer, and with no-referrer browsers send none (and Origin: null). Other sites still
+    # get nothing.
+    "Referrer-Policy": "same-origin",
     # Pages can hold alerts or contact details: nothing may sit in a browser or proxy cache.
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
