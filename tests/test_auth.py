@@ -240,3 +240,13 @@ def test_staff_create_command_makes_a_totp_login(app, role: str) -> None:
     post_form(client, "/login", {"username": username, "password": password})
     code = current_code(app, secret)
     assert post_form(client, "/login/code", {"code": code}).status_code == 302
+
+
+def test_the_authenticator_app_lists_the_code_under_a_neutral_name(app) -> None:
+    # An authenticator's list shows on a phone anyone may glance at: never "Ugly Mugs".
+    person = make_member(app)
+    page = signed_in_client(app, person).get("/account/two-step").get_data(as_text=True)
+    uri = re.search(r'otpauth://[^"<\s]+', page)
+    assert uri, "the setup link is on the page"
+    assert "issuer=Safety%20notices" in uri.group(0)
+    assert "mugs" not in uri.group(0).lower()

@@ -196,7 +196,8 @@ def two_step() -> Response | str | tuple[str, int]:
         session[_NEW_TOTP] = secret
     form = CodeForm()
     context = {"form": form, "secret": secret,
-               "uri": accounts.totp_uri(secret, account.username)}
+               "uri": accounts.totp_uri(secret, account.username,
+                                         state().config.site_name)}
     if not form.is_submitted():
         return render_template("account/two_step.html", **context)
     if not form.validate():

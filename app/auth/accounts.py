@@ -30,7 +30,9 @@ class AccountStatus(StrEnum):
 
 STAFF_ROLES = ("coordinator", "auditor")
 MEMBER_ROLES = ("member", "org_contact", "org_staff")
-TOTP_ISSUER = "Ugly Mugs"
+# What an authenticator app lists the code under, on a phone anyone may glance at: the
+# scheme's configured site name, or this neutral one, never "Ugly Mugs".
+NEUTRAL_ISSUER = "Safety notices"
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,9 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def totp_uri(secret: str, username: str) -> str:
-    return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+def totp_uri(secret: str, username: str, site_name: str | None) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=username,
+                                               issuer_name=site_name or NEUTRAL_ISSUER)
 
 
 def check_totp(conn: Connection, account: Account, code: str, now: datetime) -> bool:

@@ -57,10 +57,10 @@ def totp_command(secret: str) -> str:
     return f".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
 
 
-def print_totp(secret: str, username: str) -> list[str]:
+def print_totp(secret: str, username: str, site_name: str | None) -> list[str]:
     lines = [
         f"  TOTP secret: {secret}  (add it to an authenticator app)",
-        f"  setup link:  {accounts.totp_uri(secret, username)}",
+        f"  setup link:  {accounts.totp_uri(secret, username, site_name)}",
         f"  current code from the command line: {totp_command(secret)}",
     ]
     for line in lines:
@@ -68,14 +68,15 @@ def print_totp(secret: str, username: str) -> list[str]:
     return lines
 
 
-def print_staff(new: accounts.NewStaff, *, show_password: bool) -> list[str]:
+def print_staff(new: accounts.NewStaff, *, show_password: bool,
+                site_name: str | None) -> list[str]:
     lines = [
         f"{new.account.role}: username {new.account.username}",
         f"  password:    {new.password if show_password else '(as typed)'}",
     ]
     for line in lines:
         click.echo(line)
-    return lines + print_totp(new.totp_secret, new.account.username)
+    return lines + print_totp(new.totp_secret, new.account.username, site_name)
 
 
 def _password(ask: bool, password_file: Path | None) -> str | None:
@@ -159,7 +160,7 @@ def register(app: Flask) -> None:
         """
         password = _password(ask_password, password_file)
         new = create_staff(app, role, password, label=label)
-        print_staff(new, show_password=password is None)
+        print_staff(new, show_password=password is None, site_name=state(app).config.site_name)
         click.echo("  The password must be changed at the first sign-in.")
 
     @staff_cli.command("list")
@@ -224,7 +225,7 @@ def register(app: Flask) -> None:
                 unlocks=state(app).unlocks))
         assert isinstance(secret, str)
         click.echo(f"{member.username}: a new two-step secret. Give it to them in person.")
-        print_totp(secret, member.username)
+        print_totp(secret, member.username, state(app).config.site_name)
 
     @staff_cli.command("reset-password")
     @click.argument("username")

@@ -57,7 +57,7 @@ def _demo_staff(app: Flask) -> None:
         # Unlike real staff, the demo's are not made to change the printed password: the
         # walk-through signs in with it, and keys/demo-staff.txt keeps it.
         lines += print_staff(create_staff(app, role, None, must_change_password=False),
-                             show_password=True)
+                             show_password=True, site_name=state(app).config.site_name)
     note.unlink(missing_ok=True)
     write_private_text(note, "\n".join(lines) + "\n")
     click.echo(f"(also written to {note}, mode 0600)")
