@@ -31,8 +31,6 @@ from app.vault.outbox import NoticeKind, enqueue_for_member
 
 log = logging.getLogger("uglymugs.disclosures")
 
-WORKER = "worker"
-
 
 def record_ids(conn: Connection, request_id: str) -> list[str]:
     return [row["row_id"] for row in conn.execute(
@@ -105,7 +103,7 @@ def release_due_notices(conn: Connection, now: datetime) -> int:
         "disclosed_at IS NOT NULL AND notified_at IS NULL AND "
         "(notice_review_on IS NULL OR notice_review_on < ?) ORDER BY disclosed_at, id",
         (RequestStatus.DISCLOSED, utc_day(now)))]
-    released = sum(1 for request_id in due if notify(conn, request_id, WORKER, now))
+    released = sum(1 for request_id in due if notify(conn, request_id, disclosure_log.WORKER, now))
     if released:
         log.info("disclosure notices released: %d", released)
     return released
