@@ -210,6 +210,18 @@ def test_the_device_token_is_stored_only_as_a_hash(app, clock, config, database_
         conn.close()
 
 
+def test_retention_forgets_browsers_unused_for_the_token_lifetime(app, clock, conn) -> None:
+    from app.worker import retention
+
+    member = make_member(app)
+    _known_browser(app, member)
+    later = clock() + devices.LIFETIME + timedelta(days=1)
+    assert retention.purge(conn, clock()).device_tokens == 0
+    assert retention.purge(conn, later).device_tokens == 1
+    assert db.count(conn, "SELECT count(*) FROM device_tokens WHERE account_id = ?",
+                    (member.account_id,)) == 0
+
+
 def test_plain_sign_out_keeps_the_browser_known(app, clock, conn) -> None:
     member = make_member(app)
     known = _known_browser(app, member)

@@ -96,6 +96,13 @@ def touch(conn: Connection, digest_hex: str, now: datetime) -> None:
                  (_stamp(now), bytes.fromhex(digest_hex)))
 
 
+def purge_unused(conn: Connection, now: datetime) -> int:
+    """Forget tokens unused for LIFETIME: a last-used day is itself a trace of someone's use,
+    kept no longer than it helps sign-in throttling. Inside a transaction."""
+    return int(conn.execute("DELETE FROM device_tokens WHERE last_used_at < ?",
+                            (_stamp(now - LIFETIME),)).rowcount)
+
+
 def revoke_all(conn: Connection, account_id: str) -> int:
     """Every browser of the account becomes a stranger again (sign out everywhere, new password)."""
     return int(conn.execute("DELETE FROM device_tokens WHERE account_id = ?",

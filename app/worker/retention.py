@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.alerts import service as alert_service
-from app.auth import account_notices, accounts, reset, sessions
+from app.auth import account_notices, accounts, devices, reset, sessions
 from app.membership import questions
 from app.membership import records as member_records
 from app.reports import records as report_records
@@ -36,6 +36,7 @@ class Purged:
     sessions: int = 0
     resets: int = 0
     access_notices: int = 0
+    device_tokens: int = 0
     warned: int = 0
 
 
@@ -67,4 +68,5 @@ def purge(conn: Connection, now: datetime, *,
         done.sessions = sessions.purge_idle(conn, now)
         done.resets = reset.purge_expired(conn, now)
         done.access_notices = account_notices.purge_old(conn, now)
+        done.device_tokens = devices.purge_unused(conn, now)
     return done

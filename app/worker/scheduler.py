@@ -70,8 +70,8 @@ class Jobs:
         try:
             done = retention.purge(conn, self._clock())
             log.info("retention: %d applications, %d alerts, %d notices, %d sessions, "
-                     "%d reset codes removed", done.applications, done.alerts, done.notices,
-                     done.sessions, done.resets)
+                     "%d reset codes, %d unused browser tokens removed", done.applications,
+                     done.alerts, done.notices, done.sessions, done.resets, done.device_tokens)
         finally:
             conn.close()
 
