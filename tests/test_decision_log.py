@@ -243,7 +243,8 @@ def test_a_coordinators_week_leaves_every_decision_in_the_log_in_order(app, conn
     # Wednesday: published, then edited; Thursday: withdrawn.
     assert post_form(first, alert_url, {**fields, "action": "publish"}).status_code == 302
     assert post_form(first, alert_url, {**fields, "title": "Threats at the station",
-                                        "action": "save"}).status_code == 302
+                                        "notify_again": "no", "action": "save"}
+                     ).status_code == 302
     assert post_form(first, f"{alert_url}/withdraw", {}, form_url=alert_url).status_code == 302
     # Friday: the reporter's membership is revoked; a disclosure about the organisation.
     assert post_form(first, f"/coordinator/members/{reporter.member_id}/revoke",

@@ -61,13 +61,31 @@ def _alert_or_404(alert_id: str) -> service.Alert:
 
 def _page(alert: service.Alert, form: AlertForm, rows: list[tuple[str, str, bool]], *,
           problems: dict[str, object] | None = None, preview: service.AlertDraft | None = None,
-          status: int = 200) -> tuple[str, int]:
+          status: int = 200, incident_date: str | None = None) -> tuple[str, int]:
     show_problems(form, problems)
     shown = rows + [("phone", "", False)] * BLANK_ROWS
+    date_value = request.form.get("incident_date", incident_date or alert.incident_date)
     return render_template("alerts/edit.html", alert=alert, form=form, rows=shown,
                            kinds=IDENTIFIER_KINDS, problems=problems or {}, preview=preview,
-                           date_value=request.form.get("incident_date", alert.incident_date)
-                           ), status
+                           date_value=date_value), status
+
+
+def _from_report_facts(form: AlertForm, alert: service.Alert) -> str | None:
+    """A new alert from a report starts with the report's area, categories and date.
+
+    Only the report's unsealed facts: nothing is opened, so nothing needs the key or a
+    log entry. Returns the incident date to show, or None when there is nothing to carry.
+    """
+    if alert.version or alert.report_id is None:
+        return None
+    report = report_review.find(get_db(), alert.report_id)
+    if report is None:
+        return None
+    if report.area in choices.values(choices.AREAS):
+        form.areas.data = [report.area]
+    form.categories.data = [c for c in report.categories
+                            if c in choices.values(choices.REPORT_CATEGORIES)]
+    return report.incident_date
 
 
 @bp.get("/")
@@ -89,8 +107,9 @@ def edit(alert_id: str) -> tuple[str, int]:
     alert = _alert_or_404(alert_id)
     form = AlertForm()
     fill_form(form, alert)
+    incident_date = _from_report_facts(form, alert)
     rows = [(i["kind"], i["value"], True) for i in alert.identifiers]
-    return _page(alert, form, rows)
+    return _page(alert, form, rows, incident_date=incident_date)
 
 
 @bp.post("/<alert_id>")
@@ -111,8 +130,18 @@ def change(alert_id: str) -> Response | tuple[str, int]:
         checked = service.check_draft(draft, uk_today(now()))
         if action == "preview":
             return _page(alert, form, rows, preview=checked)
-        service.save(get_db(), _indexer(), alert_id, draft, current_account().id, now())
-        if action == "publish" and alert.status == service.AlertStatus.DRAFT:
+        notify_again = request.form.get("notify_again", "")
+        if alert.status == service.AlertStatus.PUBLISHED and notify_again not in ("yes", "no"):
+            return _page(alert, form, rows, status=400, problems={"notify_again": _(
+                "Say whether members should be notified again: the alert is published.")})
+        version = service.save(get_db(), _indexer(), alert_id, draft, current_account().id,
+                               now(), notify_again=notify_again == "yes")
+        if alert.status == service.AlertStatus.PUBLISHED:
+            flash(_("Saved as version %(n)d. Members in its areas will be notified again.",
+                    n=version) if notify_again == "yes" else
+                  _("Saved as version %(n)d. Members were not notified again; the alert "
+                    "shows that it was updated.", n=version))
+        elif action == "publish" and alert.status == service.AlertStatus.DRAFT:
             queued = service.publish(get_db(), _indexer(), alert_id, current_account().id,
                                      now())
             flash(ngettext("Published. %(num)d notice is queued for members in its areas.",

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
 
 from app.alerts.service import Alert, AlertDraft
 from app.common import choices
@@ -20,6 +20,14 @@ class AlertForm(FlaskForm):
         choices.REPORT_CATEGORIES), validate_choice=False)
     incident_date = DateField(_l("Date of the incident"))
     description = TextAreaField(_l("What members need to know"))
+    # Asked only when a published alert is saved: an edit must not go live unnoticed, nor
+    # send every member a second notice without the coordinator choosing to.
+    notify_again = RadioField(_l("Notify members again?"), validate_choice=False,
+                              choices=choices.options([
+                                  ("yes", _l("Yes: members in its areas get a notice again, "
+                                             "as when it was published")),
+                                  ("no", _l("No: just record the change (members see "
+                                            "\"Updated\" on the alert)"))]))
 
 
 class AreasForm(FlaskForm):

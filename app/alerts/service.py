@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import pairwise
 
 from flask_babel import lazy_gettext as _l
 
@@ -125,12 +126,14 @@ def check_draft(draft: AlertDraft, today: date) -> AlertDraft:
             break
     if problems:
         raise AlertInvalid(problems)
+    # Checked above, so each normalises; two spellings of one identifier become one.
+    normal = [(kind, identifiers.normal_form(kind, value)) for kind, value in chosen]
     return AlertDraft(
         title=str(cleaned["title"]), national=draft.national,
         areas=() if draft.national else tuple(sorted(set(draft.areas))),
         categories=tuple(sorted(set(draft.categories))),
         incident_date=draft.incident_date.strip(), description=str(cleaned["description"]),
-        identifiers=tuple(dict.fromkeys(chosen)))
+        identifiers=tuple(dict.fromkeys(normal)))
 
 
 def create(conn: Connection, actor_id: str | None, now: datetime,
@@ -163,11 +166,56 @@ def _alert(row: Row) -> Alert:
 
 
 @dataclass(frozen=True)
+class Change:
+    """What one version changed from the one before, field by field (empty: unchanged)."""
+
+    title: tuple[str, str] | None = None  # (before, after)
+    description: bool = False  # the text changed (the page shows the new text)
+    incident_date: tuple[str, str] | None = None
+    national: tuple[bool, bool] | None = None
+    areas_added: tuple[str, ...] = ()
+    areas_removed: tuple[str, ...] = ()
+    categories_added: tuple[str, ...] = ()
+    categories_removed: tuple[str, ...] = ()
+    identifiers_added: tuple[tuple[str, str], ...] = ()
+    identifiers_removed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def nothing(self) -> bool:
+        return self == Change()
+
+
+@dataclass(frozen=True)
 class AlertVersion:
     version: int
     edited_at: str
     edited_by: str | None
     title: str
+    description: str = ""
+    national: bool = False
+    areas: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    incident_date: str = ""
+    identifiers: tuple[tuple[str, str], ...] = ()
+    change: Change | None = None  # None for the first version: nothing before it
+
+
+def changes(before: AlertVersion, after: AlertVersion) -> Change:
+    """Field by field, what `after` changed from `before`."""
+    return Change(
+        title=(before.title, after.title) if before.title != after.title else None,
+        description=before.description != after.description,
+        incident_date=((before.incident_date, after.incident_date)
+                       if before.incident_date != after.incident_date else None),
+        national=(before.national, after.national) if before.national != after.national
+        else None,
+        areas_added=tuple(a for a in after.areas if a not in before.areas),
+        areas_removed=tuple(a for a in before.areas if a not in after.areas),
+        categories_added=tuple(c for c in after.categories if c not in before.categories),
+        categories_removed=tuple(c for c in before.categories if c not in after.categories),
+        identifiers_added=tuple(i for i in after.identifiers if i not in before.identifiers),
+        identifiers_removed=tuple(i for i in before.identifiers
+                                  if i not in after.identifiers))
 
 
 def get(conn: Connection, alert_id: str) -> Alert | None:
@@ -179,18 +227,36 @@ def all_alerts(conn: Connection) -> list[Alert]:
     return [_alert(r) for r in conn.execute(_SELECT + " ORDER BY a.created_at DESC, a.id")]
 
 
+def _split(joined: str | None) -> tuple[str, ...]:
+    return tuple(part for part in (joined or "").split(",") if part)
+
+
 def versions(conn: Connection, alert_id: str) -> list[AlertVersion]:
-    """Newest first: every version is kept."""
-    return [AlertVersion(version=row["version"], edited_at=row["edited_at"],
-                         edited_by=row["edited_by"], title=row["title"])
-            for row in conn.execute("SELECT version, edited_at, edited_by, title "
-                                    "FROM alert_versions WHERE alert_id = ? "
-                                    "ORDER BY version DESC", (alert_id,))]
+    """Newest first: every version is kept, each with what it changed from the one before."""
+    kept = [AlertVersion(
+        version=row["version"], edited_at=row["edited_at"], edited_by=row["edited_by"],
+        title=row["title"], description=row["description"], national=bool(row["national"]),
+        areas=_split(row["areas"]), categories=_split(row["categories"]),
+        incident_date=row["incident_date"],
+        identifiers=tuple((i["kind"], i["value"]) for i in json.loads(row["identifiers"])))
+        for row in conn.execute(
+            "SELECT version, edited_at, edited_by, title, description, national, areas, "
+            "categories, incident_date, identifiers FROM alert_versions WHERE alert_id = ? "
+            "ORDER BY version", (alert_id,))]
+    with_changes = [kept[0]] if kept else []
+    with_changes += [replace(after, change=changes(before, after))
+                     for before, after in pairwise(kept)]
+    return list(reversed(with_changes))
 
 
 def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDraft,
-         actor_id: str | None, now: datetime) -> int:
-    """Check and store a new version; a published alert's index follows the new version."""
+         actor_id: str | None, now: datetime, *, notify_again: bool = False) -> int:
+    """Check and store a new version; a published alert's index follows the new version.
+
+    `notify_again` (a published alert only): members in the new version's areas get a
+    notice again, as publishing gives one; each version's notices have their own keys, so
+    an earlier notice does not stop this one.
+    """
     checked = check_draft(draft, uk_today(now))
     with transaction(conn):
         row = conn.execute("SELECT status, current_version FROM alerts WHERE id = ?",
@@ -214,9 +280,25 @@ def save(conn: Connection, indexer: BlindIndexer, alert_id: str, draft: AlertDra
                          [(alert_id, area) for area in checked.areas])
         if row["status"] == AlertStatus.PUBLISHED:
             index_alert_identifiers(conn, indexer, alert_id, list(checked.identifiers))
+            queued = 0
+            if notify_again:
+                edited = get(conn, alert_id)
+                assert edited is not None
+                queued = _queue_notices(conn, edited, now, f"alert:{alert_id}:v{version}")
             log.append(conn, log.alert_edited(at=now, actor=actor_id, alert_id=alert_id,
-                                              version=version, notify_again=False, notices=0))
+                                              version=version, notify_again=notify_again,
+                                              notices=queued))
     return version
+
+
+def _queue_notices(conn: Connection, alert: Alert, now: datetime, key_prefix: str) -> int:
+    """One content-free notice per member who wants this alert's areas; how many queued."""
+    queued = 0
+    for member_id, channel in _recipients(conn, alert):
+        queued += outbox.enqueue(conn, kind="alert", member_id=member_id, channel=channel,
+                                 alert_id=alert.id, now=now,
+                                 dedupe_key=f"{key_prefix}:{member_id}")
+    return queued
 
 
 def _recipients(conn: Connection, alert: Alert) -> list[tuple[str, str]]:
@@ -249,11 +331,7 @@ def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: st
                                 [(i["kind"], i["value"]) for i in alert.identifiers])
         if alert.report_id:
             report_records.set_status(conn, alert.report_id, ReportStatus.ALERT_PUBLISHED)
-        queued = 0
-        for member_id, channel in _recipients(conn, alert):
-            queued += outbox.enqueue(conn, kind="alert", member_id=member_id,
-                                     channel=channel, alert_id=alert_id, now=now,
-                                     dedupe_key=f"alert:{alert_id}:{member_id}")
+        queued = _queue_notices(conn, alert, now, f"alert:{alert_id}")
         log.append(conn, log.alert_published(at=now, actor=actor_id, alert_id=alert_id,
                                              version=alert.version, report_id=alert.report_id,
                                              notices=queued))

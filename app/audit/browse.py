@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from app.audit.verification import read_entries
 from app.common import csv_export
+from app.common.ids import resolve_id
 from app.vault.db import Connection
 from crypto.audit_chain import ChainedEntry
 
@@ -141,6 +142,26 @@ class LogFilter:
             return False
         return not self.record or any(r == self.record or r.endswith("/" + self.record)
                                       for r in row.records)
+
+
+def resolve_record(all_rows: Iterable[LogRow], typed: str) -> str:
+    """The record the auditor means: a full id, or the short id a page shows (optionally
+    after its table, "reports/AbC12x"), resolved among the records the log names.
+
+    Among the log's records rather than the database's: an entry outlives the row it names
+    (a member who left), and the filter must not tell whether other records exist. Raises
+    validation.Invalid when no entry names such a record, or a short id starts several.
+    """
+    typed = typed.strip()
+    table, _slash, bare = typed.rpartition("/")
+    named = sorted({rec.rpartition("/")[2] for row in all_rows for rec in row.records
+                    if not table or rec.rpartition("/")[0] == table})
+
+    def starting_with(prefix: str, limit: int) -> list[str]:
+        return [rid for rid in named if rid.startswith(prefix)][:limit]
+
+    full = resolve_id(bare, starting_with)
+    return f"{table}/{full}" if table else full
 
 
 def select(all_rows: Iterable[LogRow], wanted: LogFilter) -> list[LogRow]:

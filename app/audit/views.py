@@ -24,7 +24,9 @@ from app.audit.verification import (
     verify_log,
 )
 from app.common.choices import options
+from app.common.validation import Invalid
 from app.web.access import AUDITOR, allow
+from app.web.forms import show_problems
 from app.web.state import get_db, load_keys, now
 from crypto.errors import MalformedCheckpoint
 
@@ -70,12 +72,22 @@ def _filter_form(all_rows: list[browse.LogRow]) -> LogFilterForm:
     return form
 
 
-def _wanted(form: LogFilterForm) -> browse.LogFilter:
+def _wanted(form: LogFilterForm, all_rows: list[browse.LogRow]) -> browse.LogFilter | None:
+    """The filter the form asks for, or None (with the form's errors set) when it is bad."""
+    if not form.validate():
+        return None
+    record = (form.record.data or "").strip()
+    if record:
+        try:
+            record = browse.resolve_record(all_rows, record)
+        except Invalid as invalid:
+            show_problems(form, {"record": invalid.message})
+            return None
     return browse.LogFilter(
         date_from=form.date_from.data, date_to=form.date_to.data,
         who=browse.staff_ids_for(get_db(), form.who.data or ""),
         purpose=form.purpose.data or "", legal_basis=form.legal_basis.data or "",
-        event=form.event.data or "", record=(form.record.data or "").strip())
+        event=form.event.data or "", record=record)
 
 
 def _filter_args() -> dict[str, str]:
@@ -100,8 +112,9 @@ def log() -> str | tuple[str, int]:
     all_rows = browse.rows(conn)
     form = _filter_form(all_rows)
     verdict = verify_log(conn, _verify_key())
-    valid = form.validate()
-    selected = browse.select(all_rows, _wanted(form)) if valid else []
+    wanted = _wanted(form, all_rows)
+    valid = wanted is not None
+    selected = browse.select(all_rows, wanted) if wanted is not None else []
     page = browse.newest_first_page(selected, request.args.get("page", 1, type=int))
     args = _filter_args()
     page_links = {
@@ -120,9 +133,10 @@ def log() -> str | tuple[str, int]:
 def export_csv() -> Response:
     all_rows = browse.rows(get_db())
     form = _filter_form(all_rows)
-    if not form.validate():
+    wanted = _wanted(form, all_rows)
+    if wanted is None:
         abort(400)
-    body = browse.to_csv(browse.select(all_rows, _wanted(form)),
+    body = browse.to_csv(browse.select(all_rows, wanted),
                          browse.staff_names(get_db()))
     return _download(body, "text/csv", f"disclosure-log-{now().date().isoformat()}.csv")
 

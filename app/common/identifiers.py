@@ -76,6 +76,19 @@ def check(kind: str, raw: str) -> str | None:
     return None
 
 
+def normal_form(kind: str, raw: str) -> str:
+    """How an identifier is published and shown: the form its first index is made from
+    (E.164 phones, upper-case plates without spaces, folded emails and handles).
+
+    One spelling for everyone: a member comparing a number with what they were given reads
+    the same digits the checker matches. Raises NormalisationError or ValueError as
+    `index_values` does.
+    """
+    if kind not in _INDEXES:
+        raise ValueError(f"unknown identifier kind {kind!r}")
+    return _INDEXES[kind][0][3](raw)
+
+
 def matching_clause(pairs: list[tuple[str, bytes]], alias: str) -> tuple[str, list[object]]:
     """SQL (alias.index_name = ? AND alias.value = ?) OR ... and its parameters."""
     clause = " OR ".join(f"({alias}.index_name = ? AND {alias}.value = ?)" for _ in pairs)

@@ -33,6 +33,7 @@ from app.disclosures.service import (
     MAX_REQUESTER_CHARS,
     NotAllowed,
     RequestInvalid,
+    resolve_typed_id,
 )
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, Row, transaction
@@ -139,13 +140,20 @@ def send_contact_request(conn: Connection, keys: ServerKeys, actor_id: str,
     contact_id = new_id()
     stamp = _stamp(now)
     with transaction(conn):
-        row = conn.execute("SELECT r.reporter_member_id AS member_id, "
-                           "m.status AS member_status FROM reports r "
-                           "LEFT JOIN members m ON m.id = r.reporter_member_id "
-                           "WHERE r.id = ?", (report_id,)).fetchone() if report_id else None
+        row = None
+        if report_id:
+            try:
+                report_id = resolve_typed_id(conn, "reports", report_id)
+            except validation.Invalid as invalid:
+                problems["report_id"] = invalid.message
+            else:
+                row = conn.execute("SELECT r.reporter_member_id AS member_id, "
+                                   "m.status AS member_status FROM reports r "
+                                   "LEFT JOIN members m ON m.id = r.reporter_member_id "
+                                   "WHERE r.id = ?", (report_id,)).fetchone()
         if row is None:
-            problems["report_id"] = _l("Give the id of the report whose reporter they want "
-                                       "to contact.")
+            problems.add("report_id", _l("Give the id of the report whose reporter they "
+                                         "want to contact."))
         elif row["member_id"] is None or row["member_status"] != "active":
             problems["report_id"] = _l("The reporter of that report is no longer a member, "
                                        "so the scheme cannot pass the request on.")

@@ -32,13 +32,13 @@ from flask_babel import lazy_gettext as _l
 from app.common import validation
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
-from app.common.ids import new_id
+from app.common.ids import new_id, resolve_id
 from app.common.validation import Refusal
 from app.disclosures import codes, records
 from app.disclosures.notices import notify, record_ids
 from app.disclosures.records import ContactStatus, RequestStatus
 from app.vault import log as disclosure_log
-from app.vault.db import Connection, Row, transaction
+from app.vault.db import Connection, Row, ids_starting, transaction
 from app.vault.holders import vetting_recipient
 from app.vault.log import Event, LegalBasis
 from app.vault.sealing import seal_group
@@ -190,11 +190,30 @@ def _parse_ids(raw: str) -> list[str] | None:
     return ids
 
 
-def _existing(conn: Connection, table: str, ids: list[str]) -> set[str]:
+def resolve_typed_id(conn: Connection, table: str, typed: str) -> str:
+    """The full id of `table` that a typed id names: the short id a table shows will do.
+
+    Raises validation.Invalid (unknown, or a short id that starts several ids).
+    """
+    return resolve_id(typed, lambda prefix, limit: ids_starting(conn, table, prefix, limit))
+
+
+def record_exists(conn: Connection, table: str, record_id: str) -> bool:
+    """Whether `record_id` is the whole id of a member or a report (for a pre-filled form)."""
+    return table in ("members", "reports") and ids_starting(conn, table, record_id, 1) == [
+        record_id]
+
+
+def _resolved(conn: Connection, table: str, typed: list[str]) -> list[str] | object:
+    """The full ids, in the order typed and without repeats, or the first id's problem."""
     assert table in ("members", "reports")
-    marks = ",".join("?" * len(ids))
-    return {row["id"] for row in conn.execute(
-        f"SELECT id FROM {table} WHERE id IN ({marks})", ids)}  # noqa: S608
+    full: list[str] = []
+    for one in typed:
+        try:
+            full.append(resolve_typed_id(conn, table, one))
+        except validation.Invalid as invalid:
+            return invalid.message
+    return list(dict.fromkeys(full))
 
 
 def _review_date(raw: str, now: datetime, problems: dict[str, object],
@@ -297,10 +316,16 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
     stamp = _stamp(now)
     with transaction(conn):
         if ids is not None and "record_ids" not in problems and "subject_table" not in problems:
-            missing = set(ids) - _existing(conn, table, ids)
-            if missing:
-                problems["record_ids"] = _l("%(count)d of those ids match no record.",
-                                            count=len(missing))
+            resolved = _resolved(conn, table, ids)
+            if isinstance(resolved, list):
+                ids = resolved
+            else:
+                problems["record_ids"] = resolved
+        if contact_id and "contact_request_id" not in problems:
+            try:
+                contact_id = resolve_typed_id(conn, "contact_requests", contact_id)
+            except validation.Invalid as invalid:
+                problems["contact_request_id"] = invalid.message
         if contact_id and "contact_request_id" not in problems:
             problem = _consent_problem(conn, contact_id, table, ids, chosen)
             if problem:

@@ -106,6 +106,11 @@ def new() -> Response | tuple[str, int]:
             form.record_ids.data = found.member_id
             form.fields.data = found.field_codes
             form.authority.data = found.authority
+        # Started from a member's or a report's page: that record, whole, already chosen.
+        table, record_id = request.args.get("subject_table", ""), request.args.get("record", "")
+        if found is None and service.record_exists(get_db(), table, record_id):
+            form.subject_table.data = table
+            form.record_ids.data = record_id
         return _request_form_page(form)
     if not form.validate():
         abort(400)

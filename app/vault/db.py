@@ -283,3 +283,26 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     finally:
         if lock is not None:
             lock.release()
+
+
+# The tables whose ids people type (short ids from a table, or whole ones); a name from
+# this set is all that reaches the query text.
+TYPED_ID_TABLES = frozenset({"members", "reports", "alerts", "disclosure_requests",
+                             "contact_requests"})
+_ID_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def ids_starting(conn: Connection, table: str, prefix: str, limit: int) -> list[str]:
+    """At most `limit` ids of `table` that start with `prefix` (exactly, case counts).
+
+    A range on the primary key rather than LIKE, which ignores case and treats "_" as a
+    wildcard: "_" and "-" are id characters. The id alphabet's largest character is "z",
+    so every id starting with `prefix` sorts before prefix + "{" ("{" follows "z").
+    """
+    if table not in TYPED_ID_TABLES:
+        raise ValueError("not a table whose ids are typed")
+    if not _ID_CHARS.fullmatch(prefix):
+        return []
+    return [str(row["id"]) for row in conn.execute(
+        f"SELECT id FROM {table} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",  # noqa: S608
+        (prefix, prefix + "{", limit))]
