@@ -58,8 +58,10 @@ lint: $(BIN)/.installed-test
 	$(BIN)/mypy --strict crypto app/vault
 	$(BIN)/mypy app
 
+# The suite on every core (pytest-xdist); tests that share something outside their own
+# temporary folder name an xdist_group and run on one worker, one after the other.
 test: lint translations
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # The figures of issue 12, each against a baseline measured in the same run (README,
 # "Benchmarks"). Makes its own scratch keys and database; about five minutes.

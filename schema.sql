@@ -223,6 +223,8 @@ CREATE TABLE alerts (
     published_at    TEXT,
     withdrawn_at    TEXT
 ) STRICT;
+-- The feed's order (newest first, then id): a page reads its rows and stops, no sort.
+CREATE INDEX alerts_feed ON alerts (status, published_at DESC, id);
 
 CREATE TABLE alert_versions (
     alert_id      TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
@@ -509,4 +511,4 @@ CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations ((finished_at IS 
 
 
 
-PRAGMA user_version = 13;
+PRAGMA user_version = 14;

@@ -23,6 +23,17 @@ from bench import fanout, load, micro, scratch
 from bench.stats import interleaved, median, p99, spread
 from bench.stats import load as load_average
 
+# `python -m bench --only "report POST,GET /"`: just those rows (labels as printed), to
+# rerun the figures a change touches without the whole ten minutes.
+ONLY = (frozenset(sys.argv[sys.argv.index("--only") + 1].split(","))
+        if "--only" in sys.argv[1:-1] else None)
+HTTP_LABELS = ("report POST", "GET /", "GET /alerts", "check")
+
+
+def wanted(*labels: str) -> bool:
+    return ONLY is None or any(label in ONLY for label in labels)
+
+
 HTTP_SECONDS = float(os.environ.get("BENCH_HTTP_SECONDS", "5"))
 HTTP_REPS = int(os.environ.get("BENCH_HTTP_REPS", "2"))
 
@@ -135,19 +146,25 @@ def http_rows(rows: list[Row], root: Path) -> None:
             created.append((result.requests, after - before))
             return result
 
-        rows.append(http_row("report POST", report_post, hello_post, 0.5, p99_goal=50))
-        done = sum(r for r, _ in created)
-        made = sum(c for _, c in created)
-        rows[-1].note += (f"{made} reports for {done} answered requests "
-                          f"(<= {load.CONNECTIONS * HTTP_REPS} in flight at each stop)")
+        if wanted("report POST"):
+            rows.append(http_row("report POST", report_post, hello_post, 0.5, p99_goal=50))
+            done = sum(r for r, _ in created)
+            made = sum(c for _, c in created)
+            rows[-1].note += (f"{made} reports for {done} answered requests "
+                              f"(<= {load.CONNECTIONS * HTTP_REPS} in flight at each stop)")
         conn.close()
 
-        rows.append(http_row("GET /", lambda: load.run(service.url + "/", seconds=HTTP_SECONDS),
-                             hello_get, 0.6))
-        rows.append(http_row("GET /alerts", lambda: load.run(service.url + "/alerts",
-                                                            seconds=HTTP_SECONDS,
-                                                            headers=cookie),
-                             hello_get, 0.3, note="2,000 published alerts, 20 a page"))
+        if wanted("GET /"):
+            rows.append(http_row("GET /", lambda: load.run(service.url + "/",
+                                                           seconds=HTTP_SECONDS),
+                                 hello_get, 0.6))
+        if wanted("GET /alerts"):
+            rows.append(http_row("GET /alerts", lambda: load.run(service.url + "/alerts",
+                                                                seconds=HTTP_SECONDS,
+                                                                headers=cookie),
+                                 hello_get, 0.3, note="2,000 published alerts, 20 a page"))
+        if not wanted("check"):
+            return
         check_body = _form(csrf_token=browser.csrf_token, kind="phone", value="07700 900123")
         service_p99, what = check_service_p99(data)
         rows.append(http_row("check", lambda: load.run(service.url + "/check",
@@ -214,14 +231,20 @@ def main() -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="uglymugs-bench-") as tmp:
         root = Path(tmp)
-        rows.append(micro_row("seal", micro.seal, 1.1, note=micro.peers()))
-        rows.append(micro_row("open_envelope", micro.open_envelope, 1.1))
-        rows.append(micro_row("rewrap", micro.rewrap, 1.1))
+        if wanted("seal"):
+            rows.append(micro_row("seal", micro.seal, 1.1, note=micro.peers()))
+        if wanted("open_envelope"):
+            rows.append(micro_row("open_envelope", micro.open_envelope, 1.1))
+        if wanted("rewrap"):
+            rows.append(micro_row("rewrap", micro.rewrap, 1.1))
         rows.append(Row("rotation 1M", "-", "-", "-", "-", "-", load_average(),
                         "measured by keys rotate; not available on this branch"))
-        http_rows(rows, root)
-        rows.append(fanout_row(root))
-        rows.append(signin_row())
+        if wanted(*HTTP_LABELS):
+            http_rows(rows, root)
+        if wanted("fan-out 10k"):
+            rows.append(fanout_row(root))
+        if wanted("sign-in 32"):
+            rows.append(signin_row())
     print_table(rows)
     print(f"\nwhole run {time.monotonic() - began:.0f} s; ratio = figure / baseline, "
           "median of A/B pairs (times) or of medians (HTTP); p99 = median of repetitions' "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,80 @@ from crypto import keystore
 from crypto.holder_wrap import unwrap_for_holder
 from crypto.keyfile import read_private_key_file
 from crypto.keys import BoxPrivateKey
+
+
+def _remember_url_builders() -> None:
+    """Compile each URL rule's builder once per process, not once per app.
+
+    Werkzeug compiles every rule of every new app into two Python functions (through
+    `ast` and `compile`): more than half of what `create_app` costs, paid again by each of
+    the suite's thousand-odd apps for the same ninety rules. The generated code depends only
+    on the rule's text, its parsed parts, its defaults and whether unknown arguments are
+    appended; it reads the converters from the rule it is bound to at call time, so one
+    compiled function serves every app's copy of a rule. A rule whose defaults fill one of
+    its own variables bakes the converter's output in, so it is compiled afresh each time.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple[object, ...], object] = {}
+
+    def remembered(self: Rule, append_unknown: bool = True):  # type: ignore[no-untyped-def]
+        defaults = self.defaults or {}
+        if any(dynamic and name in defaults for dynamic, name in self._trace):
+            return compile_builder(self, append_unknown)
+        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = remembered  # type: ignore[method-assign]
+
+
+_remember_url_builders()
+
+
+def _share_compiled_templates() -> None:
+    """Compile each template once per process, not once per app's Jinja environment.
+
+    Lexing, parsing and compiling the templates was the largest cost of a typical page
+    test after the apps themselves. Jinja's own bytecode cache checks each template's
+    source checksum, so an edited template is compiled afresh; the slot also names every
+    environment setting that changes the generated code (delimiters, autoescape,
+    extensions, new-style gettext), so code is only shared between identical setups.
+    """
+    from flask import Flask
+    from jinja2.bccache import Bucket, BytecodeCache
+
+    def name_of(value: object) -> object:
+        return getattr(getattr(value, "__func__", value), "__qualname__", value)
+
+    class SharedTemplateCode(BytecodeCache):
+        def __init__(self) -> None:
+            self.code: dict[tuple[object, ...], object] = {}
+
+        def slot(self, bucket: Bucket) -> tuple[object, ...]:
+            env = bucket.environment
+            return (bucket.key, bucket.checksum, env.block_start_string,
+                    env.block_end_string, env.variable_start_string,
+                    env.variable_end_string, env.comment_start_string,
+                    env.comment_end_string, env.line_statement_prefix,
+                    env.line_comment_prefix, env.trim_blocks, env.lstrip_blocks,
+                    env.newline_sequence, env.keep_trailing_newline, env.optimized,
+                    env.is_async, name_of(env.autoescape), name_of(env.finalize),
+                    tuple(sorted(env.extensions)),
+                    getattr(env, "newstyle_gettext", None))
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            bucket.code = self.code.get(self.slot(bucket))  # type: ignore[assignment]
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            self.code[self.slot(bucket)] = bucket.code
+
+    Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedTemplateCode()}
+
+
+_share_compiled_templates()
 
 DELIVERY_PASSPHRASE = "correct horse battery staple delivery"
 # The ceremony makes this many coordinator key holders; each test database starts with
@@ -59,13 +134,29 @@ def vetting_key(keys_dir: Path) -> BoxPrivateKey:
     return vetting_private_key_in(keys_dir)
 
 
+_unwrapped: dict[tuple[bytes, bytes], BoxPrivateKey] = {}
+
+
 def vetting_private_key_in(keys_dir: Path) -> BoxPrivateKey:
-    """The vetting private key, as the first holder's wrap gives it."""
+    """The vetting private key, as the first holder's wrap gives it.
+
+    Opening the holder file costs an Argon2id derivation (~65 ms at the test limits), and
+    tests ask for the same key hundreds of times; the answer is remembered for the exact
+    bytes of the holder file and its wrap, so a changed file is opened afresh.
+    """
     first = keystore.read_first_holders(keys_dir)
     assert first is not None
-    holder_key = read_private_key_file(holder_file(keys_dir, 1), holder_passphrase(1))
+    path = holder_file(keys_dir, 1)
+    file_bytes = path.read_bytes()
+    for holder in first.holders:
+        remembered = _unwrapped.get((file_bytes, holder.wrap))
+        if remembered is not None:
+            return remembered
+    holder_key = read_private_key_file(path, holder_passphrase(1))
     [wrap] = [h.wrap for h in first.holders if h.public == holder_key.public]
-    return unwrap_for_holder(wrap, holder_key, first.vetting_public)
+    _unwrapped[(file_bytes, wrap)] = key = unwrap_for_holder(wrap, holder_key,
+                                                             first.vetting_public)
+    return key
 
 
 @pytest.fixture
@@ -100,10 +191,36 @@ def install_holders(config: Config, database_key: bytes) -> None:
         connection.close()
 
 
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory, keys_dir: Path) -> bytes:
+    """The bytes of a new database as init-db leaves it, made once per run (per worker).
+
+    Running schema.sql and storing the holders costs tens of milliseconds, paid by more
+    than a thousand tests; copying the finished file gives each test its own identical,
+    independent database for a fraction of that.
+    """
+    key = keystore.load_server_keys(keys_dir).database_key
+    template = Config(keys_dir=keys_dir,
+                      database_path=tmp_path_factory.mktemp("template") / "uglymugs.db")
+    db.init_database(template.database_path, key, template.schema_path)
+    install_holders(template, key)
+    # The last connection to close checkpoints and removes the WAL, so the main file is
+    # the whole database; a sidecar left behind would mean a copy missing its last writes.
+    assert not any(template.database_path.parent.glob("*-wal"))
+    return template.database_path.read_bytes()
+
+
+def new_database(path: Path, template: bytes) -> None:
+    """Put a copy of the template database at `path`, as init_database would create it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(template)
+
+
 @pytest.fixture
-def app(config: Config, database_key: bytes) -> Flask:
-    db.init_database(config.database_path, database_key, config.schema_path)
-    install_holders(config, database_key)
+def app(config: Config, template_database: bytes) -> Flask:
+    new_database(config.database_path, template_database)
     return create_app(config)
 
 

@@ -51,6 +51,9 @@ def _pids_with(marker: str) -> list[int]:
 
 @pytest.mark.skipif(shutil.which("make") is None or not Path("/proc").is_dir(),
                     reason="needs make and /proc")
+# Both runs use the checkout's Makefile, which compiles translations/*.mo beside the
+# catalogues when stale: one worker runs them in turn, so two makes never write one file.
+@pytest.mark.xdist_group("make-run")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_make_run_stops_cleanly_on_a_signal_to_its_process_group(tmp_path, sig) -> None:
     keys = tmp_path / "keys"

@@ -12,17 +12,18 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import sqlcipher3
 
 # The code, schema.sql (which ends by setting PRAGMA user_version) and the last step in
 # migrations/ must agree: a new database and an upgraded one then have the same schema.
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 if TYPE_CHECKING:
     # sqlcipher3 ships no types; it is the sqlite3 module's API over SQLCipher, so the
@@ -306,3 +307,100 @@ def ids_starting(conn: Connection, table: str, prefix: str, limit: int) -> list[
     return [str(row["id"]) for row in conn.execute(
         f"SELECT id FROM {table} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",  # noqa: S608
         (prefix, prefix + "{", limit))]
+
+
+T = TypeVar("T")
+
+
+class _Write(Generic[T]):
+    """One caller's part of a group commit: its work, then its result or its error."""
+
+    def __init__(self, work: Callable[[Connection], T]) -> None:
+        self.work = work
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+# Writes waiting for the next group commit, per database file: keyed by the id of the
+# file's write lock, which lives as long as the process (_write_locks never forgets one).
+_pending: dict[int, list[_Write[object]]] = {}
+
+
+def _run_group(conn: Connection, writes: list[_Write[object]]) -> None:
+    """Every queued write in one transaction, each in its own savepoint, then one COMMIT.
+
+    A write that raises is rolled back to its savepoint, so it leaves nothing behind and
+    takes nothing of the others with it. If the COMMIT itself fails, nothing of the
+    group is stored and every write that had succeeded gets that error.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for write in writes:
+            conn.execute("SAVEPOINT one_write")
+            try:
+                write.result = write.work(conn)
+            except BaseException as error:  # handed back to its caller
+                write.error = error
+                conn.execute("ROLLBACK TO one_write")
+            conn.execute("RELEASE one_write")
+        conn.execute("COMMIT")
+    except BaseException as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        for write in writes:
+            write.result = None
+            if write.error is None:
+                write.error = error
+    finally:
+        for write in writes:
+            write.done.set()
+
+
+def write_grouped(conn: Connection, work: Callable[[Connection], T]) -> T:
+    """Run `work(c)` in a write transaction that may be shared with other threads' writes.
+
+    With synchronous = FULL each COMMIT costs an fsync, and an fsync, not the work, is
+    what a short insert waits for. So writes queue per database file, and whichever
+    caller gets the write lock next commits everything queued by then, on its own
+    connection: N writers waiting behind one commit share the next one. Each caller
+    returns only after the COMMIT that holds its write, i.e. once it is durable, with its
+    own result, or raises its own error (its write rolled back, the others kept).
+
+    `work` may run on another thread and must use only the connection it is given (a
+    pooled one, never the caller's), and must not depend on being alone in its
+    transaction beyond what BEGIN IMMEDIATE gives: every write of the group sees the
+    earlier ones'. Inside an open transaction it simply joins it, as transaction() does.
+    """
+    if conn.in_transaction:
+        return work(conn)
+    lock: threading.RLock | None = getattr(conn, "write_lock", None)
+    if lock is None:  # not a vault connection: no queue to share
+        with transaction(conn):
+            return work(conn)
+    name = id(lock)
+    write: _Write[T] = _Write(work)
+    with _write_locks_guard:
+        _pending.setdefault(name, []).append(write)  # type: ignore[arg-type]
+    deadline = time.monotonic() + WRITE_WAIT_SECONDS
+    while not write.done.is_set():
+        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            with _write_locks_guard:
+                queued = _pending.get(name, [])
+                if write in queued:
+                    queued.remove(write)  # type: ignore[arg-type]
+                    raise sqlcipher3.OperationalError("database is locked")
+            write.done.wait()  # a group that holds it is committing now
+            break
+        try:
+            if write.done.is_set():
+                break
+            with _write_locks_guard:
+                group = _pending.pop(name, [])
+            if group:
+                _run_group(conn, group)
+        finally:
+            lock.release()
+    if write.error is not None:
+        raise write.error
+    return write.result  # type: ignore[return-value]  # set by _run_group when no error

@@ -16,8 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.vault import db
-from tests.conftest import install_holders
+from tests.conftest import new_database
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -34,10 +33,9 @@ def skip_without_chromium() -> None:
 
 
 @pytest.fixture
-def live(config, database_key) -> Iterator[tuple[str, object]]:
+def live(config, template_database) -> Iterator[tuple[str, object]]:
     plain_http = replace(config, secure_cookies=False)
-    db.init_database(plain_http.database_path, database_key, plain_http.schema_path)
-    install_holders(plain_http, database_key)
+    new_database(plain_http.database_path, template_database)
     app = create_app(plain_http)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
