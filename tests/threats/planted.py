@@ -82,6 +82,14 @@ class Planted:
     unsealed_private: list[str]
     member: Person
     coordinators: list[Person] = field(default_factory=list)
+    # How far the app's clock runs ahead of the real one (see `signed_in`).
+    offset: list[timedelta] = field(default_factory=lambda: [timedelta(0)])
+
+    def signed_in(self, person: Person):
+        """A browser signed in as `person`, the clock moved on 31 s first: a fresh TOTP
+        step for staff, and the sign-in limit's overall bucket refilled."""
+        self.offset[0] += timedelta(seconds=31)
+        return signed_in_client(self.app, person)
 
     @property
     def sealed(self) -> list[str]:
@@ -119,7 +127,6 @@ def build_app(root: Path, keys_dir: Path) -> tuple[Flask, bytes]:
 
 def plant(root: Path, keys_dir: Path) -> Planted:
     app, database_key = build_app(root, keys_dir)
-    # Each staff sign-in needs a fresh TOTP step: the clock moves on 31 s for each.
     offset = [timedelta(0)]
     state(app).clock = lambda: datetime.now(UTC) + offset[0]
 
@@ -199,4 +206,4 @@ def plant(root: Path, keys_dir: Path) -> Planted:
         f"contact_requests/{contact_id}": [REQUESTER, REFERENCE, CONTACT_NOTE],
     }
     return Planted(app, keys_dir, database_key, ids, records, [QUESTION], member,
-                   [first, second])
+                   [first, second], offset)
