@@ -140,7 +140,8 @@ def plant(root: Path, keys_dir: Path) -> Planted:
         org_username = apply(app, "project", **ORGANISATION)
         org_id = member_id_of(conn, org_username)
         member = make_member(app, alert_channel="email", **MEMBER)
-        report_id = make_report(app, member, **REPORT)
+        # Consented to the police export, so that route opens something too.
+        report_id = make_report(app, member, consent_police_details=True, **REPORT)
         member_client = signed_in_client(app, member)
         added = post_form(member_client, f"/reports/{report_id}/add", {"text": ADDITION})
         assert added.status_code == 302, added.status_code
