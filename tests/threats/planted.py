@@ -10,6 +10,7 @@ a test can ask whether the log names the record before a page shows its value.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,6 +113,32 @@ class Planted:
             return [dict(entry.body) for entry in disclosure_log.entries(conn)]
         finally:
             conn.close()
+
+
+# Ends the session (or the membership) a sweep needs: asked after every other route.
+SIGN_OUT = ("coordinator.lock", "auth.logout", "account.sign_out_everywhere",
+            "auth.quick_exit", "account.leave")
+
+
+def every_route(app: Flask, variants: Sequence[dict[str, str]]
+                ) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, url) for every rule the app serves, GET and POST, its arguments
+    filled from each of `variants` in turn (each distinct url once); sign-outs last.
+
+    From the URL map, so a route added tomorrow is swept too; a new argument name this
+    cannot fill fails loudly instead of being skipped.
+    """
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in SIGN_OUT, r.rule))
+    for rule in rules:
+        urls: dict[str, None] = {}
+        for variant in variants:
+            values = {"seq": "1", "filename": "style.css", **variant}
+            missing = set(rule.arguments) - set(values)
+            assert not missing, f"{rule.rule}: give the sweep a value for {sorted(missing)}"
+            urls[rule.build({a: values[a] for a in rule.arguments})[1]] = None
+        for url in urls:
+            for method in sorted(set(rule.methods or ()) & {"GET", "POST"}):
+                yield rule.endpoint, method, url
 
 
 def build_app(root: Path, keys_dir: Path) -> tuple[Flask, bytes]:

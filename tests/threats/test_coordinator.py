@@ -23,11 +23,8 @@ from app.web.state import state
 from tests import canary
 from tests.flows import unlock
 from tests.people import Person, make_staff
-from tests.threats.planted import Planted, plant
+from tests.threats.planted import Planted, every_route, plant
 from tests.webtools import csrf_token
-
-# Asked last: they lock the key or end the session the rest of the sweep needs.
-LAST = ("coordinator.lock", "auth.logout", "account.sign_out_everywhere", "auth.quick_exit")
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +37,8 @@ def _requests(app: Flask, ids: dict[str, str]) -> Iterator[tuple[str, str, dict]
     and the forms that make the opening routes open (the rest get an empty form)."""
     variants = [ids, {**ids, "member_id": ids["org_id"], "request_id": ids["refused_id"]},
                 {**ids, "member_id": ids["member_member_id"]}]
-    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in LAST, r.rule))
-    for rule in rules:
-        urls = dict.fromkeys(rule.build({a: v[a] for a in rule.arguments})[1]
-                             for v in [{**variant, "seq": "1", "filename": "style.css"}
-                                       for variant in variants])
-        for url in urls:
-            for method in sorted(set(rule.methods or ()) & {"GET", "POST"}):
-                yield method, url, {}
+    for _endpoint, method, url in every_route(app, variants):
+        yield method, url, {}
     export = {"report_ids": [ids["report_id"]], "offender": "y", "narrative": "y",
               "reporter_details": "y"}
     yield "POST", "/coordinator/disclosures/export", export

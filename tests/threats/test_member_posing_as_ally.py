@@ -19,11 +19,9 @@ from tests import canary
 from tests.flows import INDIVIDUAL, USERNAME
 from tests.people import Person, make_member, make_published_alert, make_report
 from tests.test_checker import FOUND_ONE, NOT_FOUND, check
-from tests.threats.planted import APPLICANT, MEMBER, REPORT, Planted, plant
+from tests.threats.planted import APPLICANT, MEMBER, REPORT, Planted, every_route, plant
 from tests.webtools import csrf_token, post_form
 
-# Asked last: they end the session (or the membership) the rest of the sweep needs.
-LAST = ("auth.logout", "account.sign_out_everywhere", "auth.quick_exit", "account.leave")
 CLOSED = {"narrative": "Canaryzx closed narrative: nothing came of it.",
           "identifiers": (("phone", "07700 900811"),)}
 MALICIOUS = {"narrative": "Canaryzx malicious narrative: a false report.",
@@ -64,14 +62,7 @@ def _others_urls(app: Flask, ids: dict[str, str]) -> Iterator[tuple[str, str, st
                     (ids["member_id"], ids["report_id"], ids["request_id"]),
                     (ids["org_id"], ids["closed_id"], ids["refused_id"]),
                     (ids["member_member_id"], ids["malicious_id"], ids["request_id"]))]
-    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in LAST, r.rule))
-    for rule in rules:
-        urls = dict.fromkeys(rule.build({a: v[a] for a in rule.arguments})[1]
-                             for v in [{**variant, "seq": "1", "filename": "style.css"}
-                                       for variant in variants])
-        for url in urls:
-            for method in sorted(set(rule.methods or ()) & {"GET", "POST"}):
-                yield rule.endpoint, method, url
+    return every_route(app, variants)
 
 
 def test_member_gets_no_other_members_identity_or_unpublished_report_by_any_route(
