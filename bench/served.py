@@ -1,7 +1,7 @@
-"""The service as app.wsgi builds it, with the per-account checker limit lifted.
+"""The service as app.wsgi builds it, with the per-account checker and report limits lifted.
 
-The limit (30 checks an hour) would turn a load test of /check into a test of the 429
-page; everything else is app.wsgi's app unchanged.
+The limits (30 checks an hour, 20 reports a day) would turn a load test of /check or of
+sending reports into a test of the 429 page; everything else is app.wsgi's app unchanged.
 """
 
 from __future__ import annotations
@@ -11,5 +11,6 @@ from app.web.state import state
 from app.wsgi import app
 
 state(app).check_limiter = CheckLimiter("100000000 per hour")
+state(app).report_limiter = CheckLimiter("100000000 per hour")
 
 __all__ = ["app"]

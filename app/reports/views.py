@@ -28,7 +28,7 @@ from app.reports.forms import (
 )
 from app.web.access import MEMBERS, allow
 from app.web.forms import show_problems
-from app.web.state import get_db, load_keys, now
+from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -67,6 +67,9 @@ def new() -> Response | tuple[str, int]:
     if "add_identifier" in request.form:
         return _form_page(form, rows_to_show(rows, add=True))
     account = current_account()
+    # Counted when a report is sent, not when a row is added to the form.
+    if not state().report_limiter.allow(account.id):
+        return render_template("reports/too_many.html"), 429
     try:
         report_id = service.submit_report(
             get_db(), load_keys(current_app), account_id=account.id,

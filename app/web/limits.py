@@ -27,6 +27,8 @@ codes, or guessing them, never slows anyone's sign-in.
 
 Checker: at most `per_account` checks per account in a moving window. Every attempt
 counts, valid or not, so probing formats costs the same as checking; nothing typed is kept.
+The same kind of limit, with its own counts, caps the reports one account sends
+(PER_ACCOUNT_REPORTS).
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ RESET_BURST = 10
 RESET_PER_MINUTE = 30
 
 PER_ACCOUNT_CHECKS = "30 per hour"
+# Reports: enough for an organisation entering a drop-in session's reports in one day,
+# few enough that one login (an offender's, say) cannot bury the coordinators' queue.
+PER_ACCOUNT_REPORTS = "20 per day"
 
 
 @dataclass(frozen=True)

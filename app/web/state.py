@@ -18,7 +18,7 @@ from app.vault.keyring import UnlockStore
 from app.vault.pool import ConnectionPool
 from app.web.background import Periodic
 from app.web.config import Config
-from app.web.limits import CheckLimiter, ResetLimiter, SignInThrottle
+from app.web.limits import PER_ACCOUNT_REPORTS, CheckLimiter, ResetLimiter, SignInThrottle
 from crypto.keystore import ServerKeys, load_server_keys
 
 
@@ -35,6 +35,8 @@ class AppState:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     reset_limiter: ResetLimiter = field(default_factory=ResetLimiter)
     check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
+    report_limiter: CheckLimiter = field(
+        default_factory=lambda: CheckLimiter(PER_ACCOUNT_REPORTS))
     unlocks: UnlockStore = field(default_factory=UnlockStore)
     # Monitoring answers waiting to be counted (app/membership/monitoring.py).
     tally: Tally = field(default_factory=Tally)
