@@ -20,10 +20,9 @@ from app.worker.scheduler import BackupPlan, Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
 
-
 CREDENTIAL_NAME = "delivery-passphrase"
-PASSPHRASE_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE"
-PASSPHRASE_FILE_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE_FILE"
+DIRECT_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE"
+FILE_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE_FILE"
 
 
 def _read_passphrase_file(path: Path, what: str) -> str:
@@ -53,11 +52,11 @@ def delivery_passphrase(environ: dict[str, str], *, stdin_is_tty: bool = False,
     if credentials and (Path(credentials) / CREDENTIAL_NAME).exists():
         return _read_passphrase_file(Path(credentials) / CREDENTIAL_NAME,
                                      "the systemd credential")
-    path = environ.get(PASSPHRASE_FILE_VARIABLE)
+    path = environ.get(FILE_VARIABLE)
     if path:
         return _read_passphrase_file(Path(path), "the delivery passphrase file")
-    if environ.get(PASSPHRASE_VARIABLE):
-        return environ[PASSPHRASE_VARIABLE]
+    if environ.get(DIRECT_VARIABLE):
+        return environ[DIRECT_VARIABLE]
     if stdin_is_tty and prompt is not None:
         typed = prompt().strip()
         if typed:
@@ -65,7 +64,7 @@ def delivery_passphrase(environ: dict[str, str], *, stdin_is_tty: bool = False,
         fail("Not starting: no delivery passphrase was typed.")
     fail(f"Not starting: no delivery passphrase. Give it as the systemd credential "
          f"{CREDENTIAL_NAME} (LoadCredentialEncrypted=), in the file "
-         f"{PASSPHRASE_FILE_VARIABLE} names, in {PASSPHRASE_VARIABLE}, or run the worker "
+         f"{FILE_VARIABLE} names, in {DIRECT_VARIABLE}, or run the worker "
          "in a terminal to be asked for it.")
 
 
@@ -90,7 +89,7 @@ def register(app: Flask) -> None:
         passphrase = delivery_passphrase(dict(os.environ), stdin_is_tty=sys.stdin.isatty(),
                                          prompt=_ask)
         # Nothing this process starts inherits it.
-        os.environ.pop(PASSPHRASE_VARIABLE, None)
+        os.environ.pop(DIRECT_VARIABLE, None)
         try:
             key = keystore.load_delivery_private_key(st.config.keys_dir, passphrase)
         except WrongPassphrase:
