@@ -86,3 +86,10 @@ def decide(client, member_id: str, action: str, **data: str):
 def unseal(client, member_id: str):
     return post_form(client, f"/coordinator/applications/{member_id}/unseal", {},
                      form_url=f"/coordinator/applications/{member_id}")
+
+
+def resolve_waiting_resets(app: Flask) -> None:
+    """Run the background job that resolves waiting reset requests (app/auth/reset.py) now."""
+    from app.web.state import state
+
+    state(app).periodic["reset-requests"].run_once()

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from app.cli.worker import CREDENTIAL_NAME
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
@@ -62,8 +64,8 @@ def test_the_worker_gets_its_passphrase_from_an_encrypted_credential() -> None:
     settings = dict(_settings(DEPLOY / "systemd" / "uglymugs-worker.service"))
     name, _, source = settings["LoadCredentialEncrypted"].partition(":")
     assert source.startswith("/etc/credstore.encrypted/")
-    assert f"UGLYMUGS_DELIVERY_PASSPHRASE_FILE=%d/{name}" in (
-        DEPLOY / "systemd" / "uglymugs-worker.service").read_text()
+    # The name the worker looks for in $CREDENTIALS_DIRECTORY (app/cli/worker.py).
+    assert name == CREDENTIAL_NAME
 
 
 def test_gunicorn_runs_one_process_on_loopback_without_an_access_log() -> None:

@@ -335,6 +335,7 @@ def test_a_reset_code_notice_keeps_its_code_in_the_members_language(
     accounts.set_locale(lang_conn, person.account_id, "pl")
     assert post_form(lang_app.test_client(), "/reset",
                      {"username": person.username}).status_code == 200
+    state(lang_app).periodic["reset-requests"].run_once()  # the queued request, resolved
     [notice] = _deliver(lang_app, lang_conn, delivery_key, NoticeLanguages(translations_dir))
     assert notice.subject == _translated("pl", SUBJECTS["reset"])
     polish = _translated("pl", BODIES["reset"])

@@ -25,6 +25,8 @@ from app.vault.db import Connection
 LIFETIME = timedelta(days=180)
 # The newest tokens of an account that stay live; more browsers than this is unusual.
 PER_ACCOUNT = 10
+# Looked up in place of an unknown username's account id: the same reads, no match.
+_NO_ACCOUNT = "no-such-account"
 
 
 def _stamp(moment: datetime) -> str:
@@ -79,15 +81,13 @@ def known_token_for_username(conn: Connection, tokens: Iterable[object], usernam
                              now: datetime) -> str | None:
     """As known_token, for the account a typed username names (None for no such account).
 
-    Unknown and known usernames take the same path for a stranger, who holds no token:
-    the answer only chooses which counter an attempt is held to.
+    The same reads for every username, known or not: one account look-up, then one token
+    look-up per token the browser holds (against an id no account has, for an unknown
+    name). The answer only chooses which counter an attempt is held to.
     """
-    tokens = list(tokens)
-    if not tokens:
-        return None
     row = conn.execute("SELECT id FROM accounts WHERE username = ?",
                        (username.strip().lower(),)).fetchone()
-    return None if row is None else known_token(conn, tokens, row["id"], now)
+    return known_token(conn, list(tokens), row["id"] if row is not None else _NO_ACCOUNT, now)
 
 
 def touch(conn: Connection, digest_hex: str, now: datetime) -> None:

@@ -15,6 +15,7 @@ from enum import Enum
 from app.auth import accounts, devices, recovery
 from app.auth import reset as reset_codes
 from app.common.passwords import Passwords
+from app.common.waiting import Waiting
 from app.membership import questions
 from app.vault.db import Connection, transaction
 from app.web.limits import ResetLimiter, SignInThrottle, Verdict
@@ -101,14 +102,15 @@ def remember_browser(conn: Connection, attempt: Attempt, now: datetime) -> str |
         return devices.issue(conn, attempt.account.id, now)
 
 
-def ask_for_code(conn: Connection, keys: ServerKeys, limiter: ResetLimiter, username: str,
+def ask_for_code(waiting: Waiting, limiter: ResetLimiter, username: str,
                  now: datetime) -> Verdict:
     """A password reset request under its own limit, apart from sign-in's: never a failure.
 
-    A refused request queues nothing; one let through gets the same page whether or not
-    the username exists.
+    A refused request queues nothing; one let through is only added to `waiting` (which a
+    background job resolves: app/auth/reset.resolve_requests), the same work and the same
+    page whether or not the username exists.
     """
     verdict = limiter.allow_request(username, now)
     if verdict.allowed:
-        reset_codes.request_code(conn, keys, username, now)
+        reset_codes.request_code(waiting, username)
     return verdict

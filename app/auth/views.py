@@ -41,7 +41,7 @@ from app.membership import records as member_records
 from app.vault.db import transaction
 from app.web.access import EVERYONE, PENDING, SIGNED_IN, allow
 from app.web.limits import Verdict
-from app.web.state import get_db, load_keys, now, state
+from app.web.state import AppState, get_db, load_keys, now, state
 
 bp = Blueprint("auth", __name__)
 # A page, a page with its status, or a 429 with its Retry-After header.
@@ -192,6 +192,26 @@ def quick_exit() -> Response:
     return redirect(state().config.quick_exit_url)
 
 
+def _resolve_waiting(st: AppState) -> None:
+    """The background job: waiting reset requests and wrong-code counts, in one batch."""
+    assert st.keys is not None  # a request loaded them before anything was queued
+    pool = st.connection_pool()
+    conn = pool.acquire()
+    try:
+        reset_codes.record_failed_tries(conn, st.reset_failures)
+        reset_codes.resolve_requests(conn, st.keys, st.reset_requests, st.clock())
+    finally:
+        pool.release(conn)
+
+
+def _resolving() -> AppState:
+    """The app state, with the job that resolves waiting resets started on first use."""
+    st = state()
+    st.start_periodic("reset-requests", st.config.reset_queue_seconds,
+                      lambda: _resolve_waiting(st))
+    return st
+
+
 @bp.route("/reset", methods=["GET", "POST"])
 @allow(*EVERYONE)
 def reset() -> Page:
@@ -200,9 +220,11 @@ def reset() -> Page:
         return render_template("auth/reset.html", form=form)
     if not form.validate():
         return render_template("auth/reset.html", form=form), 400
-    # Its own limit, per typed username and overall: never a sign-in failure.
-    verdict = ask_for_code(get_db(), load_keys(current_app), state().reset_limiter,
-                           form.username.data or "", now())
+    # Its own limit, per typed username and overall: never a sign-in failure. Only
+    # queued here; _resolving() looks it up later, off every request.
+    st = _resolving()
+    verdict = ask_for_code(st.reset_requests, st.reset_limiter, form.username.data or "",
+                           now())
     if not verdict.allowed:
         return _too_many(verdict)
     # The same page whether or not the username exists or can receive a code.
@@ -220,9 +242,10 @@ def reset_code() -> Page:
     verdict = state().reset_limiter.allow_code_try(form.username.data or "", now())
     if not verdict.allowed:
         return _too_many(verdict)
-    problem = reset_codes.use_code(get_db(), load_keys(current_app), state().passwords,
+    st = _resolving()
+    problem = reset_codes.use_code(get_db(), load_keys(current_app), st.passwords,
                                    form.username.data or "", form.code.data or "",
-                                   form.new.data or "", now())
+                                   form.new.data or "", now(), failed=st.reset_failures)
     if problem:
         return render_template("auth/reset_code.html", form=form, problem=str(problem)), 400
     flash(_("Your password is changed, and every session was signed out. Sign in now."))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -18,19 +20,56 @@ from app.worker.scheduler import BackupPlan, Jobs, build_scheduler
 from crypto import keystore
 from crypto.errors import KeyFileError, MissingKeyFile, WrongPassphrase
 
+CREDENTIAL_NAME = "delivery-passphrase"
+DIRECT_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE"
+FILE_VARIABLE = "UGLYMUGS_DELIVERY_PASSPHRASE_FILE"
 
-def delivery_passphrase(environ: dict[str, str]) -> str:
-    """From UGLYMUGS_DELIVERY_PASSPHRASE, or the file UGLYMUGS_DELIVERY_PASSPHRASE_FILE names."""
-    if environ.get("UGLYMUGS_DELIVERY_PASSPHRASE"):
-        return environ["UGLYMUGS_DELIVERY_PASSPHRASE"]
-    path = environ.get("UGLYMUGS_DELIVERY_PASSPHRASE_FILE")
+
+def _read_passphrase_file(path: Path, what: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        fail(f"Not starting: cannot read {what} {path}.")
+    if not text:
+        fail(f"Not starting: {what} {path} is empty.")
+    return text
+
+
+def delivery_passphrase(environ: dict[str, str], *, stdin_is_tty: bool = False,
+                        prompt: Callable[[], str] | None = None) -> str:
+    """The delivery key's passphrase, from the first of these that is given:
+
+    1. systemd's credential `delivery-passphrase` ($CREDENTIALS_DIRECTORY, as
+       `LoadCredentialEncrypted=` provides it: decrypted only for this service's run);
+    2. the file UGLYMUGS_DELIVERY_PASSPHRASE_FILE names;
+    3. UGLYMUGS_DELIVERY_PASSPHRASE itself;
+    4. a prompt, when standard input is a terminal and none of the above is set.
+
+    The most protected source wins, so a leftover variable cannot override the unit's
+    credential. Never a command-line option: arguments are readable in every process list.
+    """
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / CREDENTIAL_NAME).exists():
+        return _read_passphrase_file(Path(credentials) / CREDENTIAL_NAME,
+                                     "the systemd credential")
+    path = environ.get(FILE_VARIABLE)
     if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError:
-            fail(f"Not starting: cannot read the delivery passphrase file {path}.")
-    fail("Not starting: set UGLYMUGS_DELIVERY_PASSPHRASE or UGLYMUGS_DELIVERY_PASSPHRASE_FILE "
-          "to the delivery key's passphrase.")
+        return _read_passphrase_file(Path(path), "the delivery passphrase file")
+    if environ.get(DIRECT_VARIABLE):
+        return environ[DIRECT_VARIABLE]
+    if stdin_is_tty and prompt is not None:
+        typed = prompt().strip()
+        if typed:
+            return typed
+        fail("Not starting: no delivery passphrase was typed.")
+    fail(f"Not starting: no delivery passphrase. Give it as the systemd credential "
+         f"{CREDENTIAL_NAME} (LoadCredentialEncrypted=), in the file "
+         f"{FILE_VARIABLE} names, in {DIRECT_VARIABLE}, or run the worker "
+         "in a terminal to be asked for it.")
+
+
+def _ask() -> str:
+    return str(click.prompt("Delivery key passphrase", hide_input=True, err=True))
 
 
 def register(app: Flask) -> None:
@@ -47,7 +86,10 @@ def register(app: Flask) -> None:
             settings = DeliverySettings.from_env(os.environ)
         except (db.StartupError, ValueError) as error:
             fail(f"Not starting: {error}")
-        passphrase = delivery_passphrase(dict(os.environ))
+        passphrase = delivery_passphrase(dict(os.environ), stdin_is_tty=sys.stdin.isatty(),
+                                         prompt=_ask)
+        # Nothing this process starts inherits it.
+        os.environ.pop(DIRECT_VARIABLE, None)
         try:
             key = keystore.load_delivery_private_key(st.config.keys_dir, passphrase)
         except WrongPassphrase:

@@ -102,11 +102,11 @@ def cancel_pending(conn: Connection, *, kind: str | None = None, member_id: str 
                    alert_id: str | None = None) -> int:
     """Cancel notices not yet sent, of one kind for one member, or for one alert."""
     if alert_id is not None:
-        cursor = conn.execute("UPDATE outbox SET status = 'cancelled' WHERE alert_id = ? "
-                              "AND status = 'pending'", (alert_id,))
+        cursor = conn.execute("UPDATE outbox SET status = 'cancelled', payload = NULL "
+                              "WHERE alert_id = ? AND status = 'pending'", (alert_id,))
     elif kind is not None and member_id is not None:
-        cursor = conn.execute("UPDATE outbox SET status = 'cancelled' WHERE kind = ? "
-                              "AND member_id = ? AND status = 'pending'",
+        cursor = conn.execute("UPDATE outbox SET status = 'cancelled', payload = NULL "
+                              "WHERE kind = ? AND member_id = ? AND status = 'pending'",
                               (NoticeKind(kind).value, member_id))
     else:
         raise ValueError("cancel notices of an alert, or of one kind for one member")
@@ -206,20 +206,23 @@ def batch_of_marks(conn: Connection) -> Iterator[None]:
 
 def mark_sent(conn: Connection, notice: Claimed, now: datetime) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = ? "
-                     "WHERE id = ?", (stamp(now), notice.attempts + 1, notice.id))
+        # The code it carried has done its work: a later holder of the delivery key
+        # must not find it (secure_delete overwrites the freed bytes).
+        conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = ?, "
+                     "payload = NULL WHERE id = ?", (stamp(now), notice.attempts + 1, notice.id))
 
 
 def mark_cancelled(conn: Connection, notice: Claimed, reason: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ?",
+        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ?, "
+                     "payload = NULL WHERE id = ?",
                      (reason, notice.id))
 
 
 def mark_failed(conn: Connection, notice: Claimed, error: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? "
-                     "WHERE id = ?", (notice.attempts + 1, error[:120], notice.id))
+        conn.execute("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, "
+                     "payload = NULL WHERE id = ?", (notice.attempts + 1, error[:120], notice.id))
 
 
 def mark_retry(conn: Connection, notice: Claimed, error: str, at: datetime) -> None:
@@ -234,3 +237,16 @@ def purge_finished(conn: Connection, created_before: datetime) -> int:
     return int(conn.execute(
         "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') "
         "AND created_at < ?", (stamp(created_before),)).rowcount)
+
+
+def erase_expired_secrets(conn: Connection, created_before: datetime) -> int:
+    """Erase the secrets of notices queued before `created_before` (codes past their life).
+
+    A notice still waiting is cancelled with it: a code that no longer works is not sent.
+    """
+    with transaction(conn):
+        return int(conn.execute(
+            "UPDATE outbox SET payload = NULL, status = CASE WHEN status IN "
+            "('pending', 'sending') THEN 'cancelled' ELSE status END, last_error = CASE "
+            "WHEN status IN ('pending', 'sending') THEN 'expired' ELSE last_error END "
+            "WHERE payload IS NOT NULL AND created_at < ?", (stamp(created_before),)).rowcount)

@@ -62,6 +62,9 @@ class Config:
     checkpoint_seconds: float | None = 5.0
     # How often the day's check counts held in memory are written (app/checker/tally.py).
     check_flush_seconds: float = 300.0
+    # How often waiting password-reset requests and wrong-code counts are resolved, off
+    # every request (app/auth/reset.py): a code arrives within about this long.
+    reset_queue_seconds: float = 10.0
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
 from app.common.tally import DailyTally, Tally
+from app.common.waiting import Waiting
 from app.vault import db
 from app.vault.keyring import UnlockStore
 from app.vault.pool import ConnectionPool
@@ -34,6 +35,10 @@ class AppState:
     ready: bool = False
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     reset_limiter: ResetLimiter = field(default_factory=ResetLimiter)
+    # Reset requests (typed usernames) and wrong reset codes (account ids) waiting for a
+    # background job, so no request's cost depends on the account (app/auth/reset.py).
+    reset_requests: Waiting = field(default_factory=Waiting)
+    reset_failures: Waiting = field(default_factory=Waiting)
     check_limiter: CheckLimiter = field(default_factory=CheckLimiter)
     report_limiter: CheckLimiter = field(
         default_factory=lambda: CheckLimiter(PER_ACCOUNT_REPORTS))

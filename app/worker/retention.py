@@ -6,7 +6,8 @@
   (app/membership/questions.warn_before_purge).
 - Withdrawn alerts, a configured time after withdrawal (default 90 days).
 - Sent, failed and cancelled notices after 30 days (they tie member ids to times).
-- Idle sessions and expired reset codes.
+- Idle sessions and expired reset codes; the codes notices carried, once sent or expired
+  (erase_reset_codes, also at every delivery run).
 - Notices of sign-in changes in members' accounts, after 90 days.
 """
 
@@ -47,6 +48,11 @@ def _purge_member(conn: Connection, member_id: str) -> None:
     member_records.delete_member(conn, member_id)
 
 
+def erase_reset_codes(conn: Connection, now: datetime) -> int:
+    """Codes in notices older than a code's life: they open nothing now, so nobody keeps them."""
+    return outbox.erase_expired_secrets(conn, now - reset.CODE_LIFETIME)
+
+
 def purge(conn: Connection, now: datetime, *,
           withdrawn_alerts_after: timedelta = WITHDRAWN_ALERT_RETENTION) -> Purged:
     done = Purged()
@@ -67,6 +73,7 @@ def purge(conn: Connection, now: datetime, *,
         done.notices = outbox.purge_finished(conn, now - NOTICE_RETENTION)
         done.sessions = sessions.purge_idle(conn, now)
         done.resets = reset.purge_expired(conn, now)
+        erase_reset_codes(conn, now)
         done.access_notices = account_notices.purge_old(conn, now)
         done.device_tokens = devices.purge_unused(conn, now)
     return done

@@ -62,6 +62,7 @@ class Jobs:
         try:
             release_due_notices(conn, self._clock())  # disclosure notices whose delay ended
             deliver_all_due(conn, self._courier, self._clock)
+            retention.erase_reset_codes(conn, self._clock())
         finally:
             conn.close()
 
