@@ -9,6 +9,7 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from app.alerts.service import Alert, AlertDraft
 from app.common import choices
 from app.reports.forms import CheckboxList, read_identifier_rows
+from app.web.forms import ConfirmForm, reason_field
 
 
 class AlertForm(FlaskForm):
@@ -20,6 +21,14 @@ class AlertForm(FlaskForm):
         choices.REPORT_CATEGORIES), validate_choice=False)
     incident_date = DateField(_l("Date of the incident"))
     description = TextAreaField(_l("What members need to know"))
+
+
+class WithdrawForm(ConfirmForm):
+    reason = reason_field(_l("Why the alert is withdrawn"), choices.ALERT_WITHDRAW_REASONS)
+
+
+class UndoWithdrawForm(ConfirmForm):
+    reason = reason_field(_l("Why the alert is published again"), choices.ALERT_UNDO_REASONS)
 
 
 class AreasForm(FlaskForm):
