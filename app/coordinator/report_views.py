@@ -65,9 +65,11 @@ def _malicious_page(report: reports.ReportSummary, form: MaliciousForm, *,
         action=url_for("report_review.malicious", report_id=report.id),
         button=_("Mark as malicious or false"),
         back=url_for("report_review.report", report_id=report.id),
-        blocked=None if read else _("Read the report first: a report can only be marked "
-                                    "as malicious by a coordinator who has read it since "
-                                    "unlocking the vetting key."),
+        blocked=None if read else _("Read the report first"),
+        blocked_detail=None if read else _(
+            "A report can only be marked as malicious by a coordinator who has read it "
+            "since unlocking the vetting key. Reading it writes an entry in the disclosure "
+            "log."),
         fix_action=None if read else url_for("report_review.unseal", report_id=report.id),
         fix_button=_("Read the report"))
     return render_template("confirm.html", page=page, form=form, problem=problem), status

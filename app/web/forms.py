@@ -57,5 +57,6 @@ class ConfirmPage:
     back: str
     # Set when the step cannot be taken yet: why, and a POST that puts it right.
     blocked: str | None = None
+    blocked_detail: str | None = None
     fix_action: str | None = None
     fix_button: str | None = None
