@@ -31,11 +31,6 @@ def add(conn: Connection, recipient: PublicKey, *, event: str, record: str, acto
     return note_id
 
 
-def log_ref(note_id: str | None) -> str | None:
-    """How a log entry names a note: by its row, never by its text."""
-    return None if note_id is None else f"{TABLE}/{note_id}"
-
-
 def discard(conn: Connection, note_id: str) -> None:
     """A note whose decision did not happen after all (its step failed and was given back)."""
     conn.execute("DELETE FROM decision_notes WHERE id = ?", (note_id,))
