@@ -509,6 +509,16 @@ CREATE TABLE key_rotations (
 CREATE UNIQUE INDEX key_rotations_one_running ON key_rotations ((finished_at IS NULL))
     WHERE finished_at IS NULL;
 
+-- The optional note given with an irreversible decision or its undo (migration 0015):
+-- its text may name people, so it is sealed to the vetting key (body).
+CREATE TABLE decision_notes (
+    id          TEXT PRIMARY KEY,
+    event       TEXT NOT NULL CHECK (length(event) BETWEEN 1 AND 64),
+    record      TEXT NOT NULL CHECK (length(record) BETWEEN 1 AND 128),
+    actor_id    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    body        BLOB NOT NULL
+) STRICT;
+CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-
-PRAGMA user_version = 14;
+PRAGMA user_version = 15;

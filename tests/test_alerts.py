@@ -125,8 +125,9 @@ def test_withdrawing_hides_the_alert_and_cancels_unsent_notices(app, conn) -> No
     _act(coordinator, alert_id, "publish", **_alert_form(app), **{
         "identifiers-0-kind": "handle", "identifiers-0-value": "dodgy_dave",
         "identifiers-0-publish": "y"})
-    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw", {},
-              form_url=f"/coordinator/alerts/{alert_id}")
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw",
+              {"reason": "inaccurate", "confirm": "y"},
+              form_url=f"/coordinator/alerts/{alert_id}/withdraw")
     member = signed_in_client(app, make_member(app))
     assert member.get(f"/alerts/{alert_id}").status_code == 404
     assert "No published" in text(post_form(member, "/check",

@@ -68,17 +68,19 @@ def test_membership_decisions_are_logged_with_ids_reasons_and_who(app, conn) -> 
     entry = _last(conn)
     assert (entry["event"], entry["read"], entry["reason"]) == (
         "application_approved", False, "known_in_person")
-    memberships.revoke(conn, approved, "false_membership", coordinator.account_id, now)
+    memberships.revoke(conn, approved, "false_membership", coordinator.account_id, now,
+                       confirmed=True)
     assert (_last(conn)["event"], _last(conn)["reason"]) == ("membership_revoked",
                                                              "false_membership")
 
     leaver = make_member(app)
     assert leaver.member_id is not None
     memberships.leave(conn, leaver.member_id, coordinator.account_id, now,
-                      recorded_by_coordinator=True)
+                      recorded_by_coordinator=True, reason="asked_by_email", confirmed=True)
     assert _last(conn) | {"at": ""} == {
         "at": "", "actor": coordinator.account_id, "event": "leave_recorded",
-        "records": [f"members/{leaver.member_id}"], "recorded_by": "coordinator"}
+        "records": [f"members/{leaver.member_id}"], "recorded_by": "coordinator",
+        "reason": "asked_by_email"}
     assert disclosure_log.verify(conn).ok
 
 
@@ -148,13 +150,17 @@ def test_an_opening_before_the_latest_unlock_does_not_count_as_read(app, conn,
     assert not disclosure_log.opened_since_unlock(conn, other.account_id, record, purpose)
 
 
-def test_marking_a_report_malicious_is_logged(app, conn) -> None:
+def test_marking_a_report_malicious_is_logged(app, conn, keys_dir) -> None:
     report_id = make_report(app)
-    coordinator = make_staff(app, "coordinator")
-    report_review.mark_malicious(conn, report_id, coordinator.account_id, state(app).clock())
+    client, coordinator = coordinator_client(app)
+    assert unlock(client, keys_dir).status_code == 302
+    assert post_form(client, f"/coordinator/reports/{report_id}/unseal", {},
+                     form_url=f"/coordinator/reports/{report_id}").status_code == 200
+    report_review.mark_malicious(conn, load_keys(app), report_id, coordinator.account_id,
+                                 state(app).clock(), reason="invented", confirmed=True)
     entry = _last(conn)
-    assert (entry["event"], entry["records"], entry["purpose"]) == (
-        "report_marked_malicious", [f"reports/{report_id}"], "report_review")
+    assert (entry["event"], entry["records"], entry["purpose"], entry["reason"]) == (
+        "report_marked_malicious", [f"reports/{report_id}"], "report_review", "invented")
 
 
 def test_alert_publish_edit_and_withdraw_are_logged(app, conn) -> None:
@@ -170,13 +176,15 @@ def test_alert_publish_edit_and_withdraw_are_logged(app, conn) -> None:
     assert before == 0, "saving a draft is not a decision"
     alerts.publish(conn, indexer, alert_id, coordinator.account_id, now)
     alerts.save(conn, indexer, alert_id, draft, coordinator.account_id, now)
-    alerts.withdraw(conn, alert_id, coordinator.account_id, now)
+    alerts.withdraw(conn, alert_id, coordinator.account_id, now, reason="duplicate",
+                    confirmed=True)
     events = [(b["event"], b.get("version")) for b in _bodies(conn)]
     assert events == [("alert_published", 1), ("alert_edited", 2), ("alert_withdrawn", None)]
     assert all(b["records"][0] == f"alerts/{alert_id}" for b in _bodies(conn))
     assert "Canaryqz" not in json.dumps(_bodies(conn))
     with pytest.raises(alerts.AlertInvalid):
-        alerts.withdraw(conn, alert_id, coordinator.account_id, now)
+        alerts.withdraw(conn, alert_id, coordinator.account_id, now, reason="duplicate",
+                        confirmed=True)
     assert _count(conn) == 3
 
 
@@ -245,10 +253,11 @@ def test_a_coordinators_week_leaves_every_decision_in_the_log_in_order(app, conn
     assert post_form(first, alert_url, {**fields, "title": "Threats at the station",
                                         "notify_again": "no", "action": "save"}
                      ).status_code == 302
-    assert post_form(first, f"{alert_url}/withdraw", {}, form_url=alert_url).status_code == 302
+    assert post_form(first, f"{alert_url}/withdraw", {"reason": "inaccurate", "confirm": "y"},
+                     form_url=alert_url).status_code == 302
     # Friday: the reporter's membership is revoked; a disclosure about the organisation.
     assert post_form(first, f"/coordinator/members/{reporter.member_id}/revoke",
-                     {"reason": "malicious_reporting"},
+                     {"reason": "malicious_reporting", "confirm": "y"},
                      form_url=f"/coordinator/members/{reporter.member_id}").status_code == 302
     request_id = _record(first, org_id)
     assert _approve(second, request_id).status_code == 302

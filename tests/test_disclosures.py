@@ -95,7 +95,13 @@ def _record(client, member_id: str, **changes: object) -> str:
     return response.headers["Location"].rsplit("/", 1)[-1]
 
 
+# The last step's confirmation and reason, for tests about something else.
+CONFIRMED: dict[str, object] = {"reason": "basis_checked", "confirmed": True}
+
+
 def _act(client, request_id: str, action: str, **data: object):
+    if action == "disclose":  # the last step's confirmation and reason, unless a test sets them
+        data = {"reason": "basis_checked", "confirm": "y", **data}
     return post_form(client, f"/coordinator/disclosures/{request_id}/{action}", data,
                      form_url=f"/coordinator/disclosures/{request_id}")
 
@@ -235,15 +241,15 @@ def test_a_failed_unseal_gives_the_claim_back_and_opens_nothing(app, conn, vetti
 
     monkeypatch.setattr("app.vault.unseal.opening.open_group", broken)
     with pytest.raises(RuntimeError):
-        service.disclose(conn, vetting_key, request_id, alice.account_id, now)
+        service.disclose(conn, vetting_key, request_id, alice.account_id, now, **CONFIRMED)
     assert conn.execute("SELECT status, disclosed_by, disclosed_at FROM disclosure_requests"
                         ).fetchone() == ("approved", None, None)
     assert _disclosure_entries(conn, f"members/{member.member_id}") == [], "no entry kept"
     monkeypatch.undo()
-    done = service.disclose(conn, vetting_key, request_id, alice.account_id, now)
+    done = service.disclose(conn, vetting_key, request_id, alice.account_id, now, **CONFIRMED)
     assert done.opened[member.member_id]["identity"]["work_name"] == WORK_NAME
     with pytest.raises(service.NotAllowed):
-        service.disclose(conn, vetting_key, request_id, alice.account_id, now)
+        service.disclose(conn, vetting_key, request_id, alice.account_id, now, **CONFIRMED)
 
 
 def test_the_disclosure_page_prints_without_script(app, keys_dir) -> None:
@@ -419,7 +425,7 @@ def test_the_worker_sends_the_notice_once_the_delay_ends(app, conn, keys_dir, co
         delay_reason="child_at_risk", review_on=(now + timedelta(days=2)).date().isoformat())
     service.approve(conn, request_id, bob.account_id, now)
     key = vetting_key  # the vetting key, as a coordinator's wrap gives it
-    service.disclose(conn, key, request_id, alice.account_id, now)
+    service.disclose(conn, key, request_id, alice.account_id, now, **CONFIRMED)
     from crypto import keystore
     from tests.conftest import DELIVERY_PASSPHRASE
 

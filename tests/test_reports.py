@@ -105,18 +105,23 @@ def test_reading_a_report_needs_the_key_and_is_logged_first(app, conn, keys_dir)
                         (report_id,)).fetchone() == ("under_review",)
 
 
-def test_malicious_report_is_closed_and_counted_against_the_membership(app, conn) -> None:
+def test_malicious_report_is_closed_and_counted_against_the_membership(app, conn,
+                                                                       keys_dir) -> None:
     reporter = make_member(app)
     report_id = make_report(app, reporter)
     coordinator, _ = coordinator_client(app)
-    post_form(coordinator, f"/coordinator/reports/{report_id}/malicious", {},
+    assert unlock(coordinator, keys_dir).status_code == 302
+    post_form(coordinator, f"/coordinator/reports/{report_id}/unseal", {},
               form_url=f"/coordinator/reports/{report_id}")
+    post_form(coordinator, f"/coordinator/reports/{report_id}/malicious",
+              {"reason": "invented", "confirm": "y"},
+              form_url=f"/coordinator/reports/{report_id}/malicious")
     assert conn.execute("SELECT status, malicious FROM reports WHERE id = ?",
                         (report_id,)).fetchone() == ("closed", 1)
     member_page = plain(coordinator.get(f"/coordinator/members/{reporter.member_id}"))
     assert "Reports marked malicious or false 1" in member_page
     revoked = post_form(coordinator, f"/coordinator/members/{reporter.member_id}/revoke",
-                        {"reason": "malicious_reporting"},
+                        {"reason": "malicious_reporting", "confirm": "y"},
                         form_url=f"/coordinator/members/{reporter.member_id}")
     assert revoked.status_code == 302
 

@@ -259,8 +259,9 @@ def test_coordinator_records_a_leave_request_by_username(app, conn) -> None:
     decide(coordinator, member_id, "approve")
     found = coordinator.get(f"/coordinator/members?username={username}")
     assert found.headers["Location"].endswith(f"/coordinator/members/{member_id}")
-    post_form(coordinator, f"/coordinator/members/{member_id}/leave", {},
-              form_url=f"/coordinator/members/{member_id}")
+    post_form(coordinator, f"/coordinator/members/{member_id}/leave",
+              {"reason": "asked_by_email", "confirm": "y"},
+              form_url=f"/coordinator/members/{member_id}/leave")
     assert conn.execute("SELECT action FROM membership_decisions WHERE member_id = ? "
                         "ORDER BY id DESC", (member_id,)).fetchone() == ("leave_recorded",)
 
@@ -272,7 +273,7 @@ def test_revoking_a_membership_ends_its_sessions_at_once(app, conn) -> None:
     decide(coordinator, member_id, "approve")
     member = signed_in_client(app, applicant(username))
     response = post_form(coordinator, f"/coordinator/members/{member_id}/revoke",
-                         {"reason": "malicious_reporting"},
+                         {"reason": "malicious_reporting", "confirm": "y"},
                          form_url=f"/coordinator/members/{member_id}")
     assert response.status_code == 302
     assert member.get("/account").status_code == 302

@@ -198,7 +198,8 @@ def test_retention_purges_old_rejections_withdrawn_alerts_and_sent_notices(
                      status="pending")
     memberships.reject(conn, recent, "unverifiable", None, now)  # type: ignore[arg-type]
     alert_id = make_published_alert(app)
-    alerts.withdraw(conn, alert_id, None, now - timedelta(days=91))
+    alerts.withdraw(conn, alert_id, None, now - timedelta(days=91), reason="inaccurate",
+                    confirmed=True)
     done = retention.purge(conn, now)
     assert done.applications == 1 and done.alerts == 1
     ids = {r[0] for r in conn.execute("SELECT id FROM members")}

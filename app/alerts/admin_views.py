@@ -19,6 +19,8 @@ from werkzeug.wrappers import Response
 from app.alerts import service
 from app.alerts.forms import (
     AlertForm,
+    UndoWithdrawForm,
+    WithdrawForm,
     draft_from,
     fill_form,
     identifier_problem,
@@ -28,11 +30,12 @@ from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.common.clock import uk_today
 from app.common.labels import ALERT_STATUS_LABELS, REPORT_STATUS_LABELS
+from app.common.validation import DecisionRefused
 from app.coordinator import reports as report_review
 from app.coordinator.key_session import held_vetting_key
 from app.reports.forms import IDENTIFIER_KINDS
 from app.web.access import COORDINATOR, allow
-from app.web.forms import show_problems
+from app.web.forms import ConfirmPage, show_problems
 from app.web.state import get_db, load_keys, now
 from crypto.blind_index import BlindIndexer
 
@@ -170,16 +173,88 @@ def _from_report(alert: service.Alert, form: AlertForm,
     return _page(alert, form, rows)
 
 
+def _withdraw_page(alert: service.Alert, form: WithdrawForm, *, problem: object = None,
+                   status: int = 200) -> tuple[str, int]:
+    page = ConfirmPage(
+        title=_("Withdraw alert %(id)s", id=alert.id[:8]),
+        happens=[_("Members no longer see the alert, and the number checker no longer "
+                   "finds its identifiers."),
+                 _("Notices about it that have not been sent yet are cancelled."),
+                 _("The withdrawal, its reason and who did it go into the disclosure log."),
+                 _("It can be published again from the alert's page if it was a mistake, "
+                   "until the alert is deleted with other withdrawn alerts.")],
+        action=url_for("alert_admin.withdraw", alert_id=alert.id),
+        button=_("Withdraw this alert"),
+        back=url_for("alert_admin.edit", alert_id=alert.id),
+        blocked=None if alert.status == service.AlertStatus.PUBLISHED
+        else _("Only a published alert can be withdrawn."))
+    return render_template("confirm.html", page=page, form=form, problem=problem), status
+
+
+@bp.get("/<alert_id>/withdraw")
+@allow(COORDINATOR)
+def confirm_withdraw(alert_id: str) -> tuple[str, int]:
+    return _withdraw_page(_alert_or_404(alert_id), WithdrawForm())
+
+
 @bp.post("/<alert_id>/withdraw")
 @allow(COORDINATOR)
-def withdraw(alert_id: str) -> Response:
-    _alert_or_404(alert_id)
+def withdraw(alert_id: str) -> Response | tuple[str, int]:
+    alert = _alert_or_404(alert_id)
+    form = WithdrawForm()
+    if not form.validate():
+        return _withdraw_page(alert, form, status=400)
     try:
-        service.withdraw(get_db(), alert_id, current_account().id, now())
+        service.withdraw(get_db(), alert_id, current_account().id, now(),
+                         keys=load_keys(current_app), reason=form.reason.data or "",
+                         note=form.note.data or "", confirmed=bool(form.confirm.data))
+    except DecisionRefused as refused:
+        return _withdraw_page(alert, form, problem=refused.message, status=400)
     except service.AlertInvalid as invalid:
-        flash(str(invalid.problems["title"]))
-        return redirect(url_for("alert_admin.edit", alert_id=alert_id))
+        return _withdraw_page(alert, form, problem=invalid.problems["title"], status=409)
     flash(_("Withdrawn. Members no longer see it and the number checker no longer finds it."))
+    return redirect(url_for("alert_admin.edit", alert_id=alert_id))
+
+
+def _undo_page(alert: service.Alert, form: UndoWithdrawForm, *, problem: object = None,
+               status: int = 200) -> tuple[str, int]:
+    page = ConfirmPage(
+        title=_("Publish alert %(id)s again", id=alert.id[:8]),
+        happens=[_("The alert is published again as it was when it was withdrawn: members "
+                   "see it and the number checker finds its identifiers."),
+                 _("Members are not sent a notice again."),
+                 _("The undo, its reason and who did it go into the disclosure log and the "
+                   "alert's version history.")],
+        action=url_for("alert_admin.undo_withdraw", alert_id=alert.id),
+        button=_("Publish it again"),
+        back=url_for("alert_admin.edit", alert_id=alert.id),
+        blocked=None if alert.status == service.AlertStatus.WITHDRAWN
+        else _("Only a withdrawn alert can be published again."))
+    return render_template("confirm.html", page=page, form=form, problem=problem), status
+
+
+@bp.get("/<alert_id>/withdraw/undo")
+@allow(COORDINATOR)
+def confirm_undo_withdraw(alert_id: str) -> tuple[str, int]:
+    return _undo_page(_alert_or_404(alert_id), UndoWithdrawForm())
+
+
+@bp.post("/<alert_id>/withdraw/undo")
+@allow(COORDINATOR)
+def undo_withdraw(alert_id: str) -> Response | tuple[str, int]:
+    alert = _alert_or_404(alert_id)
+    form = UndoWithdrawForm()
+    if not form.validate():
+        return _undo_page(alert, form, status=400)
+    try:
+        service.undo_withdrawal(get_db(), load_keys(current_app), _indexer(), alert_id,
+                                current_account().id, now(), reason=form.reason.data or "",
+                                note=form.note.data or "", confirmed=bool(form.confirm.data))
+    except DecisionRefused as refused:
+        return _undo_page(alert, form, problem=refused.message, status=400)
+    except service.AlertInvalid as invalid:
+        return _undo_page(alert, form, problem=invalid.problems["title"], status=409)
+    flash(_("Published again. Members see it and the number checker finds it."))
     return redirect(url_for("alert_admin.edit", alert_id=alert_id))
 
 
@@ -187,4 +262,7 @@ def withdraw(alert_id: str) -> Response:
 @allow(COORDINATOR)
 def history(alert_id: str) -> str:
     return render_template("alerts/versions.html", alert=_alert_or_404(alert_id),
-                           versions=service.versions(get_db(), alert_id))
+                           versions=service.versions(get_db(), alert_id),
+                           changes=service.status_changes(get_db(), alert_id),
+                           reason_labels=dict(choices.ALERT_WITHDRAW_REASONS
+                                              + choices.ALERT_UNDO_REASONS))

@@ -9,6 +9,7 @@ from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaFi
 from app.alerts.service import Alert, AlertDraft
 from app.common import choices
 from app.reports.forms import CheckboxList, read_identifier_rows
+from app.web.forms import ConfirmForm, reason_field
 
 
 class AlertForm(FlaskForm):
@@ -28,6 +29,14 @@ class AlertForm(FlaskForm):
                                              "as when it was published")),
                                   ("no", _l("No: just record the change (members see "
                                             "\"Updated\" on the alert)"))]))
+
+
+class WithdrawForm(ConfirmForm):
+    reason = reason_field(_l("Why the alert is withdrawn"), choices.ALERT_WITHDRAW_REASONS)
+
+
+class UndoWithdrawForm(ConfirmForm):
+    reason = reason_field(_l("Why the alert is published again"), choices.ALERT_UNDO_REASONS)
 
 
 class AreasForm(FlaskForm):

@@ -23,9 +23,10 @@ from app.common.clock import uk_today
 from app.common.ids import new_id
 from app.reports import records as report_records
 from app.reports.records import ReportStatus
-from app.vault import log, outbox
+from app.vault import decision_notes, holders, log, outbox
 from app.vault.db import Connection, Row, transaction
 from crypto.blind_index import BlindIndexer
+from crypto.keystore import ServerKeys
 
 
 class AlertStatus(StrEnum):
@@ -338,17 +339,81 @@ def publish(conn: Connection, indexer: BlindIndexer, alert_id: str, actor_id: st
     return queued
 
 
-def withdraw(conn: Connection, alert_id: str, actor_id: str | None, now: datetime) -> None:
+def withdraw(conn: Connection, alert_id: str, actor_id: str | None, now: datetime, *,
+             keys: ServerKeys | None = None, reason: str = "", note: str = "",
+             confirmed: bool = False) -> None:
+    """Withdraw a published alert, with a confirmation, a listed reason and an optional
+    note (sealed to the vetting key, so it needs `keys`). It can be undone (undo_withdrawal)
+    until retention deletes it."""
+    reason, text = validation.decision_inputs(
+        reason, choices.values(choices.ALERT_WITHDRAW_REASONS), note, confirmed=confirmed)
+    if text is not None and (keys is None or actor_id is None):
+        raise ValueError("a note is sealed to the vetting key: pass the server's keys")
     with transaction(conn):
         withdrawn = conn.execute(
             "UPDATE alerts SET status = 'withdrawn', withdrawn_at = ? WHERE id = ? "
             "AND status = 'published'", (now.isoformat(timespec="seconds"), alert_id))
         if withdrawn.rowcount != 1:
             raise AlertInvalid({"title": _l("Only a published alert can be withdrawn.")})
-        log.append(conn, log.alert_withdrawn(at=now, actor=actor_id, alert_id=alert_id))
+        note_id = None if text is None or keys is None or actor_id is None \
+            else decision_notes.add(conn, holders.vetting_recipient(conn, keys),
+                                    event=log.Event.ALERT_WITHDRAWN,
+                                    record=f"alerts/{alert_id}", actor_id=actor_id,
+                                    text=text, now=now)
+        log.append(conn, log.alert_withdrawn(at=now, actor=actor_id, alert_id=alert_id,
+                                             reason=reason, note_id=note_id))
         clear_alert_identifiers(conn, alert_id)
         # Notices not yet sent would point at nothing: they are cancelled.
         outbox.cancel_pending(conn, alert_id=alert_id)
+
+
+def undo_withdrawal(conn: Connection, keys: ServerKeys, indexer: BlindIndexer,
+                    alert_id: str, actor_id: str, now: datetime, *, reason: str,
+                    note: str = "", confirmed: bool = False) -> None:
+    """Publish a withdrawn alert again, as the version it was withdrawn at.
+
+    Its row is as it was before the withdrawal (published, first published_at kept) and
+    the number checker finds its identifiers again. Notices cancelled by the withdrawal
+    stay cancelled: members are not told a second time.
+    """
+    reason, text = validation.decision_inputs(
+        reason, choices.values(choices.ALERT_UNDO_REASONS), note, confirmed=confirmed)
+    with transaction(conn):
+        alert = get(conn, alert_id)
+        if alert is None or alert.status != AlertStatus.WITHDRAWN:
+            raise AlertInvalid({"title": _l("Only a withdrawn alert can be published again.")})
+        conn.execute("UPDATE alerts SET status = 'published', withdrawn_at = NULL "
+                     "WHERE id = ? AND status = 'withdrawn'", (alert_id,))
+        index_alert_identifiers(conn, indexer, alert_id,
+                                [(i["kind"], i["value"]) for i in alert.identifiers])
+        note_id = None if text is None else decision_notes.add(
+            conn, holders.vetting_recipient(conn, keys),
+            event=log.Event.ALERT_WITHDRAWAL_UNDONE, record=f"alerts/{alert_id}",
+            actor_id=actor_id, text=text, now=now)
+        log.append(conn, log.alert_withdrawal_undone(at=now, actor=actor_id,
+                                                     alert_id=alert_id, version=alert.version,
+                                                     reason=reason, note_id=note_id))
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A withdrawal or its undo, for the version history: when, which, and why (a code)."""
+
+    at: str
+    event: str
+    reason: str | None
+
+
+def status_changes(conn: Connection, alert_id: str) -> list[StatusChange]:
+    """Withdrawals and their undoing, oldest first, as the disclosure log records them."""
+    found = log.for_record(conn, f"alerts/{alert_id}",
+                           (log.Event.ALERT_WITHDRAWN, log.Event.ALERT_WITHDRAWAL_UNDONE))
+    changes = []
+    for body in found:
+        reason = body.get("reason")
+        changes.append(StatusChange(at=str(body["at"]), event=str(body["event"]),
+                                    reason=reason if isinstance(reason, str) else None))
+    return changes
 
 
 def member_areas(conn: Connection, member_id: str) -> list[str]:

@@ -20,12 +20,14 @@ from flask_babel import lazy_gettext as _l
 from app.auth import accounts, recovery, sessions
 from app.auth.accounts import STAFF_ROLES, AccountStatus
 from app.common import validation
+from app.common.choices import StaffDisableReason, StaffEnableReason
 from app.common.clock import uk_date_of, uk_day
 from app.common.passwords import Passwords
 from app.common.validation import Refusal
-from app.vault import holders, log
+from app.vault import decision_notes, holders, log
 from app.vault.db import Connection, Row, count, transaction
 from app.vault.keyring import UnlockStore
+from crypto.keystore import ServerKeys
 from crypto.passphrase import generate_passphrase
 
 MAX_LABEL_CHARS = 60
@@ -33,15 +35,15 @@ MAX_LABEL_CHARS = 60
 # Why a login was disabled or enabled: codes from fixed lists, never typed text, because
 # they go into the disclosure log.
 DISABLE_REASONS: Sequence[tuple[str, object]] = (
-    ("left", _l("They have left the scheme or no longer coordinate")),
-    ("device_lost", _l("A device or key file of theirs is lost or stolen")),
-    ("suspected_misuse", _l("Their login may be misused")),
-    ("leave_of_absence", _l("A long absence")),
+    (StaffDisableReason.LEFT.value, _l("They have left the scheme or no longer coordinate")),
+    (StaffDisableReason.DEVICE_LOST.value, _l("A device or key file of theirs is lost or stolen")),
+    (StaffDisableReason.SUSPECTED_MISUSE.value, _l("Their login may be misused")),
+    (StaffDisableReason.LEAVE_OF_ABSENCE.value, _l("A long absence")),
 )
 ENABLE_REASONS: Sequence[tuple[str, object]] = (
-    ("returned", _l("They are back")),
-    ("disabled_by_mistake", _l("It was disabled by mistake")),
-    ("cleared", _l("The worry that disabled it is resolved")),
+    (StaffEnableReason.RETURNED.value, _l("They are back")),
+    (StaffEnableReason.DISABLED_BY_MISTAKE.value, _l("It was disabled by mistake")),
+    (StaffEnableReason.CLEARED.value, _l("The worry that disabled it is resolved")),
 )
 
 
@@ -231,9 +233,30 @@ def _reason(reason: str, allowed: Sequence[tuple[str, object]]) -> str:
     return reason
 
 
+def _note(conn: Connection, keys: ServerKeys | None, note: str, *, event: log.Event,
+          account_id: str, actor: str, now: datetime) -> str | None:
+    """Seal a coordinator's optional note on a staff change; its id for the log entry."""
+    if not note.strip():
+        return None
+    try:
+        text = validation.multi_line(note, max_chars=validation.MAX_DECISION_NOTE_CHARS,
+                                     required_message="")
+    except validation.Invalid as invalid:
+        raise StaffError(invalid.message) from None
+    if keys is None:
+        raise ValueError("a note is sealed to the vetting key: pass the server's keys")
+    return decision_notes.add(conn, holders.vetting_recipient(conn, keys), event=event,
+                              record=f"accounts/{account_id}", actor_id=actor, text=text,
+                              now=now)
+
+
 def disable(conn: Connection, account_id: str, *, reason: str, actor: str, now: datetime,
-            unlocks: UnlockStore | None = None) -> int:
-    """Disable a staff login: sessions and unlocked keys end at once. Returns sessions ended."""
+            unlocks: UnlockStore | None = None, note: str = "",
+            keys: ServerKeys | None = None) -> int:
+    """Disable a staff login: sessions and unlocked keys end at once. Returns sessions ended.
+
+    An optional note (a coordinator's words) is sealed to the vetting key, so needs `keys`.
+    """
     reason = _reason(reason, DISABLE_REASONS)
     with transaction(conn):
         member = _staff_or_error(conn, account_id)
@@ -245,26 +268,36 @@ def disable(conn: Connection, account_id: str, *, reason: str, actor: str, now: 
             raise StaffError(_l("That is the only active coordinator: create or enable "
                                 "another coordinator first, so the scheme is not left "
                                 "without one."))
+        note_id = _note(conn, keys, note, event=log.Event.STAFF_DISABLED,
+                        account_id=account_id, actor=actor, now=now)
         accounts.set_status(conn, account_id, AccountStatus.DISABLED)
         ended = on_staff_disabled(conn, account_id, actor, now, unlocks)
         log.append(conn, log.staff_changed(log.Event.STAFF_DISABLED, at=now, actor=actor,
                                            account_id=account_id, role=member.role,
-                                           reason=reason, sessions_ended=ended))
+                                           reason=reason, sessions_ended=ended,
+                                           note_id=note_id))
     return ended
 
 
 def enable(conn: Connection, account_id: str, *, reason: str, actor: str,
-           now: datetime) -> None:
-    """Let a disabled staff login sign in again (its password and two-step unchanged)."""
+           now: datetime, note: str = "", keys: ServerKeys | None = None) -> None:
+    """Let a disabled staff login sign in again (its password and two-step unchanged).
+
+    The undo of `disable`: the account's row is as before, and the sessions that ended
+    stay ended (the person signs in afresh). A coordinator's key-holder wrap deleted by
+    the disabling is not made again: that needs a holder with the key (keys add-holder).
+    """
     reason = _reason(reason, ENABLE_REASONS)
     with transaction(conn):
         member = _staff_or_error(conn, account_id)
         if member.status == AccountStatus.ACTIVE:
             raise StaffError(_l("That login is already active."))
+        note_id = _note(conn, keys, note, event=log.Event.STAFF_ENABLED,
+                        account_id=account_id, actor=actor, now=now)
         accounts.set_status(conn, account_id, AccountStatus.ACTIVE)
         log.append(conn, log.staff_changed(log.Event.STAFF_ENABLED, at=now, actor=actor,
                                            account_id=account_id, role=member.role,
-                                           reason=reason))
+                                           reason=reason, note_id=note_id))
 
 
 def reset_two_step(conn: Connection, account_id: str, *, actor: str, now: datetime,

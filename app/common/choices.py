@@ -9,6 +9,7 @@ never count it (see PREFER_NOT_TO_SAY).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # new in WTForms 3.2, not yet in types-WTForms
@@ -119,4 +120,111 @@ TIMES_OF_DAY: Choices = (
     ("evening", _l("Evening (18:00 to midnight)")),
     ("night", _l("Night (midnight to 6:00)")),
     ("unknown", _l("I don't know or would rather not say")),
+)
+
+
+# Why a coordinator takes an irreversible step, or undoes one: a code from a fixed list
+# (it goes into the disclosure log), checked by the service, never typed text. Anything
+# more goes in the optional note, which is sealed (app/vault/decision_notes.py).
+
+class MaliciousReason(StrEnum):
+    INVENTED = "invented"
+    TARGETS_SOMEONE = "targets_someone"
+    SOMEONE_ELSES_DETAILS = "someone_elses_details"
+    ADMITTED_FALSE = "admitted_false"
+
+
+MALICIOUS_REASONS: Choices = (
+    (MaliciousReason.INVENTED.value, _l("What it describes did not happen")),
+    (MaliciousReason.TARGETS_SOMEONE.value, _l("It is being used to harass or target someone")),
+    (MaliciousReason.SOMEONE_ELSES_DETAILS.value,
+     _l("It gives an innocent person's number or details on purpose")),
+    (MaliciousReason.ADMITTED_FALSE.value, _l("The reporter said it was false")),
+)
+
+
+class MaliciousUndoReason(StrEnum):
+    MARKED_BY_MISTAKE = "marked_by_mistake"
+    NEW_INFORMATION = "new_information"
+
+
+MALICIOUS_UNDO_REASONS: Choices = (
+    (MaliciousUndoReason.MARKED_BY_MISTAKE.value, _l("It was marked by mistake")),
+    (MaliciousUndoReason.NEW_INFORMATION.value, _l("New information shows it is genuine")),
+)
+
+
+class RevokeReason(StrEnum):
+    FALSE_MEMBERSHIP = "false_membership"
+    MALICIOUS_REPORTING = "malicious_reporting"
+
+
+class LeaveReason(StrEnum):
+    ASKED_BY_EMAIL = "asked_by_email"
+    ASKED_BY_PHONE = "asked_by_phone"
+    ASKED_IN_PERSON = "asked_in_person"
+    ASKED_THROUGH_ORGANISATION = "asked_through_organisation"
+
+
+LEAVE_REASONS: Choices = (
+    (LeaveReason.ASKED_BY_EMAIL.value, _l("The member asked by email")),
+    (LeaveReason.ASKED_BY_PHONE.value, _l("The member asked by phone")),
+    (LeaveReason.ASKED_IN_PERSON.value, _l("The member asked in person")),
+    (LeaveReason.ASKED_THROUGH_ORGANISATION.value,
+     _l("The member asked through a support organisation")),
+)
+
+
+class AlertWithdrawReason(StrEnum):
+    INACCURATE = "inaccurate"
+    COULD_IDENTIFY_REPORTER = "could_identify_reporter"
+    DUPLICATE = "duplicate"
+    NO_LONGER_RELEVANT = "no_longer_relevant"
+
+
+ALERT_WITHDRAW_REASONS: Choices = (
+    (AlertWithdrawReason.INACCURATE.value, _l("Something in it is wrong")),
+    (AlertWithdrawReason.COULD_IDENTIFY_REPORTER.value,
+     _l("It could identify the person who reported")),
+    (AlertWithdrawReason.DUPLICATE.value, _l("Another alert says the same")),
+    (AlertWithdrawReason.NO_LONGER_RELEVANT.value, _l("It is no longer needed")),
+)
+
+
+class AlertUndoReason(StrEnum):
+    WITHDRAWN_BY_MISTAKE = "withdrawn_by_mistake"
+    STILL_NEEDED = "still_needed"
+
+
+ALERT_UNDO_REASONS: Choices = (
+    (AlertUndoReason.WITHDRAWN_BY_MISTAKE.value, _l("It was withdrawn by mistake")),
+    (AlertUndoReason.STILL_NEEDED.value, _l("Members still need it")),
+)
+
+
+class StaffDisableReason(StrEnum):
+    LEFT = "left"
+    DEVICE_LOST = "device_lost"
+    SUSPECTED_MISUSE = "suspected_misuse"
+    LEAVE_OF_ABSENCE = "leave_of_absence"
+
+
+class StaffEnableReason(StrEnum):
+    RETURNED = "returned"
+    DISABLED_BY_MISTAKE = "disabled_by_mistake"
+    CLEARED = "cleared"
+
+
+class DiscloseReason(StrEnum):
+    BASIS_CHECKED = "basis_checked"
+    REQUESTER_CHECKED = "requester_checked"
+    URGENT_RISK = "urgent_risk"
+
+
+DISCLOSE_REASONS: Choices = (
+    (DiscloseReason.BASIS_CHECKED.value,
+     _l("I have checked the legal basis and the second coordinator's approval again")),
+    (DiscloseReason.REQUESTER_CHECKED.value,
+     _l("I have confirmed who is asking through a contact I already knew")),
+    (DiscloseReason.URGENT_RISK.value, _l("There is an urgent risk to someone's safety")),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -241,3 +241,34 @@ def email_belongs_to_website(email_domain: str, site_host: str) -> bool:
         return False
     site = site_host.removeprefix("www.")
     return site == email_domain or site.endswith("." + email_domain)
+
+
+# A decision's optional note (sealed: app/vault/decision_notes.py).
+MAX_DECISION_NOTE_CHARS = 2000
+
+
+class DecisionRefused(Refusal):
+    """An irreversible step refused before anything changed: no confirmation, a reason not
+    from the list, or a note that cannot be kept; `message` says which."""
+
+    summary = "decision refused before any change"
+
+
+def decision_inputs(reason: object, allowed: Iterable[str], note: object, *,
+                    confirmed: bool) -> tuple[str, str | None]:
+    """The checked (reason code, note or None) of an irreversible step, or DecisionRefused.
+
+    Checked by the service, not only by the form, so no caller (a test, a command, a page
+    that forgot) can take the step without a confirmation and a listed reason.
+    """
+    if not confirmed:
+        raise DecisionRefused(_l("Tick the box to confirm. Nothing has been changed."))
+    if not isinstance(reason, str) or reason not in set(allowed):
+        raise DecisionRefused(_l("Choose a reason from the list. Nothing has been changed."))
+    if not _as_text(note).strip():
+        return reason, None
+    try:
+        text = multi_line(note, max_chars=MAX_DECISION_NOTE_CHARS, required_message="")
+    except Invalid as invalid:
+        raise DecisionRefused(invalid.message) from None
+    return reason, text

@@ -15,7 +15,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth.staff import DISABLE_REASONS, ENABLE_REASONS, MAX_LABEL_CHARS
-from app.common.choices import options
+from app.common.choices import (
+    LEAVE_REASONS,
+    MALICIOUS_REASONS,
+    MALICIOUS_UNDO_REASONS,
+    options,
+)
 from app.common.labels import KIND_LABELS
 from app.membership.decisions import (
     APPROVE_UNREAD_REASONS,
@@ -23,6 +28,7 @@ from app.membership.decisions import (
     REJECT_REASONS,
     REVOKE_REASONS,
 )
+from app.web.forms import ConfirmForm, note_field, reason_field
 
 
 class UnlockForm(FlaskForm):
@@ -49,9 +55,21 @@ class InfoForm(FlaskForm):
     question = TextAreaField(_l("Your question to the organisation"))
 
 
-class RevokeForm(FlaskForm):
-    reason = SelectField(_l("Reason"), choices=options(REVOKE_REASONS.items()),
-                         id="revoke_reason")
+class RevokeForm(ConfirmForm):
+    # No reason is chosen for the coordinator: each revocation says its own.
+    reason = reason_field(_l("Why the membership is revoked"), REVOKE_REASONS.items())
+
+
+class LeaveForm(ConfirmForm):
+    reason = reason_field(_l("How the member asked to leave"), LEAVE_REASONS)
+
+
+class MaliciousForm(ConfirmForm):
+    reason = reason_field(_l("Why the report is malicious or false"), MALICIOUS_REASONS)
+
+
+class UndoMaliciousForm(ConfirmForm):
+    reason = reason_field(_l("Why the mark is taken off"), MALICIOUS_UNDO_REASONS)
 
 
 class FindMemberForm(FlaskForm):
@@ -75,6 +93,7 @@ class StaffLabelForm(FlaskForm):
 class DisableStaffForm(FlaskForm):
     reason = RadioField(_l("Why"), choices=options(DISABLE_REASONS),
                         validators=[DataRequired(message=_l("Choose a reason."))])
+    note = note_field()
     confirm = BooleanField(
         _l("Disable this login now: its sessions end and any key it unlocked is locked."),
         validators=[DataRequired(message=_l("Tick the box to confirm."))])
@@ -83,6 +102,7 @@ class DisableStaffForm(FlaskForm):
 class EnableStaffForm(FlaskForm):
     reason = RadioField(_l("Why"), choices=options(ENABLE_REASONS),
                         validators=[DataRequired(message=_l("Choose a reason."))])
+    note = note_field()
     confirm = BooleanField(_l("Let this login sign in again."),
                            validators=[DataRequired(message=_l("Tick the box to confirm."))])
 

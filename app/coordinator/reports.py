@@ -10,13 +10,18 @@ import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
+
 from app.alerts import service as alert_service
+from app.common import choices, validation
+from app.common.validation import Refusal
 from app.reports import records
 from app.reports.records import ReportAction, ReportStatus
-from app.vault import log
+from app.vault import decision_notes, holders, log
 from app.vault.db import Connection, Row, count, transaction
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
+from crypto.keystore import ServerKeys
 
 
 @dataclass(frozen=True)
@@ -141,13 +146,86 @@ def open_report(conn: Connection, key: BoxPrivateKey, actor_id: str, report_id: 
                               for row in added))
 
 
-def mark_malicious(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:
-    """Malicious or false: closed, and flagged on the reporter's membership for revocation."""
+def has_read(conn: Connection, actor_id: str, report_id: str) -> bool:
+    """Has this coordinator read (unsealed) the report since their latest key unlock?"""
+    return log.opened_since_unlock(conn, actor_id, f"reports/{report_id}",
+                                   log.Purpose.REPORT_REVIEW)
+
+
+class OutcomeRefused(Refusal):
+    """A report outcome that cannot be recorded now; `message` says why."""
+
+    summary = "report outcome refused"
+
+
+def mark_malicious(conn: Connection, keys: ServerKeys, report_id: str, actor_id: str,
+                   now: datetime, *, reason: str, note: str = "",
+                   confirmed: bool = False) -> None:
+    """Malicious or false: closed, and flagged on the reporter's membership for revocation.
+
+    Only by a coordinator who read the report in this unlock (the log is the evidence),
+    with a confirmation and a listed reason; the status it had is logged so an undo can
+    put it back.
+    """
+    reason, text = validation.decision_inputs(reason, choices.values(choices.MALICIOUS_REASONS),
+                                              note, confirmed=confirmed)
     with transaction(conn):
+        report = find(conn, report_id)
+        if report is None:
+            raise OutcomeRefused(_l("There is no such report."))
+        if report.malicious:
+            raise OutcomeRefused(_l("This report is already marked as malicious or false."))
+        if not has_read(conn, actor_id, report_id):
+            raise OutcomeRefused(_l("Read the report first: only a report you have read "
+                                    "since unlocking can be marked as malicious."))
+        note_id = None if text is None else decision_notes.add(
+            conn, holders.vetting_recipient(conn, keys),
+            event=log.Event.REPORT_MARKED_MALICIOUS, record=f"reports/{report_id}",
+            actor_id=actor_id, text=text, now=now)
         records.mark_malicious(conn, report_id)
         records.record_event(conn, report_id, ReportAction.MALICIOUS, actor_id, now)
         log.append(conn, log.report_marked_malicious(at=now, actor=actor_id,
-                                                     report_id=report_id))
+                                                     report_id=report_id, reason=reason,
+                                                     note_id=note_id,
+                                                     previous_status=report.status))
+
+
+def status_before_malicious(conn: Connection, report_id: str) -> str:
+    """The status the newest malicious mark replaced, as its log entry says.
+
+    A mark logged before the entry named it (none can have been undone) goes back to
+    "under review": a mark always followed a reading, and a reading sets that status.
+    """
+    entry = log.latest(conn, log.Event.REPORT_MARKED_MALICIOUS, f"reports/{report_id}")
+    previous = None if entry is None else entry.get("previous_status")
+    known = {status.value for status in ReportStatus}
+    return previous if isinstance(previous, str) and previous in known \
+        else ReportStatus.UNDER_REVIEW.value
+
+
+def undo_malicious(conn: Connection, keys: ServerKeys, report_id: str, actor_id: str,
+                   now: datetime, *, reason: str, note: str = "",
+                   confirmed: bool = False) -> str:
+    """Take the malicious mark off: flag cleared, the previous status back. Returns it."""
+    reason, text = validation.decision_inputs(
+        reason, choices.values(choices.MALICIOUS_UNDO_REASONS), note, confirmed=confirmed)
+    with transaction(conn):
+        report = find(conn, report_id)
+        if report is None:
+            raise OutcomeRefused(_l("There is no such report."))
+        if not report.malicious:
+            raise OutcomeRefused(_l("This report is not marked as malicious or false."))
+        previous = status_before_malicious(conn, report_id)
+        note_id = None if text is None else decision_notes.add(
+            conn, holders.vetting_recipient(conn, keys),
+            event=log.Event.REPORT_MARKED_MALICIOUS_UNDONE, record=f"reports/{report_id}",
+            actor_id=actor_id, text=text, now=now)
+        records.unmark_malicious(conn, report_id, ReportStatus(previous))
+        log.append(conn, log.report_malicious_undone(at=now, actor=actor_id,
+                                                     report_id=report_id, reason=reason,
+                                                     note_id=note_id,
+                                                     restored_status=previous))
+    return previous
 
 
 def close(conn: Connection, report_id: str, actor_id: str, now: datetime) -> None:

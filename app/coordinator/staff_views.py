@@ -7,7 +7,7 @@ switch one off. Disabling and enabling take a confirmation and a reason (a code,
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -17,7 +17,7 @@ from app.common.validation import Invalid
 from app.coordinator.forms import DisableStaffForm, EnableStaffForm, StaffLabelForm
 from app.coordinator.pages import coordinator_context
 from app.web.access import COORDINATOR, allow
-from app.web.state import get_db, now, state
+from app.web.state import get_db, load_keys, now, state
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/coordinator/staff")
 bp.context_processor(coordinator_context)
@@ -80,7 +80,8 @@ def disable(account_id: str) -> Response | tuple[str, int]:
         return _page(member, status_form=form, status=400)
     try:
         staff_logins.disable(get_db(), account_id, reason=form.reason.data or "",
-                             actor=current_account().id, now=now(), unlocks=state().unlocks)
+                             actor=current_account().id, now=now(), unlocks=state().unlocks,
+                             note=form.note.data or "", keys=load_keys(current_app))
     except staff_logins.StaffError as error:
         return _page(member, status_form=form, problem=str(error.message), status=409)
     flash(_("The login is disabled: its sessions have ended and any key it unlocked is locked."))
@@ -96,7 +97,8 @@ def enable(account_id: str) -> Response | tuple[str, int]:
         return _page(member, status_form=form, status=400)
     try:
         staff_logins.enable(get_db(), account_id, reason=form.reason.data or "",
-                            actor=current_account().id, now=now())
+                            actor=current_account().id, now=now(),
+                            note=form.note.data or "", keys=load_keys(current_app))
     except staff_logins.StaffError as error:
         return _page(member, status_form=form, problem=str(error.message), status=409)
     flash(_("The login can sign in again."))

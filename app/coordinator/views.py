@@ -15,12 +15,14 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
+from app.common.validation import DecisionRefused
 from app.coordinator import key_session, member_access, vetting
 from app.coordinator import reports as report_review
 from app.coordinator.forms import (
     ApproveUnreadForm,
     FindMemberForm,
     InfoForm,
+    LeaveForm,
     MemberAccessForm,
     QueueFilterForm,
     RejectForm,
@@ -33,6 +35,7 @@ from app.membership import decisions as memberships
 from app.membership import questions
 from app.vault import holders, log
 from app.web.access import COORDINATOR, allow
+from app.web.forms import ConfirmPage
 from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
@@ -283,7 +286,7 @@ def _member_page(member_id: str, failed: tuple[str, MemberAccessForm] | None = N
     if failed is not None:
         forms[failed[0]] = failed[1]
     return render_template("coordinator/member.html",
-                           member=_application_or_404(member_id), revoke_form=RevokeForm(),
+                           member=_application_or_404(member_id),
                            malicious_reports=report_review.malicious_count(get_db(), member_id),
                            access=member_access.access_of(get_db(), member_id),
                            two_step_form=forms[_TWO_STEP], reset_form=forms[_RESET]), status
@@ -331,31 +334,86 @@ def send_member_reset_code(member_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("coordinator.member", member_id=member_id))
 
 
+def _revoke_page(member: vetting.Application, form: RevokeForm, *, problem: object = None,
+                 status: int = 200) -> tuple[str, int]:
+    page = ConfirmPage(
+        title=_("Revoke membership %(id)s", id=member.member_id[:8]),
+        happens=[_("The membership ends now, and every login of it is closed at once."),
+                 _("Alerts and notices stop reaching the member."),
+                 _("The sealed details are kept: the terms say they may be passed to the "
+                   "police."),
+                 _("The decision, its reason and who took it go into the disclosure log. "
+                   "It cannot be undone: a revoked member has to apply again.")],
+        action=url_for("coordinator.revoke", member_id=member.member_id),
+        button=_("Revoke the membership"),
+        back=url_for("coordinator.member", member_id=member.member_id),
+        blocked=None if member.status == "active" else _("Only an active membership can "
+                                                         "be revoked."))
+    return render_template("confirm.html", page=page, form=form, problem=problem), status
+
+
+@bp.get("/members/<member_id>/revoke")
+@allow(COORDINATOR)
+def confirm_revoke(member_id: str) -> tuple[str, int]:
+    return _revoke_page(_application_or_404(member_id), RevokeForm())
+
+
 @bp.post("/members/<member_id>/revoke")
 @allow(COORDINATOR)
-def revoke(member_id: str) -> Response:
-    _application_or_404(member_id)
+def revoke(member_id: str) -> Response | tuple[str, int]:
+    member = _application_or_404(member_id)
     form = RevokeForm()
     if not form.validate():
-        abort(400)
+        return _revoke_page(member, form, status=400)
     try:
         memberships.revoke(get_db(), member_id, form.reason.data or "", current_account().id,
-                           now(), keys=load_keys(current_app))
-        flash(_("The membership is revoked and its logins are closed."))
-    except memberships.DecisionError as error:
-        flash(str(error.message))
+                           now(), keys=load_keys(current_app), note=form.note.data or "",
+                           confirmed=bool(form.confirm.data))
+    except (memberships.DecisionError, DecisionRefused) as error:
+        return _revoke_page(member, form, problem=error.message, status=409)
+    flash(_("The membership is revoked and its logins are closed."))
     return redirect(url_for("coordinator.member", member_id=member_id))
+
+
+def _leave_page(member: vetting.Application, form: LeaveForm, *, problem: object = None,
+                status: int = 200) -> tuple[str, int]:
+    page = ConfirmPage(
+        title=_("Record that member %(id)s has left", id=member.member_id[:8]),
+        happens=[_("The member's identity and contact details are deleted at once, and "
+                   "cannot be brought back."),
+                 _("Every login of the membership is closed."),
+                 _("Their reports stay, so they still protect others, but no longer point "
+                   "at them."),
+                 _("The decision, its reason and who recorded it go into the disclosure "
+                   "log.")],
+        action=url_for("coordinator.record_leave", member_id=member.member_id),
+        button=_("Record that this member has left"),
+        back=url_for("coordinator.member", member_id=member.member_id),
+        blocked=None if member.status not in ("left", "revoked")
+        else _("This membership has already ended."))
+    return render_template("confirm.html", page=page, form=form, problem=problem), status
+
+
+@bp.get("/members/<member_id>/leave")
+@allow(COORDINATOR)
+def confirm_leave(member_id: str) -> tuple[str, int]:
+    return _leave_page(_application_or_404(member_id), LeaveForm())
 
 
 @bp.post("/members/<member_id>/leave")
 @allow(COORDINATOR)
-def record_leave(member_id: str) -> Response:
-    _application_or_404(member_id)
+def record_leave(member_id: str) -> Response | tuple[str, int]:
+    member = _application_or_404(member_id)
+    form = LeaveForm()
+    if not form.validate():
+        return _leave_page(member, form, status=400)
     try:
         memberships.leave(get_db(), member_id, current_account().id, now(),
-                          recorded_by_coordinator=True)
-        flash(_("Recorded: the member has left, and their details are deleted."))
-    except memberships.DecisionError as error:
-        flash(str(error.message))
+                          recorded_by_coordinator=True, reason=form.reason.data or "",
+                          note=form.note.data or "", confirmed=bool(form.confirm.data),
+                          keys=load_keys(current_app))
+    except (memberships.DecisionError, DecisionRefused) as error:
+        return _leave_page(member, form, problem=error.message, status=409)
+    flash(_("Recorded: the member has left, and their details are deleted."))
     return redirect(url_for("coordinator.member", member_id=member_id))
 

@@ -15,8 +15,10 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.common import choices
 from app.common.choices import options
 from app.disclosures import codes
+from app.web.forms import ConfirmForm, reason_field
 
 
 class CheckboxList(SelectMultipleField):
@@ -58,6 +60,10 @@ class DecisionForm(FlaskForm):
     read_it = BooleanField(_l("I have read who is asking, the legal basis and the "
                               "justification, and the details asked for are no more than "
                               "needed"))
+
+
+class DiscloseForm(ConfirmForm):
+    reason = reason_field(_l("Before you disclose"), choices.DISCLOSE_REASONS)
 
 
 class RefuseForm(FlaskForm):

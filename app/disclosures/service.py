@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
-from app.common import validation
+from app.common import choices, validation
 from app.common.clock import stamp as _stamp
 from app.common.clock import utc_day
 from app.common.ids import new_id, resolve_id
@@ -37,6 +37,7 @@ from app.common.validation import Refusal
 from app.disclosures import codes, records
 from app.disclosures.notices import notify, record_ids
 from app.disclosures.records import ContactStatus, RequestStatus
+from app.vault import decision_notes
 from app.vault import log as disclosure_log
 from app.vault.db import Connection, Row, ids_starting, transaction
 from app.vault.holders import vetting_recipient
@@ -450,13 +451,21 @@ class Disclosed:
 
 
 def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: str,
-             now: datetime) -> Disclosed:
+             now: datetime, *, keys: ServerKeys | None = None, reason: str = "",
+             note: str = "", confirmed: bool = False) -> Disclosed:
     """Open the approved fields once, logged first, then tell the member (unless delayed).
 
+    Takes a confirmation and a listed reason, and an optional note (sealed to the vetting
+    key, so it needs `keys`); the unseal entry names both (the note by id).
     The request is claimed (status 'disclosed') before anything opens, so a second attempt,
     even a simultaneous one, is refused. If opening fails, the claim is given back.
     """
+    reason, text = validation.decision_inputs(reason, choices.values(choices.DISCLOSE_REASONS),
+                                              note, confirmed=confirmed)
+    if text is not None and keys is None:
+        raise ValueError("a note is sealed to the vetting key: pass the server's keys")
     stamp = _stamp(now)
+    note_id: str | None = None
     with transaction(conn):
         request = _load(conn, request_id)
         if request.status == RequestStatus.DISCLOSED:
@@ -471,8 +480,16 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
         _check_consent_stands(request)
         if not records.claim_for_disclosure(conn, request_id, actor_id):
             raise NotAllowed(_l("This request has already been disclosed."))
+        if text is not None and keys is not None:
+            note_id = decision_notes.add(conn, vetting_recipient(conn, keys),
+                                         event="disclosed",
+                                         record=f"disclosure_requests/{request_id}",
+                                         actor_id=actor_id, text=text, now=now)
     context = {"request": f"disclosure_requests/{request_id}",
-               "notice": "delayed" if request.delayed else "immediate"}
+               "notice": "delayed" if request.delayed else "immediate",
+               "reason": reason}
+    if note_id is not None:
+        context["note"] = f"decision_notes/{note_id}"
     if request.notice_review_on:
         context["notice_review_on"] = request.notice_review_on
     try:
@@ -489,6 +506,8 @@ def disclose(conn: Connection, key: BoxPrivateKey, request_id: str, actor_id: st
     except BaseException:
         with transaction(conn):
             records.release_claim(conn, request_id)
+            if note_id is not None:
+                decision_notes.discard(conn, note_id)
         raise
     notified = False
     if not request.delayed:

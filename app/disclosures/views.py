@@ -26,6 +26,7 @@ from app.auth.current import current_account
 from app.common import choices
 from app.common.clock import utc_day
 from app.common.labels import STATUS_LABELS
+from app.common.validation import DecisionRefused
 from app.coordinator.key_session import held_vetting_key, unlocked_until
 from app.coordinator.reports import find as find_report
 from app.disclosures import codes, contact, export, service
@@ -33,12 +34,13 @@ from app.disclosures.forms import (
     ContactForm,
     DecisionForm,
     DelayForm,
+    DiscloseForm,
     ExportForm,
     RefuseForm,
     RequestForm,
 )
 from app.web.access import COORDINATOR, allow
-from app.web.forms import show_problems
+from app.web.forms import ConfirmPage, show_problems
 from app.web.state import get_db, load_keys, now
 
 bp = Blueprint("disclosures", __name__, url_prefix="/coordinator/disclosures")
@@ -207,17 +209,52 @@ def refuse(request_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("disclosures.show", request_id=request_id))
 
 
+def _disclose_page(found: service.DisclosureRequest, form: DiscloseForm, *,
+                   problem: object = None, status: int = 200) -> tuple[str, int]:
+    happens = [_("The details asked for are opened once, on a page you can print or save "
+                 "as PDF for the requester. They cannot be shown again: print the page "
+                 "before you leave it."),
+               _("The disclosure log entry is written first, naming you, the approver, "
+                 "your reason and any note."),
+               _("The member's notice is held back until after %(date)s (UTC).",
+                 date=found.notice_review_on) if found.delayed else
+               _("The member is told at once: a message in their account, and a notice "
+                 "through the channel they chose."),
+               _("A disclosure cannot be undone.")]
+    page = ConfirmPage(
+        title=_("Disclose request %(id)s now", id=found.id[:8]),
+        happens=happens,
+        action=url_for("disclosures.disclose", request_id=found.id),
+        button=_("Disclose now, once"),
+        back=url_for("disclosures.show", request_id=found.id),
+        blocked=None if found.status == "approved" and found.requested_by == current_account().id
+        else _("Only an approved request can be disclosed, by the coordinator who "
+               "recorded it."))
+    return render_template("confirm.html", page=page, form=form, problem=problem), status
+
+
+@bp.get("/<request_id>/disclose")
+@allow(COORDINATOR)
+def confirm_disclose(request_id: str) -> tuple[str, int]:
+    return _disclose_page(_request_or_404(request_id), DiscloseForm())
+
+
 @bp.post("/<request_id>/disclose")
 @allow(COORDINATOR)
 def disclose(request_id: str) -> tuple[str, int]:
-    _request_or_404(request_id)
-    if not DecisionForm().validate():
-        abort(400)
+    found = _request_or_404(request_id)
+    form = DiscloseForm()
+    if not form.validate():
+        return _disclose_page(found, form, status=400)
     key = held_vetting_key()
     if key is None:
         return _locked(url_for("disclosures.show", request_id=request_id))
     try:
-        done = service.disclose(get_db(), key, request_id, current_account().id, now())
+        done = service.disclose(get_db(), key, request_id, current_account().id, now(),
+                                keys=load_keys(current_app), reason=form.reason.data or "",
+                                note=form.note.data or "", confirmed=bool(form.confirm.data))
+    except DecisionRefused as refused:
+        return _disclose_page(found, form, problem=refused.message, status=400)
     except service.NotAllowed as error:
         return _not_allowed(error, request_id)
     except LookupError:

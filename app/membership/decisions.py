@@ -12,11 +12,13 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from app.auth import accounts
+from app.common import choices, validation
+from app.common.choices import RevokeReason
 from app.common.validation import Refusal
 from app.membership import questions, records
 from app.membership.records import Decision, MemberStatus
 from app.reports import records as report_records
-from app.vault import log, outbox
+from app.vault import decision_notes, holders, log, outbox
 from app.vault.db import Connection, transaction
 from crypto.keys import BoxPrivateKey
 from crypto.keystore import ServerKeys
@@ -40,8 +42,8 @@ APPROVE_UNREAD_REASONS = {
     "referred_by_partner": _l("Referred by a partner organisation that vetted them"),
 }
 REVOKE_REASONS = {
-    "false_membership": _l("False membership"),
-    "malicious_reporting": _l("Malicious or false reporting"),
+    RevokeReason.FALSE_MEMBERSHIP.value: _l("False membership"),
+    RevokeReason.MALICIOUS_REPORTING.value: _l("Malicious or false reporting"),
 }
 
 OPEN_APPLICATION = (MemberStatus.PENDING, MemberStatus.INFO_REQUESTED)
@@ -179,37 +181,59 @@ def request_info(conn: Connection, member_id: str, reason: str, question: str,
 
 
 def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
-           now: datetime, *, keys: ServerKeys | None = None) -> None:
+           now: datetime, *, keys: ServerKeys | None = None, note: str = "",
+           confirmed: bool = False) -> None:
     """End a membership for false membership or malicious reporting.
 
-    The sealed details are kept: the terms say they may be passed to the police.
+    Takes a confirmation, a listed reason and an optional note (sealed to the vetting key,
+    so it needs `keys`). The sealed details are kept: the terms say they may be passed to
+    the police.
     """
-    if reason not in REVOKE_REASONS:
-        raise DecisionError(_l("Choose a reason from the list."))
+    reason, text = validation.decision_inputs(reason, REVOKE_REASONS, note,
+                                              confirmed=confirmed)
+    if text is not None and keys is None:
+        raise ValueError("a note is sealed to the vetting key: pass the server's keys")
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status != MemberStatus.ACTIVE:
             raise DecisionError(_l("Only an active membership can be revoked."))
+        note_id = None if text is None or keys is None else decision_notes.add(
+            conn, holders.vetting_recipient(conn, keys), event=log.Event.MEMBERSHIP_REVOKED,
+            record=f"members/{member_id}", actor_id=actor_id, text=text, now=now)
         records.set_status(conn, member_id, MemberStatus.REVOKED, decided_at=now)
         if keys is not None:
             records.revoke_delivery(conn, keys, member_id)
         accounts.close_for_member(conn, member_id)
         records.record_decision(conn, member_id, Decision.REVOKE, reason, actor_id, now)
         log.append(conn, log.membership_revoked(at=now, actor=actor_id, member_id=member_id,
-                                                reason=reason))
+                                                reason=reason, note_id=note_id))
 
 
 def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime, *,
-          recorded_by_coordinator: bool = False) -> None:
+          recorded_by_coordinator: bool = False, reason: str = "", note: str = "",
+          confirmed: bool = False, keys: ServerKeys | None = None) -> None:
     """Leave at once: delete identity, contact and their indexes; disable every login.
 
     secure_delete (set on every connection) overwrites the freed pages, so the envelopes
-    do not linger in the file. Reports stay, no longer linked to the member.
+    do not linger in the file. Reports stay, no longer linked to the member. A coordinator
+    recording it confirms, says how the member asked, and may add a note (sealed: `keys`).
     """
+    code: str | None = None
+    text: str | None = None
+    if recorded_by_coordinator:
+        code, text = validation.decision_inputs(reason, choices.values(choices.LEAVE_REASONS),
+                                                note, confirmed=confirmed)
+        if text is not None and keys is None:
+            raise ValueError("a note is sealed to the vetting key: pass the server's keys")
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
             raise DecisionError(_l("This membership has already ended."))
+        note_id = None if text is None or keys is None or actor_id is None \
+            else decision_notes.add(conn, holders.vetting_recipient(conn, keys),
+                                    event=log.Event.LEAVE_RECORDED,
+                                    record=f"members/{member_id}", actor_id=actor_id,
+                                    text=text, now=now)
         records.erase_details(conn, member_id, now)
         questions.delete_for_application(conn, member_id)
         # Reports stay (they protect others) but no longer point at the member.
@@ -217,6 +241,7 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
         accounts.close_for_member(conn, member_id)
         records.record_decision(
             conn, member_id, Decision.LEAVE_RECORDED if recorded_by_coordinator
-            else Decision.LEAVE, None, actor_id, now)
+            else Decision.LEAVE, code, actor_id, now)
         log.append(conn, log.leave_recorded(at=now, actor=actor_id, member_id=member_id,
-                                            by_member=not recorded_by_coordinator))
+                                            by_member=not recorded_by_coordinator,
+                                            reason=code, note_id=note_id))

@@ -96,6 +96,12 @@ def mark_malicious(conn: Connection, report_id: str) -> None:
                  (ReportStatus.CLOSED, report_id))
 
 
+def unmark_malicious(conn: Connection, report_id: str, status: ReportStatus) -> None:
+    """An undone malicious mark: the flag off and the status it replaced back."""
+    conn.execute("UPDATE reports SET malicious = 0, status = ? WHERE id = ? AND malicious = 1",
+                 (status, report_id))
+
+
 def forget_reporter(conn: Connection, member_id: str) -> None:
     """The member left or was purged: their reports stay, no longer linked to them."""
     conn.execute("UPDATE reports SET reporter_account_id = NULL, reporter_member_id = NULL "

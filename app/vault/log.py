@@ -59,6 +59,7 @@ class Event(StrEnum):
     ALERT_PUBLISHED = "alert_published"
     ALERT_EDITED = "alert_edited"
     ALERT_WITHDRAWN = "alert_withdrawn"
+    ALERT_WITHDRAWAL_UNDONE = "alert_withdrawal_undone"
     KEY_HOLDER_ADDED = "key_holder_added"
     KEY_HOLDER_BOUND = "key_holder_bound"
     KEY_HOLDER_REMOVED = "key_holder_removed"
@@ -251,7 +252,8 @@ _STAFF_EVENTS = frozenset({Event.STAFF_CREATED, Event.STAFF_LABELLED, Event.STAF
 
 
 def staff_changed(event: Event, *, at: datetime, actor: str, account_id: str, role: str,
-                  reason: str | None = None, sessions_ended: int | None = None) -> LogEntry:
+                  reason: str | None = None, sessions_ended: int | None = None,
+                  note_id: str | None = None) -> LogEntry:
     """A staff login created, labelled, disabled, enabled or reset: whose, by whom, why.
 
     Names the login by id and the reason by code; never the label's text or a secret.
@@ -261,7 +263,8 @@ def staff_changed(event: Event, *, at: datetime, actor: str, account_id: str, ro
     if (reason is not None) != (event in (Event.STAFF_DISABLED, Event.STAFF_ENABLED)):
         raise ValueError("disabling and enabling, and only those, give a reason")
     return LogEntry(event, at, actor, records=(f"accounts/{account_id}",),
-                    details=_details(role=role, reason=reason, sessions_ended=sessions_ended))
+                    details=_details(role=role, reason=reason, sessions_ended=sessions_ended,
+                                     note=_note(note_id)))
 
 
 def member_access_changed(event: Event, *, at: datetime, actor: str, member_id: str,
@@ -274,7 +277,8 @@ def member_access_changed(event: Event, *, at: datetime, actor: str, member_id: 
     return LogEntry(event, at, actor, records=(f"members/{member_id}", f"accounts/{account_id}"),
                     member_notified=True, details=_details(channel=channel))
 # Decisions. Each names the record by id and the reason by its code; a note a coordinator
-# typed is sealed elsewhere, so an entry says only whether there is one.
+# typed is sealed elsewhere (app/vault/decision_notes.py), so an entry names the note's
+# row ("decision_notes/<id>"), never its text.
 
 def _decision(event: Event, *, at: datetime, actor: str | None, records: Sequence[str],
               purpose: Purpose | None = None, **details: Detail) -> LogEntry:
@@ -311,33 +315,40 @@ def information_answered(*, at: datetime, actor: str, member_id: str,
                      question=f"application_questions/{question_id}")
 
 
+def _note(note_id: str | None) -> str | None:
+    return None if note_id is None else f"decision_notes/{note_id}"
+
+
 def membership_revoked(*, at: datetime, actor: str | None, member_id: str, reason: str,
-                       note: bool = False) -> LogEntry:
+                       note_id: str | None = None) -> LogEntry:
     return _decision(Event.MEMBERSHIP_REVOKED, at=at, actor=actor,
-                     records=(f"members/{member_id}",), reason=reason, note=note or None)
+                     records=(f"members/{member_id}",), reason=reason, note=_note(note_id))
 
 
 def leave_recorded(*, at: datetime, actor: str | None, member_id: str, by_member: bool,
-                   reason: str | None = None, note: bool = False) -> LogEntry:
+                   reason: str | None = None, note_id: str | None = None) -> LogEntry:
     """A membership ended by leaving: the member's own choice, or recorded by a coordinator."""
     return _decision(Event.LEAVE_RECORDED, at=at, actor=actor,
                      records=(f"members/{member_id}",),
                      recorded_by="member" if by_member else "coordinator", reason=reason,
-                     note=note or None)
+                     note=_note(note_id))
 
 
 def report_marked_malicious(*, at: datetime, actor: str, report_id: str,
-                            reason: str | None = None, note: bool = False) -> LogEntry:
+                            reason: str | None = None, note_id: str | None = None,
+                            previous_status: str | None = None) -> LogEntry:
+    """`previous_status`: what an undo puts back (the mark itself closes the report)."""
     return _decision(Event.REPORT_MARKED_MALICIOUS, at=at, actor=actor,
                      purpose=Purpose.REPORT_REVIEW, records=(f"reports/{report_id}",),
-                     reason=reason, note=note or None)
+                     reason=reason, note=_note(note_id), previous_status=previous_status)
 
 
 def report_malicious_undone(*, at: datetime, actor: str, report_id: str, reason: str,
-                            note: bool = False) -> LogEntry:
+                            note_id: str | None = None,
+                            restored_status: str | None = None) -> LogEntry:
     return _decision(Event.REPORT_MARKED_MALICIOUS_UNDONE, at=at, actor=actor,
                      purpose=Purpose.REPORT_REVIEW, records=(f"reports/{report_id}",),
-                     reason=reason, note=note or None)
+                     reason=reason, note=_note(note_id), restored_status=restored_status)
 
 
 def alert_published(*, at: datetime, actor: str | None, alert_id: str, version: int,
@@ -356,9 +367,17 @@ def alert_edited(*, at: datetime, actor: str | None, alert_id: str, version: int
 
 
 def alert_withdrawn(*, at: datetime, actor: str | None, alert_id: str,
-                    reason: str | None = None, note: bool = False) -> LogEntry:
+                    reason: str | None = None, note_id: str | None = None) -> LogEntry:
     return _decision(Event.ALERT_WITHDRAWN, at=at, actor=actor, records=(f"alerts/{alert_id}",),
-                     reason=reason, note=note or None)
+                     reason=reason, note=_note(note_id))
+
+
+def alert_withdrawal_undone(*, at: datetime, actor: str, alert_id: str, version: int,
+                            reason: str, note_id: str | None = None) -> LogEntry:
+    """A withdrawn alert published again, as the version it was withdrawn at."""
+    return _decision(Event.ALERT_WITHDRAWAL_UNDONE, at=at, actor=actor,
+                     records=(f"alerts/{alert_id}",), version=version, reason=reason,
+                     note=_note(note_id))
 def key_holder_added(*, at: datetime, actor: str, holder_id: str, kind: str,
                      account_id: str | None, holder_key: str, source: str) -> LogEntry:
     """A wrap of the vetting key made for a new holder; `source` says what opened it."""
@@ -464,6 +483,31 @@ def opened_since_unlock(conn: Connection, actor: str, record: str, purpose: Purp
         "AND json_extract(d.body, '$.actor') = ? AND json_extract(d.body, '$.purpose') = ? "
         "AND r.value = ? LIMIT 1", (row["seq"], actor, purpose.value, record)).fetchone()
     return found is not None
+
+
+def latest(conn: Connection, event: Event, record: str) -> Mapping[str, object] | None:
+    """The body of the newest `event` entry naming `record`, or None: what an undo reads
+    to know the state it puts back, so the evidence and the restoring are one thing."""
+    row = conn.execute(
+        "SELECT d.body AS body FROM disclosure_log d, json_each(d.body, '$.records') r "
+        "WHERE json_extract(d.body, '$.event') = ? AND r.value = ? "
+        "ORDER BY d.seq DESC LIMIT 1", (event.value, record)).fetchone()
+    if row is None:
+        return None
+    body = json.loads(row["body"])
+    assert isinstance(body, dict)
+    return body
+
+
+def for_record(conn: Connection, record: str,
+               events: Sequence[Event]) -> list[Mapping[str, object]]:
+    """The bodies of the `events` entries naming `record`, oldest first."""
+    wanted = {event.value for event in events}
+    rows = conn.execute(
+        "SELECT d.body AS body FROM disclosure_log d, json_each(d.body, '$.records') r "
+        "WHERE r.value = ? ORDER BY d.seq", (record,)).fetchall()
+    bodies = [json.loads(row["body"]) for row in rows]
+    return [body for body in bodies if isinstance(body, dict) and body.get("event") in wanted]
 
 
 def verify(conn: Connection) -> audit_chain.ChainVerdict:

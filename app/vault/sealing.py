@@ -40,6 +40,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("contact_requests", "details"): frozenset({"requester", "reference", "note"}),
     # An organisation's answer to a coordinator's question may name people.
     ("application_questions", "answer"): frozenset({"answer"}),
+    # The optional note given with an irreversible decision or its undo (it may name people).
+    ("decision_notes", "body"): frozenset({"note"}),
 }
 
 

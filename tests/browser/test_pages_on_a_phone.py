@@ -76,7 +76,13 @@ def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
             "/coordinator/disclosures/", "/coordinator/disclosures/new",
             f"/coordinator/disclosures/{request_id}", "/coordinator/disclosures/contact/new",
             f"/coordinator/disclosures/contact/{contact_id}",
-            "/coordinator/disclosures/export", "/statistics/", "/account"]),
+            "/coordinator/disclosures/export", "/statistics/", "/account",
+            # The confirmation pages of irreversible steps (confirm.html).
+            f"/coordinator/reports/{own_report}/malicious",
+            f"/coordinator/members/{member.member_id}/revoke",
+            f"/coordinator/members/{member.member_id}/leave",
+            f"/coordinator/alerts/{alert_id}/withdraw",
+            f"/coordinator/disclosures/{request_id}/disclose"]),
         "auditor": (auditor, ["/audit/", "/audit/checkpoints", "/statistics/", "/account"]),
     }
 

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from tests import canary
-from tests.flows import INDIVIDUAL, USERNAME
+from tests.flows import INDIVIDUAL, USERNAME, unlock
 from tests.people import Person, make_member, make_published_alert, make_report
 from tests.test_checker import FOUND_ONE, NOT_FOUND, check
 from tests.threats.planted import APPLICANT, MEMBER, REPORT, Planted, every_route, plant
@@ -36,8 +36,14 @@ def planted(tmp_path_factory: pytest.TempPathFactory, keys_dir: Path) -> Planted
     closed = make_report(app, reporter, **CLOSED)
     malicious = make_report(app, reporter, **MALICIOUS)
     coordinator = world.signed_in(world.coordinators[0])
-    for report_id, action in ((closed, "close"), (malicious, "malicious")):
-        done = post_form(coordinator, f"/coordinator/reports/{report_id}/{action}", {},
+    assert unlock(coordinator, world.keys_dir).status_code == 302
+    # "Malicious" needs the report read in this unlock, then a confirmed, listed reason.
+    url = f"/coordinator/reports/{malicious}"
+    assert post_form(coordinator, f"{url}/unseal", {}, form_url=url).status_code == 200
+    for report_id, action, form in ((closed, "close", {}),
+                                    (malicious, "malicious",
+                                     {"reason": "invented", "confirm": "y"})):
+        done = post_form(coordinator, f"/coordinator/reports/{report_id}/{action}", form,
                          form_url=f"/coordinator/reports/{report_id}")
         assert done.status_code == 302, action
     make_published_alert(app, identifiers=(PUBLISHED,))
