@@ -567,3 +567,114 @@ __all__ = [
     "read_first_holders",
     "unlock_private_key",
 ]
+
+
+# --- rotating the delivery, audit and database keys ------------------------------------
+
+DELIVERY_NEXT_KEY = "delivery.key.next"
+DELIVERY_RETIRED = "delivery-retired.pub"
+AUDIT_RETIRED = "audit-retired.pub"
+AUDIT_NEXT_KEY = "audit.key.next"
+DATABASE_OLD_KEY = "database.key.old"
+DATABASE_NEXT_KEY = "database.key.next"
+RETIRED_FORMAT = "uglymugs-retired-keys"
+
+
+def replace_file(path: Path, write: Callable[[Path], None]) -> None:
+    """Replace ``path`` atomically: ``write`` makes a new file beside it, then a rename.
+
+    A reader (or a process killed half-way) sees the old file or the new one, never half.
+    """
+    path = Path(path)
+    replacement = path.with_name(f".{path.name}.replacement")
+    replacement.unlink(missing_ok=True)
+    write(replacement)
+    os.replace(replacement, path)
+
+
+def retired_keys(keys_dir: Path, name: str) -> list[bytes]:
+    """The public halves listed in a retired-keys file (none if there is no file)."""
+    path = Path(keys_dir) / name
+    if not os.path.lexists(path):
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="ascii"))
+        keys = doc["keys"] if doc.get("format") == RETIRED_FORMAT else None
+        if not isinstance(keys, list):
+            raise ValueError("not a retired-keys file")
+        found = [strict_hex(item, PUBLIC_KEY_BYTES) for item in keys]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise DamagedKeyFile(f"{path} is damaged: {exc}") from None
+    if any(raw is None for raw in found):
+        raise DamagedKeyFile(f"{path} is damaged: bad public key")
+    return [raw for raw in found if raw is not None]
+
+
+def add_retired_key(keys_dir: Path, name: str, raw: bytes) -> None:
+    """List one more retired public half (idempotent: a key is listed once)."""
+    listed = retired_keys(keys_dir, name)
+    if raw in listed:
+        return
+    body = json.dumps({"format": RETIRED_FORMAT, "version": 1,
+                       "keys": [key.hex() for key in [*listed, raw]]}, indent=2) + "\n"
+    replace_file(Path(keys_dir) / name, _writer_mode(body.encode("ascii"), 0o644))
+
+
+def _writer_mode(data: bytes, mode: int) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        write_new_file(path, data, mode)
+
+    return write
+
+
+@dataclass(frozen=True)
+class DeliveryRotation:
+    """The delivery key being retired and the one replacing it (both opened)."""
+
+    old: BoxPrivateKey
+    new: BoxPrivateKey
+    resumed: bool
+
+
+def begin_delivery_rotation(keys_dir: Path, passphrase: str, new_passphrase: str, *,
+                            kdf_opslimit: int = argon2id.OPSLIMIT_MODERATE,
+                            kdf_memlimit: int = argon2id.MEMLIMIT_MODERATE) -> DeliveryRotation:
+    """Open the delivery key and make (or, after a kill, reopen) its successor.
+
+    The successor is written, sealed under ``new_passphrase``, as ``delivery.key.next``
+    before any envelope is re-wrapped for it, so a rotation killed at any point can be run
+    again: delivery.key.next's presence is what says a rotation is under way.
+    """
+    keys_dir = Path(keys_dir)
+    following = keys_dir / DELIVERY_NEXT_KEY
+    current = read_public_key_file(keys_dir / DELIVERY_PUB, "delivery")
+    header = read_private_key_header(keys_dir / DELIVERY_KEY)
+    if os.path.lexists(following):
+        successor = read_private_key_header(following)
+        # Killed between renaming delivery.pub and delivery.key: either may be current.
+        if current not in (header.public, successor.public):
+            raise KeyMismatch(f"{following} belongs to no rotation of {keys_dir / DELIVERY_PUB}")
+        old = read_private_key_file(keys_dir / DELIVERY_KEY, passphrase, kind="delivery")
+        new = read_private_key_file(following, new_passphrase, kind="delivery")
+        return DeliveryRotation(old, new, resumed=True)
+    if header.public != current:
+        raise KeyMismatch(f"{keys_dir / DELIVERY_KEY} does not belong to "
+                          f"{keys_dir / DELIVERY_PUB}")
+    old = read_private_key_file(keys_dir / DELIVERY_KEY, passphrase, kind="delivery")
+    new = generate_box_keypair("delivery")
+    write_new_file(following, encode_private_key_file(
+        new, new_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit), 0o600)
+    return DeliveryRotation(old, new, resumed=False)
+
+
+def finish_delivery_rotation(keys_dir: Path, rotation: DeliveryRotation) -> None:
+    """Make the successor current once no envelope needs the old key: the old public half
+    joins delivery-retired.pub (so `keys verify` can name it), then delivery.pub, then
+    delivery.key are replaced, each step atomic and each safe to repeat after a kill."""
+    keys_dir = Path(keys_dir)
+    add_retired_key(keys_dir, DELIVERY_RETIRED, rotation.old.public.raw)
+    replace_file(keys_dir / DELIVERY_PUB,
+                 lambda path: write_public_key_file(path, rotation.new.public))
+    following = keys_dir / DELIVERY_NEXT_KEY
+    if os.path.lexists(following):
+        os.replace(following, keys_dir / DELIVERY_KEY)

@@ -448,8 +448,11 @@ def register(app: Flask) -> None:
         """Count envelopes per key in each sealed place; exit 1 if any is unsafe or lost."""
         keys = load_keys(app)
         with database(app) as conn:
+            retired = [PublicKey("delivery", raw) for raw in keystore.retired_keys(
+                state(app).config.keys_dir, keystore.DELIVERY_RETIRED)]
             report = rotation.verify(conn, delivery=keys.delivery_public,
-                                     vetting_file=keys.vetting_public)
+                                     vetting_file=keys.vetting_public,
+                                     retired_delivery=retired)
         for (table, column), entry in report.places.items():
             click.echo(f"{table}.{column}: {entry.envelopes} envelopes")
             for kid, count in sorted(entry.by_key.items(), key=lambda item: -item[1]):
@@ -504,6 +507,64 @@ def register(app: Flask) -> None:
         _write_vetting_pub(app, done.new)
         click.echo(f"Rotation finished: {done.rewrapped} envelopes re-wrapped; vetting key "
                    f"{done.old.fingerprint} retired, {done.new.fingerprint} current.")
+
+    @rotate_cli.command("delivery")
+    @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Read the delivery key's passphrase from this file's first line "
+                       "instead of asking.")
+    @_NEW_PASSPHRASE_FILE
+    @click.option("--keep-passphrase", is_flag=True,
+                  help="Seal the new delivery key under the old key's passphrase.")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.option("--batch-size", type=click.IntRange(1, 100_000),
+                  default=rotation.BATCH_SIZE, show_default=True,
+                  help="Envelopes re-wrapped per transaction.")
+    @_clear_errors
+    def rotate_delivery(passphrase_file: Path | None, new_passphrase_file: Path | None,
+                        keep_passphrase: bool, yes: bool, batch_size: int) -> None:
+        """A new delivery (worker) key: only the envelopes with a delivery wrap re-wrapped.
+
+        Those are active push members' contacts and pending notices' secrets; no payload
+        is re-encrypted. Resumable: if it stops (even kill -9), run it again with the same
+        passphrases. Restart the web process and the worker when it has finished.
+        """
+        if keep_passphrase and new_passphrase_file is not None:
+            fail("Give --keep-passphrase or --new-passphrase-file, not both.")
+        keys_dir = state(app).config.keys_dir
+        resuming = (keys_dir / keystore.DELIVERY_NEXT_KEY).exists()
+        with database(app) as conn:
+            if not resuming and not yes:
+                click.confirm("Rotate the delivery key now?", abort=True, err=True)
+            old_passphrase = read_passphrase(passphrase_file, "the delivery key")
+            if keep_passphrase:
+                passphrase = old_passphrase
+            elif resuming:
+                passphrase = read_passphrase(new_passphrase_file,
+                                             "the new delivery key (as given before)")
+            else:
+                passphrase = new_passphrase(new_passphrase_file, "the new delivery key")
+            kdf = _kdf(app)
+            run = keystore.begin_delivery_rotation(
+                keys_dir, old_passphrase, passphrase, kdf_opslimit=kdf["opslimit"],
+                kdf_memlimit=kdf["memlimit"])
+            if not run.resumed:
+                rotation.delivery_started(conn, run.old.public, run.new.public,
+                                          state(app).clock())
+            pending = rotation.delivery_pending(conn, run.old.public, batch_size)
+            verb = "Resuming" if run.resumed else "Started"
+            click.echo(f"{verb} delivery key rotation: {run.old.public.fingerprint} -> "
+                       f"{run.new.public.fingerprint}. {pending} envelopes to re-wrap.")
+            with click.progressbar(length=pending, label="Re-wrapping",
+                                   file=sys.stderr) as bar:
+                moved = rotation.rotate_delivery(
+                    conn, run.old, run.new, state(app).clock, batch_size=batch_size,
+                    progress=lambda _place, done: bar.update(done))
+        keystore.finish_delivery_rotation(keys_dir, run)
+        state(app).keys = None  # reload on next use
+        click.echo(f"Rotation finished: {sum(moved.values())} envelopes re-wrapped; delivery "
+                   f"key {run.old.public.fingerprint} retired, {run.new.public.fingerprint} "
+                   "current. Restart the web process and the worker now (the worker with the "
+                   "new key's passphrase, if you chose a new one).")
 
     keys_cli.add_command(rotate_cli)
 

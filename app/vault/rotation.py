@@ -21,7 +21,7 @@ that may, because it changes only an envelope's wraps, never the value sealed th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,16 +127,18 @@ def _moved(sealed: bytes, old: BoxPrivateKey, new: PublicKey) -> bytes:
 Progress = Callable[[Place, int], None]
 
 
-def rewrap_batches(conn: Connection, rotation: Rotation, old: BoxPrivateKey,
-                   new: BoxPrivateKey, *, batch_size: int = BATCH_SIZE,
-                   progress: Progress | None = None,
-                   workers: int = WORKERS) -> dict[Place, int]:
-    """One pass over every sealed place; returns how many envelopes each place moved."""
-    if old.public != rotation.old or new.public != rotation.new:
-        raise RotationError("these are not the keys of the rotation under way")
+def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
+                  new: PublicKey, *, batch_size: int = BATCH_SIZE,
+                  progress: Progress | None = None, workers: int = WORKERS,
+                  counted: Callable[[int], None] | None = None) -> dict[Place, int]:
+    """One pass over `places`: every envelope carrying `old` is re-wrapped for `new`.
+
+    The machinery every rotation shares (vetting, delivery): batches by rowid, the
+    re-wrapping on a pool, one transaction per batch in which `counted` may record progress.
+    """
     moved: Counter[Place] = Counter()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for place in SEALED_PLACES:
+        for place in places:
             table, column = place
             update = (f"UPDATE {table} SET {column} = ? "  # noqa: S608
                       f"WHERE rowid = ? AND {column} = ?")
@@ -145,16 +147,32 @@ def rewrap_batches(conn: Connection, rotation: Rotation, old: BoxPrivateKey,
                         if old.key_id in envelope.recipients_of(sealed)]
                 if not todo:
                     continue
-                after = list(pool.map(lambda item: _moved(item[1], old, new.public), todo))
+                after = list(pool.map(lambda item: _moved(item[1], old, new), todo))
                 with transaction(conn):
                     done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
                                for (rid, sealed), blob in zip(todo, after, strict=True))
-                    conn.execute("UPDATE key_rotations SET rewrapped = rewrapped + ? "
-                                 "WHERE id = ?", (done, rotation.id))
+                    if counted is not None:
+                        counted(done)
                 moved[place] += done
                 if progress is not None:
                     progress(place, done)
     return dict(moved)
+
+
+def rewrap_batches(conn: Connection, rotation: Rotation, old: BoxPrivateKey,
+                   new: BoxPrivateKey, *, batch_size: int = BATCH_SIZE,
+                   progress: Progress | None = None,
+                   workers: int = WORKERS) -> dict[Place, int]:
+    """One pass over every sealed place; returns how many envelopes each place moved."""
+    if old.public != rotation.old or new.public != rotation.new:
+        raise RotationError("these are not the keys of the rotation under way")
+
+    def counted(done: int) -> None:
+        conn.execute("UPDATE key_rotations SET rewrapped = rewrapped + ? WHERE id = ?",
+                     (done, rotation.id))
+
+    return rewrap_places(conn, SEALED_PLACES, old, new.public, batch_size=batch_size,
+                         progress=progress, workers=workers, counted=counted)
 
 
 @dataclass(frozen=True)
@@ -249,10 +267,12 @@ class KeyReport:
     problems: list[str]
 
 
-def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) -> KeyReport:
+def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey,
+           retired_delivery: Iterable[PublicKey] = ()) -> KeyReport:
     """Check that every envelope can be opened by a holder (or the worker) and none by a
     retired key. `vetting_file` (keys/vetting.pub) names the key of a deployment whose
-    database knows none yet."""
+    database knows none yet; `retired_delivery` (keys/delivery-retired.pub) the delivery
+    keys that `keys rotate delivery` replaced."""
     known = holders.vetting_keys(conn)
     wraps = holders.wrap_counts(conn)
     labels: dict[bytes, str] = {}
@@ -267,6 +287,11 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
         problems.append("the database has no key holders yet: enrol coordinators with "
                         "keys enrol --vetting-key")
     labels[delivery.key_id] = f"delivery {delivery.fingerprint}"
+    retired_delivery = list(retired_delivery)
+    retired_out = {k.key_id for k in retired_delivery if k.key_id != delivery.key_id}
+    for replaced in retired_delivery:
+        if replaced.key_id in retired_out:
+            labels[replaced.key_id] = f"delivery {replaced.fingerprint} (retired)"
     current = [k for k in known if k.state is VettingKeyState.CURRENT]
     if current and not wraps.get(current[0].public.key_id):
         problems.append("no key holder can open the current vetting key")
@@ -280,6 +305,7 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
 
     places = census(conn, openable)
     retired = {k.public.key_id for k in known if k.state is VettingKeyState.RETIRED}
+    retired |= retired_out
     for (table, column), entry in places.items():
         where = f"{table}.{column}"
         for kid, n in entry.by_key.items():
@@ -292,3 +318,58 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
             problems.append(f"{where}: {entry.unopenable} envelopes carry no key that a "
                             "holder (or, for notices, the worker) can open")
     return KeyReport(places, labels, problems)
+
+
+# --- the delivery key --------------------------------------------------------------------
+
+# Where a delivery wrap can be: an active push member's contact, and a notice's secret.
+# A pending reset code sealed to the old key alone would otherwise never be sent.
+DELIVERY_PLACES: tuple[Place, ...] = (("members", "contact"), ("outbox", "payload"))
+
+
+def delivery_started(conn: Connection, old: PublicKey, new: PublicKey, now: datetime,
+                     actor: str = log.OPERATOR) -> None:
+    with transaction(conn):
+        log.append(conn, log.delivery_rotation_started(
+            at=now, actor=actor, old_key=old.fingerprint, new_key=new.fingerprint))
+
+
+def _carrying_in(conn: Connection, places: Iterable[Place], key_id: bytes,
+                 batch_size: int) -> dict[Place, int]:
+    found: dict[Place, int] = {}
+    for place in places:
+        found[place] = sum(key_id in envelope.recipients_of(sealed)
+                           for batch in _rows(conn, place, batch_size) for _rid, sealed in batch)
+    return found
+
+
+def delivery_pending(conn: Connection, old: PublicKey, batch_size: int = BATCH_SIZE) -> int:
+    """How many envelopes still carry the delivery key `old`."""
+    return sum(_carrying_in(conn, DELIVERY_PLACES, old.key_id, batch_size).values())
+
+
+def rotate_delivery(conn: Connection, old: BoxPrivateKey, new: BoxPrivateKey,
+                    clock: Callable[[], datetime], *, actor: str = log.OPERATOR,
+                    batch_size: int = BATCH_SIZE, progress: Progress | None = None,
+                    workers: int = WORKERS) -> dict[Place, int]:
+    """Re-wrap every delivery wrap from `old` to `new` (never a payload re-encrypted);
+    logged with its counts once a scan under the write lock finds none left on `old`.
+
+    Safe to run again after a kill: envelopes already moved no longer carry `old`. The
+    caller makes the new key current on disk only after this returns.
+    """
+    moved: Counter[Place] = Counter()
+    while True:
+        moved.update(rewrap_places(conn, DELIVERY_PLACES, old, new.public,
+                                   batch_size=batch_size, progress=progress,
+                                   workers=workers))
+        with transaction(conn):
+            if delivery_pending(conn, old.public, batch_size):
+                continue  # sealed meanwhile by a web process still on the old key
+            now_carrying = _carrying_in(conn, DELIVERY_PLACES, new.key_id, batch_size)
+            log.append(conn, log.delivery_rotation_finished(
+                at=clock(), actor=actor, old_key=old.fingerprint, new_key=new.fingerprint,
+                rewrapped=sum(moved.values()),
+                counts=[f"{table}.{column}={n}"
+                        for (table, column), n in now_carrying.items()]))
+            return dict(moved)
