@@ -12,6 +12,33 @@ Layout of ``keys_dir`` (mode 0700)::
     delivery.key   delivery private key, sealed under a passphrase            (0600)
     first-holders.json  the vetting public key and its first holders' wraps       (0600)
                    (read once by init-db; nothing in it opens without a holder key file)
+    delivery-retired.pub  public halves of delivery keys `keys rotate delivery`     (0644)
+                   replaced, oldest first (so `keys verify` can name a retired key)
+    audit-retired.pub     public halves of audit keys `keys rotate audit` replaced, (0644)
+                   oldest first (for people and tools outside the database)
+    database.key.old      the previous database key, kept by `keys rotate database` (0600)
+                   until the operator has proven the new one (see below)
+
+Files that exist only while a rotation is under way (each is written, complete, before
+anything depends on it, so a rotation killed at any point is finished by running it
+again): ``delivery.key.next`` (the new delivery key, sealed under its passphrase),
+``audit.key.next`` (the new audit seed), ``database.key.next`` (the new database key,
+before SQLCipher's rekey commits).
+
+Rotating the audit key. Old public halves are never dropped: the handover checkpoint,
+signed by the new key, is co-signed by the old one and stored with the old key's public
+half (the database's ``audit_cosignatures``), so verification, trusting only
+``audit.pub`` from outside, follows the handovers back to the first key and every old
+checkpoint keeps verifying, while a key that nobody handed over to is unknown.
+``audit-retired.pub`` lists the same halves for anyone reading the keys folder.
+
+Rotating the database key. A backup is made first; the new key is written as
+``database.key.next``; ``PRAGMA rekey`` rewrites the database; once a fresh connection
+opens it with the new key, the old key is renamed ``database.key.old`` and the new one
+becomes ``database.key`` (each a rename). Killed at any moment, the database opens with
+``database.key``, ``database.key.next`` or ``database.key.old``: running the rotation
+again finds which and finishes. Delete ``database.key.old`` (and its offline copies) once
+the web process and worker run with the new key and a new backup verifies.
 
 Key holders. The vetting private key is never written to a file: the ceremony wraps it
 for each first holder (crypto/holder_wrap.py) and for the recovery holder if asked, and
@@ -678,3 +705,42 @@ def finish_delivery_rotation(keys_dir: Path, rotation: DeliveryRotation) -> None
     following = keys_dir / DELIVERY_NEXT_KEY
     if os.path.lexists(following):
         os.replace(following, keys_dir / DELIVERY_KEY)
+
+
+@dataclass(frozen=True)
+class AuditRotation:
+    old: nacl.signing.SigningKey
+    new: nacl.signing.SigningKey
+    resumed: bool
+
+
+def begin_audit_rotation(keys_dir: Path) -> AuditRotation:
+    """The audit signing key and its successor, written first as ``audit.key.next`` (so a
+    rotation killed at any point signs its handover with the same new key when rerun)."""
+    keys_dir = Path(keys_dir)
+    following = keys_dir / AUDIT_NEXT_KEY
+    old = nacl.signing.SigningKey(read_secret_file(keys_dir / AUDIT_KEY, SECRET_BYTES))
+    current = read_verify_key_file(keys_dir / AUDIT_PUB, "audit")
+    if os.path.lexists(following):
+        new = nacl.signing.SigningKey(read_secret_file(following, SECRET_BYTES))
+        if current not in (old.verify_key, new.verify_key):
+            raise KeyMismatch(f"{following} belongs to no rotation of {keys_dir / AUDIT_PUB}")
+        return AuditRotation(old, new, resumed=True)
+    if old.verify_key != current:
+        raise KeyMismatch(f"{keys_dir / AUDIT_KEY} does not belong to {keys_dir / AUDIT_PUB}")
+    new = generate_signing_key()
+    write_secret_file(following, bytes(new))
+    return AuditRotation(old, new, resumed=False)
+
+
+def finish_audit_rotation(keys_dir: Path, rotation: AuditRotation) -> None:
+    """After the handover checkpoint is stored: list the old public half in
+    audit-retired.pub (for people and tools outside the database; verification reads the
+    handover itself), then replace audit.pub and audit.key, each step safe to repeat."""
+    keys_dir = Path(keys_dir)
+    add_retired_key(keys_dir, AUDIT_RETIRED, bytes(rotation.old.verify_key))
+    replace_file(keys_dir / AUDIT_PUB,
+                 lambda path: write_verify_key_file(path, rotation.new.verify_key))
+    following = keys_dir / AUDIT_NEXT_KEY
+    if os.path.lexists(following):
+        os.replace(following, keys_dir / AUDIT_KEY)

@@ -37,7 +37,13 @@ from crypto.keyfile import (
     write_new_file,
     write_public_key_file,
 )
-from crypto.keys import BoxPrivateKey, PublicKey, generate_box_keypair
+from crypto.keys import (
+    BoxPrivateKey,
+    PublicKey,
+    format_fingerprint,
+    generate_box_keypair,
+    signing_key_id,
+)
 from crypto.passphrase import generate_passphrase
 from crypto.recovery import RecoveryError, check_threshold, combine_shares, split_key
 
@@ -565,6 +571,38 @@ def register(app: Flask) -> None:
                    f"key {run.old.public.fingerprint} retired, {run.new.public.fingerprint} "
                    "current. Restart the web process and the worker now (the worker with the "
                    "new key's passphrase, if you chose a new one).")
+
+    @rotate_cli.command("audit")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @_clear_errors
+    def rotate_audit(yes: bool) -> None:
+        """A new audit signing key; every old checkpoint keeps verifying.
+
+        The handover checkpoint (the log's head, just after the entry recording this
+        rotation) is signed by the new key and co-signed by the old, so trust passes from
+        old to new. Resumable: if it stops, run it again. Restart the web process and the
+        worker when it has finished.
+        """
+        from app.audit.checkpoints import LogNotVerified, hand_over
+
+        keys_dir = state(app).config.keys_dir
+        resuming = (keys_dir / keystore.AUDIT_NEXT_KEY).exists()
+        with database(app) as conn:
+            if not resuming and not yes:
+                click.confirm("Rotate the audit signing key now?", abort=True, err=True)
+            run = keystore.begin_audit_rotation(keys_dir)
+            try:
+                handover = hand_over(conn, run.old, run.new, state(app).clock())
+            except LogNotVerified as error:
+                fail(f"The log does not verify, so trust is not handed over: {error}")
+        keystore.finish_audit_rotation(keys_dir, run)
+        state(app).keys = None  # reload on next use
+        old = format_fingerprint(signing_key_id(run.old.verify_key))
+        new = format_fingerprint(signing_key_id(run.new.verify_key))
+        click.echo(f"Audit key rotated: {old} retired (listed in "
+                   f"{keystore.AUDIT_RETIRED}), {new} current. The handover checkpoint at "
+                   f"entry {handover.seq} is signed by both. Restart the web process and the "
+                   "worker now; auditors should export the checkpoints again.")
 
     keys_cli.add_command(rotate_cli)
 
