@@ -744,3 +744,49 @@ def finish_audit_rotation(keys_dir: Path, rotation: AuditRotation) -> None:
     following = keys_dir / AUDIT_NEXT_KEY
     if os.path.lexists(following):
         os.replace(following, keys_dir / AUDIT_KEY)
+
+
+@dataclass(frozen=True)
+class DatabaseRotation:
+    old: bytes = field(repr=False)
+    new: bytes = field(repr=False)
+    resumed: bool
+
+
+def begin_database_rotation(keys_dir: Path) -> DatabaseRotation:
+    """The database key in use and its successor, written first as database.key.next.
+
+    Refuses while database.key.old is still there (from a rotation not yet proven and
+    cleared), so no key that a database or backup may still need is ever overwritten.
+    """
+    keys_dir = Path(keys_dir)
+    following = keys_dir / DATABASE_NEXT_KEY
+    previous = keys_dir / DATABASE_OLD_KEY
+    if os.path.lexists(following):
+        new = read_secret_file(following, SECRET_BYTES)
+        # Killed between the two renames, database.key is already database.key.old.
+        source = keys_dir / DATABASE_KEY
+        if not os.path.lexists(source):
+            source = previous
+        return DatabaseRotation(read_secret_file(source, SECRET_BYTES), new, resumed=True)
+    if os.path.lexists(previous):
+        raise KeysExist(f"{previous} is still there from the last rotation. Once the "
+                        "service runs with database.key and a new backup verifies, delete "
+                        "it (and keep a copy with the backups made before that rotation), "
+                        "then run this again.", [previous])
+    old = read_secret_file(keys_dir / DATABASE_KEY, SECRET_BYTES)
+    new = nacl.utils.random(SECRET_BYTES)
+    write_secret_file(following, new)
+    return DatabaseRotation(old, new, resumed=False)
+
+
+def finish_database_rotation(keys_dir: Path) -> None:
+    """After the rekey is proven: database.key -> database.key.old, then
+    database.key.next -> database.key (two renames, each safe to repeat)."""
+    keys_dir = Path(keys_dir)
+    current, following = keys_dir / DATABASE_KEY, keys_dir / DATABASE_NEXT_KEY
+    if not os.path.lexists(following):
+        return
+    if os.path.lexists(current):
+        os.replace(current, keys_dir / DATABASE_OLD_KEY)
+    os.replace(following, current)

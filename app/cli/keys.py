@@ -604,6 +604,48 @@ def register(app: Flask) -> None:
                    f"entry {handover.seq} is signed by both. Restart the web process and the "
                    "worker now; auditors should export the checkpoints again.")
 
+    @rotate_cli.command("database")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @_clear_errors
+    def rotate_database(yes: bool) -> None:
+        """A new database key: a backup first, then SQLCipher's rekey, then the key file.
+
+        Stop the web process and the worker first (their connections hold the old key).
+        The old key is kept as database.key.old: backups made before this rotation need it.
+        Resumable: if it stops (even kill -9), run it again.
+        """
+        from app.cli.backup import take_backup
+        from app.vault import rekey
+
+        config = state(app).config
+        keys_dir, path = config.keys_dir, config.database_path
+        between_renames = (not (keys_dir / keystore.DATABASE_KEY).exists()
+                           and (keys_dir / keystore.DATABASE_NEXT_KEY).exists())
+        resuming = (keys_dir / keystore.DATABASE_NEXT_KEY).exists()
+        if not resuming:
+            verify_ready(app)  # after a kill the database may already be under the new key
+        if not resuming and not yes:
+            click.confirm("Stop the web process and the worker first. Rotate the database "
+                          "key now?", abort=True, err=True)
+        run = keystore.begin_database_rotation(keys_dir)
+        made = None
+        if not between_renames and rekey.opens_with(path, run.old):
+            made = take_backup(app)
+            click.echo(f"Backup made first: {made.path} (it opens with "
+                       f"{keystore.DATABASE_OLD_KEY} once this finishes).")
+            rekey.rekey(path, run.old, run.new)
+        elif not rekey.opens_with(path, run.new):
+            fail(f"The database at {path} opens with neither {keystore.DATABASE_KEY} nor "
+                 f"{keystore.DATABASE_NEXT_KEY}: nothing was changed.")
+        rekey.record(path, run.new, backup=made.path.name if made else "made before a kill",
+                     now=state(app).clock())
+        keystore.finish_database_rotation(keys_dir)
+        state(app).keys = None  # reload on next use
+        click.echo(f"Database key rotated: {path} opens with the new {keystore.DATABASE_KEY} "
+                   f"only. The old key is {keys_dir / keystore.DATABASE_OLD_KEY}: keep it "
+                   "(offline) with the backups made before now, and delete it here once the "
+                   "web process and the worker run again and a new backup verifies.")
+
     keys_cli.add_command(rotate_cli)
 
     recovery_cli = AppGroup("recovery", help="The recovery holder: SLIP-39 shares.")
