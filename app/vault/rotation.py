@@ -7,12 +7,13 @@ exists only inside holder wraps, so a rotation killed at any moment loses nothin
 `rewrap_batches` walks every sealed place in batches of rows (by rowid, so memory stays
 flat): each envelope that carries the old key gets its data key re-wrapped for the new
 key and the old wrap dropped (crypto.envelope.rewrap: nonce and ciphertext untouched,
-no payload is re-encrypted). The re-wrapping runs on a small thread pool (libsodium
-releases the GIL), the writes in one short transaction per batch, each row replaced only
-if it is still the bytes that were read (a row changed meanwhile is picked up on the next
-pass). `finish` retires the old key once a scan inside its transaction finds no envelope
-that carries it, and deletes every wrap of it. Running `rotate` again after a kill
-resumes the same rotation: already re-wrapped rows no longer carry the old key.
+no payload is re-encrypted). Large batches are re-wrapped on worker processes (one per
+core, a batch ahead of the writer), the writes in one short transaction per batch, each
+row replaced only if it is still the bytes that were read (a row changed meanwhile is
+picked up on the next pass). `finish` retires the old key once a scan inside its
+transaction finds no envelope that carries it, and deletes every wrap of it. Running
+`rotate` again after a kill resumes the same rotation: already re-wrapped rows no longer
+carry the old key.
 
 This module rewrites sealed columns of tables other modules own; it is the one place
 that may, because it changes only an envelope's wraps, never the value sealed there.
@@ -20,11 +21,13 @@ that may, because it changes only an envelope's wraps, never the value sealed th
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing import get_context
 
 from app.common.clock import stamp
 from app.common.ids import new_id
@@ -127,35 +130,68 @@ def _moved(sealed: bytes, old: BoxPrivateKey, new: PublicKey) -> bytes:
 Progress = Callable[[Place, int], None]
 
 
+# A batch this big is worth sending to worker processes (spawned, so nothing of the
+# parent's threads or connections is inherited); smaller rotations re-wrap in-process.
+PROCESS_FROM = 256
+
+
+def _moved_all(blobs: list[bytes], old_kind: str, old_raw: bytes, new_kind: str,
+               new_raw: bytes) -> list[bytes]:
+    """A worker process's share: one batch re-wrapped (the key rebuilt once per batch)."""
+    old, new = BoxPrivateKey(old_kind, old_raw), PublicKey(new_kind, new_raw)
+    return [_moved(sealed, old, new) for sealed in blobs]
+
+
 def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
                   new: PublicKey, *, batch_size: int = BATCH_SIZE,
                   progress: Progress | None = None, workers: int = WORKERS,
                   counted: Callable[[int], None] | None = None) -> dict[Place, int]:
     """One pass over `places`: every envelope carrying `old` is re-wrapped for `new`.
 
-    The machinery every rotation shares (vetting, delivery): batches by rowid, the
-    re-wrapping on a pool, one transaction per batch in which `counted` may record progress.
+    The machinery every rotation shares (vetting, delivery): batches by rowid, read and
+    written by this one connection, one transaction per batch (in which `counted` may
+    record progress). Large batches are re-wrapped on `workers` processes, up to
+    `workers` batches ahead of the writer, so every core works and memory stays flat.
     """
     moved: Counter[Place] = Counter()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+
+    def write(place: Place, update: str, todo: list[tuple[int, bytes]],
+              after: list[bytes]) -> None:
+        with transaction(conn):
+            done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
+                       for (rid, sealed), blob in zip(todo, after, strict=True))
+            if counted is not None:
+                counted(done)
+        moved[place] += done
+        if progress is not None:
+            progress(place, done)
+
+    with ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
         for place in places:
             table, column = place
             update = (f"UPDATE {table} SET {column} = ? "  # noqa: S608
                       f"WHERE rowid = ? AND {column} = ?")
+            ahead: deque[tuple[list[tuple[int, bytes]], Future[list[bytes]]]] = deque()
             for batch in _rows(conn, place, batch_size):
                 todo = [(rid, sealed) for rid, sealed in batch
                         if old.key_id in envelope.recipients_of(sealed)]
                 if not todo:
                     continue
-                after = list(pool.map(lambda item: _moved(item[1], old, new), todo))
-                with transaction(conn):
-                    done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
-                               for (rid, sealed), blob in zip(todo, after, strict=True))
-                    if counted is not None:
-                        counted(done)
-                moved[place] += done
-                if progress is not None:
-                    progress(place, done)
+                if pool is None and workers > 1 and len(todo) >= PROCESS_FROM:
+                    pool = stack.enter_context(ProcessPoolExecutor(
+                        max_workers=workers, mp_context=get_context("spawn")))
+                if pool is None:
+                    write(place, update, todo, [_moved(sealed, old, new) for _, sealed in todo])
+                    continue
+                ahead.append((todo, pool.submit(_moved_all, [sealed for _, sealed in todo],
+                                                old.kind, old.raw, new.kind, new.raw)))
+                if len(ahead) > workers:
+                    done_todo, future = ahead.popleft()
+                    write(place, update, done_todo, future.result())
+            while ahead:
+                done_todo, future = ahead.popleft()
+                write(place, update, done_todo, future.result())
     return dict(moved)
 
 
