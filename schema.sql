@@ -134,6 +134,16 @@ CREATE TABLE audit_checkpoints (
     signature   BLOB NOT NULL
 ) STRICT;
 
+-- The old audit key's signature of the checkpoint that hands over to a new key
+-- (`keys rotate audit`), with that old key's public half: trust passes from key to key.
+CREATE TABLE audit_cosignatures (
+    seq         INTEGER NOT NULL REFERENCES audit_checkpoints (seq) ON DELETE CASCADE,
+    key_id      BLOB NOT NULL,
+    verify_key  BLOB NOT NULL,
+    signature   BLOB NOT NULL,
+    PRIMARY KEY (seq, key_id)
+) STRICT;
+
 -- Reports of harm. Narrative (with the place description) and the offender (description
 -- and identifiers) are envelopes sealed to the vetting key. Dates, area, categories and
 -- consents stay plain (under the database key) for queues and statistics. When a member
@@ -521,4 +531,4 @@ CREATE TABLE decision_notes (
 ) STRICT;
 CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-PRAGMA user_version = 15;
+PRAGMA user_version = 16;

@@ -12,6 +12,33 @@ Layout of ``keys_dir`` (mode 0700)::
     delivery.key   delivery private key, sealed under a passphrase            (0600)
     first-holders.json  the vetting public key and its first holders' wraps       (0600)
                    (read once by init-db; nothing in it opens without a holder key file)
+    delivery-retired.pub  public halves of delivery keys `keys rotate delivery`     (0644)
+                   replaced, oldest first (so `keys verify` can name a retired key)
+    audit-retired.pub     public halves of audit keys `keys rotate audit` replaced, (0644)
+                   oldest first (for people and tools outside the database)
+    database.key.old      the previous database key, kept by `keys rotate database` (0600)
+                   until the operator has proven the new one (see below)
+
+Files that exist only while a rotation is under way (each is written, complete, before
+anything depends on it, so a rotation killed at any point is finished by running it
+again): ``delivery.key.next`` (the new delivery key, sealed under its passphrase),
+``audit.key.next`` (the new audit seed), ``database.key.next`` (the new database key,
+before SQLCipher's rekey commits).
+
+Rotating the audit key. Old public halves are never dropped: the handover checkpoint,
+signed by the new key, is co-signed by the old one and stored with the old key's public
+half (the database's ``audit_cosignatures``), so verification, trusting only
+``audit.pub`` from outside, follows the handovers back to the first key and every old
+checkpoint keeps verifying, while a key that nobody handed over to is unknown.
+``audit-retired.pub`` lists the same halves for anyone reading the keys folder.
+
+Rotating the database key. A backup is made first; the new key is written as
+``database.key.next``; ``PRAGMA rekey`` rewrites the database; once a fresh connection
+opens it with the new key, the old key is renamed ``database.key.old`` and the new one
+becomes ``database.key`` (each a rename). Killed at any moment, the database opens with
+``database.key``, ``database.key.next`` or ``database.key.old``: running the rotation
+again finds which and finishes. Delete ``database.key.old`` (and its offline copies) once
+the web process and worker run with the new key and a new backup verifies.
 
 Key holders. The vetting private key is never written to a file: the ceremony wraps it
 for each first holder (crypto/holder_wrap.py) and for the recovery holder if asked, and
@@ -567,3 +594,199 @@ __all__ = [
     "read_first_holders",
     "unlock_private_key",
 ]
+
+
+# --- rotating the delivery, audit and database keys ------------------------------------
+
+DELIVERY_NEXT_KEY = "delivery.key.next"
+DELIVERY_RETIRED = "delivery-retired.pub"
+AUDIT_RETIRED = "audit-retired.pub"
+AUDIT_NEXT_KEY = "audit.key.next"
+DATABASE_OLD_KEY = "database.key.old"
+DATABASE_NEXT_KEY = "database.key.next"
+RETIRED_FORMAT = "uglymugs-retired-keys"
+
+
+def replace_file(path: Path, write: Callable[[Path], None]) -> None:
+    """Replace ``path`` atomically: ``write`` makes a new file beside it, then a rename.
+
+    A reader (or a process killed half-way) sees the old file or the new one, never half.
+    """
+    path = Path(path)
+    replacement = path.with_name(f".{path.name}.replacement")
+    replacement.unlink(missing_ok=True)
+    write(replacement)
+    os.replace(replacement, path)
+
+
+def retired_keys(keys_dir: Path, name: str) -> list[bytes]:
+    """The public halves listed in a retired-keys file (none if there is no file)."""
+    path = Path(keys_dir) / name
+    if not os.path.lexists(path):
+        return []
+    try:
+        doc = json.loads(path.read_text(encoding="ascii"))
+        keys = doc["keys"] if doc.get("format") == RETIRED_FORMAT else None
+        if not isinstance(keys, list):
+            raise ValueError("not a retired-keys file")
+        found = [strict_hex(item, PUBLIC_KEY_BYTES) for item in keys]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise DamagedKeyFile(f"{path} is damaged: {exc}") from None
+    if any(raw is None for raw in found):
+        raise DamagedKeyFile(f"{path} is damaged: bad public key")
+    return [raw for raw in found if raw is not None]
+
+
+def add_retired_key(keys_dir: Path, name: str, raw: bytes) -> None:
+    """List one more retired public half (idempotent: a key is listed once)."""
+    listed = retired_keys(keys_dir, name)
+    if raw in listed:
+        return
+    body = json.dumps({"format": RETIRED_FORMAT, "version": 1,
+                       "keys": [key.hex() for key in [*listed, raw]]}, indent=2) + "\n"
+    replace_file(Path(keys_dir) / name, _writer_mode(body.encode("ascii"), 0o644))
+
+
+def _writer_mode(data: bytes, mode: int) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        write_new_file(path, data, mode)
+
+    return write
+
+
+@dataclass(frozen=True)
+class DeliveryRotation:
+    """The delivery key being retired and the one replacing it (both opened)."""
+
+    old: BoxPrivateKey
+    new: BoxPrivateKey
+    resumed: bool
+
+
+def begin_delivery_rotation(keys_dir: Path, passphrase: str, new_passphrase: str, *,
+                            kdf_opslimit: int = argon2id.OPSLIMIT_MODERATE,
+                            kdf_memlimit: int = argon2id.MEMLIMIT_MODERATE) -> DeliveryRotation:
+    """Open the delivery key and make (or, after a kill, reopen) its successor.
+
+    The successor is written, sealed under ``new_passphrase``, as ``delivery.key.next``
+    before any envelope is re-wrapped for it, so a rotation killed at any point can be run
+    again: delivery.key.next's presence is what says a rotation is under way.
+    """
+    keys_dir = Path(keys_dir)
+    following = keys_dir / DELIVERY_NEXT_KEY
+    current = read_public_key_file(keys_dir / DELIVERY_PUB, "delivery")
+    header = read_private_key_header(keys_dir / DELIVERY_KEY)
+    if os.path.lexists(following):
+        successor = read_private_key_header(following)
+        # Killed between renaming delivery.pub and delivery.key: either may be current.
+        if current not in (header.public, successor.public):
+            raise KeyMismatch(f"{following} belongs to no rotation of {keys_dir / DELIVERY_PUB}")
+        old = read_private_key_file(keys_dir / DELIVERY_KEY, passphrase, kind="delivery")
+        new = read_private_key_file(following, new_passphrase, kind="delivery")
+        return DeliveryRotation(old, new, resumed=True)
+    if header.public != current:
+        raise KeyMismatch(f"{keys_dir / DELIVERY_KEY} does not belong to "
+                          f"{keys_dir / DELIVERY_PUB}")
+    old = read_private_key_file(keys_dir / DELIVERY_KEY, passphrase, kind="delivery")
+    new = generate_box_keypair("delivery")
+    write_new_file(following, encode_private_key_file(
+        new, new_passphrase, opslimit=kdf_opslimit, memlimit=kdf_memlimit), 0o600)
+    return DeliveryRotation(old, new, resumed=False)
+
+
+def finish_delivery_rotation(keys_dir: Path, rotation: DeliveryRotation) -> None:
+    """Make the successor current once no envelope needs the old key: the old public half
+    joins delivery-retired.pub (so `keys verify` can name it), then delivery.pub, then
+    delivery.key are replaced, each step atomic and each safe to repeat after a kill."""
+    keys_dir = Path(keys_dir)
+    add_retired_key(keys_dir, DELIVERY_RETIRED, rotation.old.public.raw)
+    replace_file(keys_dir / DELIVERY_PUB,
+                 lambda path: write_public_key_file(path, rotation.new.public))
+    following = keys_dir / DELIVERY_NEXT_KEY
+    if os.path.lexists(following):
+        os.replace(following, keys_dir / DELIVERY_KEY)
+
+
+@dataclass(frozen=True)
+class AuditRotation:
+    old: nacl.signing.SigningKey
+    new: nacl.signing.SigningKey
+    resumed: bool
+
+
+def begin_audit_rotation(keys_dir: Path) -> AuditRotation:
+    """The audit signing key and its successor, written first as ``audit.key.next`` (so a
+    rotation killed at any point signs its handover with the same new key when rerun)."""
+    keys_dir = Path(keys_dir)
+    following = keys_dir / AUDIT_NEXT_KEY
+    old = nacl.signing.SigningKey(read_secret_file(keys_dir / AUDIT_KEY, SECRET_BYTES))
+    current = read_verify_key_file(keys_dir / AUDIT_PUB, "audit")
+    if os.path.lexists(following):
+        new = nacl.signing.SigningKey(read_secret_file(following, SECRET_BYTES))
+        if current not in (old.verify_key, new.verify_key):
+            raise KeyMismatch(f"{following} belongs to no rotation of {keys_dir / AUDIT_PUB}")
+        return AuditRotation(old, new, resumed=True)
+    if old.verify_key != current:
+        raise KeyMismatch(f"{keys_dir / AUDIT_KEY} does not belong to {keys_dir / AUDIT_PUB}")
+    new = generate_signing_key()
+    write_secret_file(following, bytes(new))
+    return AuditRotation(old, new, resumed=False)
+
+
+def finish_audit_rotation(keys_dir: Path, rotation: AuditRotation) -> None:
+    """After the handover checkpoint is stored: list the old public half in
+    audit-retired.pub (for people and tools outside the database; verification reads the
+    handover itself), then replace audit.pub and audit.key, each step safe to repeat."""
+    keys_dir = Path(keys_dir)
+    add_retired_key(keys_dir, AUDIT_RETIRED, bytes(rotation.old.verify_key))
+    replace_file(keys_dir / AUDIT_PUB,
+                 lambda path: write_verify_key_file(path, rotation.new.verify_key))
+    following = keys_dir / AUDIT_NEXT_KEY
+    if os.path.lexists(following):
+        os.replace(following, keys_dir / AUDIT_KEY)
+
+
+@dataclass(frozen=True)
+class DatabaseRotation:
+    old: bytes = field(repr=False)
+    new: bytes = field(repr=False)
+    resumed: bool
+
+
+def begin_database_rotation(keys_dir: Path) -> DatabaseRotation:
+    """The database key in use and its successor, written first as database.key.next.
+
+    Refuses while database.key.old is still there (from a rotation not yet proven and
+    cleared), so no key that a database or backup may still need is ever overwritten.
+    """
+    keys_dir = Path(keys_dir)
+    following = keys_dir / DATABASE_NEXT_KEY
+    previous = keys_dir / DATABASE_OLD_KEY
+    if os.path.lexists(following):
+        new = read_secret_file(following, SECRET_BYTES)
+        # Killed between the two renames, database.key is already database.key.old.
+        source = keys_dir / DATABASE_KEY
+        if not os.path.lexists(source):
+            source = previous
+        return DatabaseRotation(read_secret_file(source, SECRET_BYTES), new, resumed=True)
+    if os.path.lexists(previous):
+        raise KeysExist(f"{previous} is still there from the last rotation. Once the "
+                        "service runs with database.key and a new backup verifies, delete "
+                        "it (and keep a copy with the backups made before that rotation), "
+                        "then run this again.", [previous])
+    old = read_secret_file(keys_dir / DATABASE_KEY, SECRET_BYTES)
+    new = nacl.utils.random(SECRET_BYTES)
+    write_secret_file(following, new)
+    return DatabaseRotation(old, new, resumed=False)
+
+
+def finish_database_rotation(keys_dir: Path) -> None:
+    """After the rekey is proven: database.key -> database.key.old, then
+    database.key.next -> database.key (two renames, each safe to repeat)."""
+    keys_dir = Path(keys_dir)
+    current, following = keys_dir / DATABASE_KEY, keys_dir / DATABASE_NEXT_KEY
+    if not os.path.lexists(following):
+        return
+    if os.path.lexists(current):
+        os.replace(current, keys_dir / DATABASE_OLD_KEY)
+    os.replace(following, current)

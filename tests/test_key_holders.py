@@ -112,3 +112,63 @@ def test_coordinator_pages_say_a_holder_was_removed_until_a_rotation_finishes(
     # And the rotated key is what the remaining holder now unlocks.
     assert unlock(client, keys_dir).status_code == 302
     assert holders.current_vetting_public(conn) != vetting_key.public
+
+
+def test_while_a_rotation_runs_pages_seal_to_the_new_key_and_the_banner_stays_until_it_ends(
+        app, conn, keys_dir) -> None:
+    from crypto import envelope
+    from tests.flows import applicant, apply, decide, member_id_of
+    from tests.people import make_member, make_report, sign_in
+    from tests.webtools import post_form
+
+    client, alice = coordinator_client(app)
+    _other, bob = coordinator_client(app)
+    holders.remove_for_account(conn, bob.account_id, "operator", datetime.now(UTC))
+    holder_key = holders.open_holder_key(alice.key_file.read_bytes(), alice.key_passphrase)
+    current = holders.open_vetting_keys(conn, holder_key)[holders.VettingKeyState.CURRENT]
+    started = rotation.start(conn, current, datetime.now(UTC))
+    assert rotation.running(conn) is not None
+    # Mid-rotation: the banner stays, and every page that seals seals to the new key.
+    assert "A key holder was removed" in text(client.get("/coordinator/"))
+    username = apply(app, "project")
+    member_id = member_id_of(conn, username)
+    assert decide(client, member_id, "request-info", reason="website",
+                  question="Which page of the website shows the outreach work?"
+                  ).status_code == 302
+    org = app.test_client()
+    sign_in(app, org, applicant(username))
+    (question_id,) = [row["id"] for row in conn.execute(
+        "SELECT id FROM application_questions WHERE member_id = ?", (member_id,))]
+    assert post_form(org, f"/account/messages/questions/{question_id}/answer",
+                     {"answer": "The projects page."},
+                     form_url=f"/account/messages/questions/{question_id}").status_code == 302
+    member = make_member(app)
+    report_id = make_report(app, member)
+    reporter = signed_in_client(app, member)
+    assert post_form(reporter, f"/reports/{report_id}/add",
+                     {"text": "He drives a blue estate now."}).status_code == 302
+    from app.membership import records
+    from crypto.keystore import load_server_keys
+
+    with holders.transaction(conn):
+        records.record_identity_change(conn, load_server_keys(keys_dir), member_id,
+                                       {"key_contact": "Robin Newcontact"})
+    sealed = {
+        "identity_change": conn.execute("SELECT identity_change FROM members WHERE id = ?",
+                                        (member_id,)).fetchone()["identity_change"],
+        "identity": conn.execute("SELECT identity FROM members WHERE id = ?",
+                                 (member_id,)).fetchone()["identity"],
+        "answer": conn.execute("SELECT answer FROM application_questions WHERE id = ?",
+                               (question_id,)).fetchone()["answer"],
+        "narrative": conn.execute("SELECT narrative FROM reports WHERE id = ?",
+                                  (report_id,)).fetchone()["narrative"],
+        "addition": conn.execute("SELECT body FROM report_additions WHERE report_id = ?",
+                                 (report_id,)).fetchone()["body"],
+    }
+    for name, blob in sealed.items():
+        assert envelope.recipients_of(bytes(blob)) == [started.new.key_id], name
+    # The coordinator unlocks mid-rotation with her own file (her wrap of the new key).
+    assert unlock(client, keys_dir).status_code == 302
+    rotation.rotate(conn, holder_key, lambda: datetime.now(UTC))
+    assert rotation.running(conn) is None
+    assert "A key holder was removed" not in text(client.get("/coordinator/"))

@@ -244,3 +244,19 @@ def test_keys_verify_exits_non_zero_when_no_holder_can_open_an_envelope(world: W
     assert check.exit_code == 1
     assert "no key holder can open the current vetting key" in check.output
     assert "carry no key that a holder" in check.output
+
+
+def test_rotation_on_worker_processes_ends_with_every_record_open_under_the_new_key(
+        world: World, delivery_key: BoxPrivateKey, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The path large deployments take: batches re-wrapped on spawned processes."""
+    monkeypatch.setattr(rotation, "PROCESS_FROM", 1)
+    conn = world.connect()
+    before = opened(conn, current_vetting_key(world), delivery_key)
+    result = _rotate(world, 1, "--batch-size", "3")
+    assert result.exit_code == 0, result.output
+    new = current_vetting_key(world)
+    assert opened(conn, new, delivery_key) == before
+    old_ids = {k.public.key_id for k in holders.vetting_keys(conn)
+               if k.state is VettingKeyState.RETIRED}
+    assert old_ids and all(not old_ids & set(envelope.recipients_of(e))
+                           for e in envelopes(conn).values())

@@ -309,3 +309,25 @@ def test_disabling_a_coordinator_deletes_their_key_holder_wrap_at_once(app, conn
         staff_logins.disable(conn, person.account_id, reason=staff_logins.DISABLE_REASONS[0][0],
                              actor=other.account_id, now=state(app).clock())
     assert holders.live_holder_for_account(conn, person.account_id) is None
+
+
+def test_staff_list_shows_the_key_holder_fingerprint_or_no(app: Flask) -> None:
+    from crypto.keyfile import read_private_key_header
+
+    make_staff(app, "coordinator")  # someone must still coordinate once `holder` leaves
+    holder = make_staff(app, "coordinator")
+    auditor = make_staff(app, "auditor")
+    assert holder.key_file is not None
+    fingerprint = read_private_key_header(holder.key_file).public.fingerprint
+    listed = _cli(app, "staff", "list")
+    assert listed.exit_code == 0, listed.output
+    header, *lines = listed.output.splitlines()
+    assert header.rstrip().endswith("key holder")
+    by_name = {line.split()[0]: line for line in lines}
+    assert by_name[holder.username].rstrip().endswith(fingerprint)
+    assert by_name[auditor.username].rstrip().endswith(" no")
+    # Disabling a coordinator removes their wrap: the list no longer calls them a holder.
+    disabled = _cli(app, "staff", "disable", holder.username, "--reason", "left")
+    assert disabled.exit_code == 0, disabled.output
+    after = {line.split()[0]: line for line in _cli(app, "staff", "list").output.splitlines()}
+    assert after[holder.username].rstrip().endswith(" no")

@@ -20,10 +20,12 @@ from datetime import datetime
 
 import nacl.signing
 
-from app.audit.verification import LogVerdict, verify_log
+from app.audit.verification import LogVerdict, stored_checkpoint, verify_log
+from app.vault import log
 from app.vault.db import Connection, transaction
 from crypto import audit_chain
 from crypto.audit_chain import Checkpoint
+from crypto.keys import format_fingerprint, signing_key_id
 
 
 class LogNotVerified(Exception):
@@ -62,4 +64,50 @@ def make_checkpoint(conn: Connection, signing_key: nacl.signing.SigningKey,
             "VALUES (?, ?, ?, ?, ?)",
             (checkpoint.seq, checkpoint.head_hash, checkpoint.created_at, checkpoint.key_id,
              checkpoint.signature))
+    return checkpoint
+
+
+def handed_over(conn: Connection, old: nacl.signing.VerifyKey,
+                new: nacl.signing.VerifyKey) -> Checkpoint | None:
+    """The handover checkpoint from `old` to `new`, if one is stored."""
+    row = conn.execute(
+        "SELECT p.seq FROM audit_checkpoints AS p JOIN audit_cosignatures AS c "
+        "ON c.seq = p.seq WHERE p.key_id = ? AND c.key_id = ?",
+        (signing_key_id(new), signing_key_id(old))).fetchone()
+    return None if row is None else stored_checkpoint(conn, int(row["seq"]))
+
+
+def hand_over(conn: Connection, old: nacl.signing.SigningKey, new: nacl.signing.SigningKey,
+              now: datetime) -> Checkpoint:
+    """Log the audit key's rotation and sign the log's head with the new key and the old.
+
+    One transaction: the log must verify under the old key first (trust is never handed
+    over for a rewritten log). Running it again after a kill finds the handover made.
+    """
+    created_at = now.isoformat(timespec="seconds")
+    with transaction(conn):
+        done = handed_over(conn, old.verify_key, new.verify_key)
+        if done is not None:
+            return done
+        verdict = verify_log(conn, old.verify_key)
+        if not verdict.ok:
+            raise LogNotVerified(verdict)
+        log.append(conn, log.audit_key_rotated(
+            at=now, actor=log.OPERATOR,
+            old_key=format_fingerprint(signing_key_id(old.verify_key)),
+            new_key=format_fingerprint(signing_key_id(new.verify_key))))
+        row = conn.execute("SELECT seq, entry_hash FROM disclosure_log "
+                           "ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, head_hash = int(row["seq"]), bytes(row["entry_hash"])
+        checkpoint = audit_chain.sign_checkpoint(new, seq, head_hash, created_at)
+        conn.execute(
+            "INSERT INTO audit_checkpoints (seq, head_hash, created_at, key_id, signature) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (checkpoint.seq, checkpoint.head_hash, checkpoint.created_at, checkpoint.key_id,
+             checkpoint.signature))
+        cosigned = audit_chain.sign_checkpoint(old, seq, head_hash, created_at)
+        conn.execute(
+            "INSERT INTO audit_cosignatures (seq, key_id, verify_key, signature) "
+            "VALUES (?, ?, ?, ?)",
+            (seq, cosigned.key_id, bytes(old.verify_key), cosigned.signature))
     return checkpoint

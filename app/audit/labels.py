@@ -57,6 +57,10 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "vetting_key_registered": _l("Shared vetting key registered for holders"),
                 "vetting_rotation_started": _l("Vetting key rotation started"),
                 "vetting_rotation_finished": _l("Vetting key rotation finished"),
+                "delivery_rotation_started": _l("Delivery key rotation started"),
+                "delivery_rotation_finished": _l("Delivery key rotation finished"),
+                "audit_key_rotated": _l("Audit signing key rotated"),
+                "database_key_rotated": _l("Database key rotated"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -12,6 +12,14 @@ What is checked, in one pass (`verify_log`):
 * optionally, checkpoints an auditor kept away from the server (exported JSON): the same
   checks, and that the server's own table still holds them.
 
+Audit keys over time (`keys rotate audit`). Only the current key (keys/audit.pub) is
+trusted from outside the database. Each rotation stores a handover checkpoint signed by
+the new key and co-signed, over the same head, by the old one (``audit_cosignatures``,
+which keeps the old key's public half): a valid co-signature on a checkpoint signed by a
+trusted key makes the old key trusted for checkpoints up to that handover, and so on back
+to the first key. So every old checkpoint keeps verifying, a key nobody handed over to is
+unknown (its checkpoints fail), and a retired key cannot sign anything after its handover.
+
 What cannot be detected, by design: entries after the last checkpoint removed from the
 end, or rewritten and rehashed, since nothing signed covers them yet. The verdict says how
 far the signed coverage reaches.
@@ -28,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import nacl.exceptions
 import nacl.signing
 
 from app.vault.db import Connection
@@ -86,6 +95,67 @@ def stored_checkpoints(conn: Connection) -> list[Checkpoint]:
                        created_at=str(row["created_at"]), key_id=bytes(row["key_id"]),
                        signature=bytes(row["signature"]))
             for row in rows]
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A second signature of a stored checkpoint, by the key it hands over from."""
+
+    checkpoint: Checkpoint  # the same head, signed by the old key
+    verify_key: bytes
+
+
+def stored_cosignatures(conn: Connection) -> list[Cosignature]:
+    # A database (or backup) from before migration 0016 has no handovers to read.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                    "AND name = 'audit_cosignatures'").fetchone() is None:
+        return []
+    rows = conn.execute(
+        "SELECT c.seq, c.key_id, c.verify_key, c.signature, p.head_hash, p.created_at "
+        "FROM audit_cosignatures AS c JOIN audit_checkpoints AS p ON p.seq = c.seq "
+        "ORDER BY c.seq").fetchall()
+    return [Cosignature(Checkpoint(seq=row["seq"], head_hash=bytes(row["head_hash"]),
+                                   created_at=str(row["created_at"]),
+                                   key_id=bytes(row["key_id"]),
+                                   signature=bytes(row["signature"])),
+                        bytes(row["verify_key"]))
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    verify_key: nacl.signing.VerifyKey
+    until: int | None  # the last entry it may sign (its handover); None: the current key
+
+
+def trusted_keys(conn: Connection, current: nacl.signing.VerifyKey,
+                 server: Sequence[Checkpoint] | None = None) -> dict[bytes, TrustedKey]:
+    """Every audit key trusted, by key id: the current one, and each older one that a
+    trusted key's checkpoint was co-signed by (see the module's doc)."""
+    by_seq = {c.seq: c for c in (stored_checkpoints(conn) if server is None else server)}
+    trusted = {signing_key_id(current): TrustedKey(current, None)}
+    pending = stored_cosignatures(conn)
+    changed = True
+    while changed:
+        changed = False
+        for co in list(pending):
+            signed = by_seq.get(co.checkpoint.seq)
+            signer = trusted.get(signed.key_id) if signed is not None else None
+            if (signed is None or signer is None
+                    or (signer.until is not None and signed.seq > signer.until)
+                    or not audit_chain.verify_checkpoint(signer.verify_key, signed)):
+                continue
+            pending.remove(co)
+            try:
+                old = nacl.signing.VerifyKey(co.verify_key)
+            except (TypeError, ValueError, nacl.exceptions.CryptoError):
+                continue
+            if (co.checkpoint.key_id in trusted
+                    or not audit_chain.verify_checkpoint(old, co.checkpoint)):
+                continue
+            trusted[co.checkpoint.key_id] = TrustedKey(old, signed.seq)
+            changed = True
+    return trusted
 
 
 def stored_checkpoint(conn: Connection, seq: int) -> Checkpoint | None:
@@ -168,9 +238,17 @@ def verify_log(conn: Connection, verify_key: nacl.signing.VerifyKey,
     checks: list[CheckpointCheck] = []
     covered_to = 0
     labelled = [(c, SERVER) for c in server] + [(c, KEPT) for c in kept]
+    trusted = trusted_keys(conn, verify_key, server)
     for checkpoint, source in labelled:
         what = _describe(checkpoint, source)
-        if not audit_chain.verify_checkpoint(verify_key, checkpoint):
+        signer = trusted.get(checkpoint.key_id)
+        if signer is not None and signer.until is not None and checkpoint.seq > signer.until:
+            problems.append(Problem(f"{what} is signed by a retired audit key after it was "
+                                    f"handed over at entry {signer.until}"))
+            checks.append(CheckpointCheck(checkpoint, source, False, None,
+                                          "not compared with the log"))
+            continue
+        if signer is None or not audit_chain.verify_checkpoint(signer.verify_key, checkpoint):
             problems.append(Problem(f"{what} has an invalid signature: it was forged, "
                                     "altered, or signed with another key"))
             checks.append(CheckpointCheck(checkpoint, source, False, None,

@@ -37,7 +37,13 @@ from crypto.keyfile import (
     write_new_file,
     write_public_key_file,
 )
-from crypto.keys import BoxPrivateKey, PublicKey, generate_box_keypair
+from crypto.keys import (
+    BoxPrivateKey,
+    PublicKey,
+    format_fingerprint,
+    generate_box_keypair,
+    signing_key_id,
+)
 from crypto.passphrase import generate_passphrase
 from crypto.recovery import RecoveryError, check_threshold, combine_shares, split_key
 
@@ -448,8 +454,11 @@ def register(app: Flask) -> None:
         """Count envelopes per key in each sealed place; exit 1 if any is unsafe or lost."""
         keys = load_keys(app)
         with database(app) as conn:
+            retired = [PublicKey("delivery", raw) for raw in keystore.retired_keys(
+                state(app).config.keys_dir, keystore.DELIVERY_RETIRED)]
             report = rotation.verify(conn, delivery=keys.delivery_public,
-                                     vetting_file=keys.vetting_public)
+                                     vetting_file=keys.vetting_public,
+                                     retired_delivery=retired)
         for (table, column), entry in report.places.items():
             click.echo(f"{table}.{column}: {entry.envelopes} envelopes")
             for kid, count in sorted(entry.by_key.items(), key=lambda item: -item[1]):
@@ -504,6 +513,138 @@ def register(app: Flask) -> None:
         _write_vetting_pub(app, done.new)
         click.echo(f"Rotation finished: {done.rewrapped} envelopes re-wrapped; vetting key "
                    f"{done.old.fingerprint} retired, {done.new.fingerprint} current.")
+
+    @rotate_cli.command("delivery")
+    @click.option("--passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Read the delivery key's passphrase from this file's first line "
+                       "instead of asking.")
+    @_NEW_PASSPHRASE_FILE
+    @click.option("--keep-passphrase", is_flag=True,
+                  help="Seal the new delivery key under the old key's passphrase.")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @click.option("--batch-size", type=click.IntRange(1, 100_000),
+                  default=rotation.BATCH_SIZE, show_default=True,
+                  help="Envelopes re-wrapped per transaction.")
+    @_clear_errors
+    def rotate_delivery(passphrase_file: Path | None, new_passphrase_file: Path | None,
+                        keep_passphrase: bool, yes: bool, batch_size: int) -> None:
+        """A new delivery (worker) key: only the envelopes with a delivery wrap re-wrapped.
+
+        Those are active push members' contacts and pending notices' secrets; no payload
+        is re-encrypted. Resumable: if it stops (even kill -9), run it again with the same
+        passphrases. Restart the web process and the worker when it has finished.
+        """
+        if keep_passphrase and new_passphrase_file is not None:
+            fail("Give --keep-passphrase or --new-passphrase-file, not both.")
+        keys_dir = state(app).config.keys_dir
+        resuming = (keys_dir / keystore.DELIVERY_NEXT_KEY).exists()
+        with database(app) as conn:
+            if not resuming and not yes:
+                click.confirm("Rotate the delivery key now?", abort=True, err=True)
+            old_passphrase = read_passphrase(passphrase_file, "the delivery key")
+            if keep_passphrase:
+                passphrase = old_passphrase
+            elif resuming:
+                passphrase = read_passphrase(new_passphrase_file,
+                                             "the new delivery key (as given before)")
+            else:
+                passphrase = new_passphrase(new_passphrase_file, "the new delivery key")
+            kdf = _kdf(app)
+            run = keystore.begin_delivery_rotation(
+                keys_dir, old_passphrase, passphrase, kdf_opslimit=kdf["opslimit"],
+                kdf_memlimit=kdf["memlimit"])
+            if not run.resumed:
+                rotation.delivery_started(conn, run.old.public, run.new.public,
+                                          state(app).clock())
+            pending = rotation.delivery_pending(conn, run.old.public, batch_size)
+            verb = "Resuming" if run.resumed else "Started"
+            click.echo(f"{verb} delivery key rotation: {run.old.public.fingerprint} -> "
+                       f"{run.new.public.fingerprint}. {pending} envelopes to re-wrap.")
+            with click.progressbar(length=pending, label="Re-wrapping",
+                                   file=sys.stderr) as bar:
+                moved = rotation.rotate_delivery(
+                    conn, run.old, run.new, state(app).clock, batch_size=batch_size,
+                    progress=lambda _place, done: bar.update(done))
+        keystore.finish_delivery_rotation(keys_dir, run)
+        state(app).keys = None  # reload on next use
+        click.echo(f"Rotation finished: {sum(moved.values())} envelopes re-wrapped; delivery "
+                   f"key {run.old.public.fingerprint} retired, {run.new.public.fingerprint} "
+                   "current. Restart the web process and the worker now (the worker with the "
+                   "new key's passphrase, if you chose a new one).")
+
+    @rotate_cli.command("audit")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @_clear_errors
+    def rotate_audit(yes: bool) -> None:
+        """A new audit signing key; every old checkpoint keeps verifying.
+
+        The handover checkpoint (the log's head, just after the entry recording this
+        rotation) is signed by the new key and co-signed by the old, so trust passes from
+        old to new. Resumable: if it stops, run it again. Restart the web process and the
+        worker when it has finished.
+        """
+        from app.audit.checkpoints import LogNotVerified, hand_over
+
+        keys_dir = state(app).config.keys_dir
+        resuming = (keys_dir / keystore.AUDIT_NEXT_KEY).exists()
+        with database(app) as conn:
+            if not resuming and not yes:
+                click.confirm("Rotate the audit signing key now?", abort=True, err=True)
+            run = keystore.begin_audit_rotation(keys_dir)
+            try:
+                handover = hand_over(conn, run.old, run.new, state(app).clock())
+            except LogNotVerified as error:
+                fail(f"The log does not verify, so trust is not handed over: {error}")
+        keystore.finish_audit_rotation(keys_dir, run)
+        state(app).keys = None  # reload on next use
+        old = format_fingerprint(signing_key_id(run.old.verify_key))
+        new = format_fingerprint(signing_key_id(run.new.verify_key))
+        click.echo(f"Audit key rotated: {old} retired (listed in "
+                   f"{keystore.AUDIT_RETIRED}), {new} current. The handover checkpoint at "
+                   f"entry {handover.seq} is signed by both. Restart the web process and the "
+                   "worker now; auditors should export the checkpoints again.")
+
+    @rotate_cli.command("database")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    @_clear_errors
+    def rotate_database(yes: bool) -> None:
+        """A new database key: a backup first, then SQLCipher's rekey, then the key file.
+
+        Stop the web process and the worker first (their connections hold the old key).
+        The old key is kept as database.key.old: backups made before this rotation need it.
+        Resumable: if it stops (even kill -9), run it again.
+        """
+        from app.cli.backup import take_backup
+        from app.vault import rekey
+
+        config = state(app).config
+        keys_dir, path = config.keys_dir, config.database_path
+        between_renames = (not (keys_dir / keystore.DATABASE_KEY).exists()
+                           and (keys_dir / keystore.DATABASE_NEXT_KEY).exists())
+        resuming = (keys_dir / keystore.DATABASE_NEXT_KEY).exists()
+        if not resuming:
+            verify_ready(app)  # after a kill the database may already be under the new key
+        if not resuming and not yes:
+            click.confirm("Stop the web process and the worker first. Rotate the database "
+                          "key now?", abort=True, err=True)
+        run = keystore.begin_database_rotation(keys_dir)
+        made = None
+        if not between_renames and rekey.opens_with(path, run.old):
+            made = take_backup(app)
+            click.echo(f"Backup made first: {made.path} (it opens with "
+                       f"{keystore.DATABASE_OLD_KEY} once this finishes).")
+            rekey.rekey(path, run.old, run.new)
+        elif not rekey.opens_with(path, run.new):
+            fail(f"The database at {path} opens with neither {keystore.DATABASE_KEY} nor "
+                 f"{keystore.DATABASE_NEXT_KEY}: nothing was changed.")
+        rekey.record(path, run.new, backup=made.path.name if made else "made before a kill",
+                     now=state(app).clock())
+        keystore.finish_database_rotation(keys_dir)
+        state(app).keys = None  # reload on next use
+        click.echo(f"Database key rotated: {path} opens with the new {keystore.DATABASE_KEY} "
+                   f"only. The old key is {keys_dir / keystore.DATABASE_OLD_KEY}: keep it "
+                   "(offline) with the backups made before now, and delete it here once the "
+                   "web process and the worker run again and a new backup verifies.")
 
     keys_cli.add_command(rotate_cli)
 

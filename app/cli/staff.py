@@ -23,7 +23,7 @@ from app.auth.accounts import STAFF_ROLES
 from app.cli.output import fail
 from app.common.passwords import password_problem
 from app.common.validation import Invalid
-from app.vault import db, log
+from app.vault import db, holders, log
 from app.web.state import load_keys, state, verify_ready
 
 
@@ -118,16 +118,20 @@ def _run(change: Callable[[], object]) -> object:
 
 
 _COLUMNS = ("username", "role", "status", "label", "created", "last sign-in", "two-step",
-            "password")
+            "password", "key holder")
 
 
-def staff_table(members: list[staff_logins.StaffMember]) -> list[str]:
-    """One aligned line per login under a header (a key-holder column joins with part 1)."""
+def staff_table(members: list[staff_logins.StaffMember],
+                key_holders: dict[str, str] | None = None) -> list[str]:
+    """One aligned line per login under a header; `key_holders` maps an account id to its
+    live holder key's fingerprint (the last column says "no" for everyone else)."""
+    held = key_holders or {}
     rows = [_COLUMNS] + [(
         m.username, m.role, m.status, m.label or "-", m.created_on,
         m.last_sign_in_on or "never",
         "on, not yet used" if m.two_step_unused else "on",
         "must change" if m.password_must_change else "set",
+        held.get(m.account_id, "no"),
     ) for m in members]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -166,9 +170,12 @@ def register(app: Flask) -> None:
     @staff_cli.command("list")
     def staff_list() -> None:
         """Every coordinator and auditor: username, role, status, label, created, last
-        sign-in day, two-step state and whether the password must still be changed."""
+        sign-in day, two-step state, whether the password must still be changed, and the
+        fingerprint of their key if they are a key holder ("no" if not)."""
         with _connection(app) as conn:
-            for line in staff_table(staff_logins.list_staff(conn)):
+            key_holders = {h.account_id: h.public.fingerprint for h in holders.holders(conn)
+                           if h.account_id is not None}
+            for line in staff_table(staff_logins.list_staff(conn), key_holders):
                 click.echo(line)
 
     @staff_cli.command("label")

@@ -24,7 +24,7 @@ from app.common.ids import new_id
 from app.common.validation import Refusal
 from app.membership import records
 from app.membership.records import MemberStatus
-from app.vault import log, outbox, sealing
+from app.vault import holders, log, outbox, sealing
 from app.vault.db import Connection, Row, transaction
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey, PublicKey
@@ -114,8 +114,11 @@ def answer(conn: Connection, vetting_public: PublicKey, member_id: str, account_
             required_message=_l("Write your answer before sending it."))
     except validation.Invalid as invalid:
         raise QuestionInvalid(invalid.message) from None
+    # The database's current key, not the caller's file copy: from the moment a rotation
+    # starts, nothing new is sealed to the key being retired.
+    recipient = holders.current_vetting_public(conn) or vetting_public
     sealed = sealing.seal_group("application_questions", "answer", question_id,
-                                {"answer": cleaned}, [vetting_public])
+                                {"answer": cleaned}, [recipient])
     with transaction(conn):
         found = records.status_and_kind(conn, member_id)
         if found is None or found[0] not in (MemberStatus.PENDING, MemberStatus.INFO_REQUESTED):

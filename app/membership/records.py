@@ -223,7 +223,7 @@ def record_identity_change(conn: Connection, keys: ServerKeys, member_id: str,
     coordinators see both when they next open the membership. Replaces an earlier change.
     """
     sealed = sealing.seal_group("members", "identity_change", member_id, change,
-                                [keys.vetting_public])
+                                [vetting_recipient(conn, keys)])
     conn.execute("UPDATE members SET identity_change = ? WHERE id = ?", (sealed, member_id))
 
 

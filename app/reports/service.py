@@ -234,7 +234,7 @@ def add_information(conn: Connection, keys: ServerKeys, *, account_id: str, repo
         raise ReportInvalid(dict(problems))
     addition_id = new_id()
     body = seal_group("report_additions", "body", addition_id, {"text": cleaned},
-                      [keys.vetting_public])
+                      [vetting_recipient(conn, keys)])
     with transaction(conn):
         records.insert_addition(conn, addition_id, report_id, body, now)
 

@@ -66,6 +66,10 @@ class Event(StrEnum):
     VETTING_KEY_REGISTERED = "vetting_key_registered"
     VETTING_ROTATION_STARTED = "vetting_rotation_started"
     VETTING_ROTATION_FINISHED = "vetting_rotation_finished"
+    DELIVERY_ROTATION_STARTED = "delivery_rotation_started"
+    DELIVERY_ROTATION_FINISHED = "delivery_rotation_finished"
+    AUDIT_KEY_ROTATED = "audit_key_rotated"
+    DATABASE_KEY_ROTATED = "database_key_rotated"
 
 
 class Purpose(StrEnum):
@@ -425,6 +429,31 @@ def vetting_rotation_finished(*, at: datetime, actor: str, rotation_id: str, old
                     records=(f"key_rotations/{rotation_id}",),
                     details=(("old_key", old_key), ("new_key", new_key),
                              ("rewrapped", rewrapped), ("counts", tuple(counts))))
+
+
+def delivery_rotation_started(*, at: datetime, actor: str, old_key: str,
+                              new_key: str) -> LogEntry:
+    return LogEntry(Event.DELIVERY_ROTATION_STARTED, at, actor, records=("keys/delivery",),
+                    details=(("old_key", old_key), ("new_key", new_key)))
+
+
+def delivery_rotation_finished(*, at: datetime, actor: str, old_key: str, new_key: str,
+                               rewrapped: int, counts: Sequence[str]) -> LogEntry:
+    """The worker's key replaced: envelopes moved, per place ("table.column=n")."""
+    return LogEntry(Event.DELIVERY_ROTATION_FINISHED, at, actor, records=("keys/delivery",),
+                    details=(("old_key", old_key), ("new_key", new_key),
+                             ("rewrapped", rewrapped), ("counts", tuple(counts))))
+
+
+def audit_key_rotated(*, at: datetime, actor: str, old_key: str, new_key: str) -> LogEntry:
+    return LogEntry(Event.AUDIT_KEY_ROTATED, at, actor, records=("keys/audit",),
+                    details=(("old_key", old_key), ("new_key", new_key)))
+
+
+def database_key_rotated(*, at: datetime, actor: str, backup: str) -> LogEntry:
+    """SQLCipher rekeyed; `backup` names the backup file made first (never a key)."""
+    return LogEntry(Event.DATABASE_KEY_ROTATED, at, actor, records=("keys/database",),
+                    details=(("backup", backup),))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

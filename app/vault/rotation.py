@@ -7,12 +7,13 @@ exists only inside holder wraps, so a rotation killed at any moment loses nothin
 `rewrap_batches` walks every sealed place in batches of rows (by rowid, so memory stays
 flat): each envelope that carries the old key gets its data key re-wrapped for the new
 key and the old wrap dropped (crypto.envelope.rewrap: nonce and ciphertext untouched,
-no payload is re-encrypted). The re-wrapping runs on a small thread pool (libsodium
-releases the GIL), the writes in one short transaction per batch, each row replaced only
-if it is still the bytes that were read (a row changed meanwhile is picked up on the next
-pass). `finish` retires the old key once a scan inside its transaction finds no envelope
-that carries it, and deletes every wrap of it. Running `rotate` again after a kill
-resumes the same rotation: already re-wrapped rows no longer carry the old key.
+no payload is re-encrypted). Large batches are re-wrapped on worker processes (one per
+core, a batch ahead of the writer), the writes in one short transaction per batch, each
+row replaced only if it is still the bytes that were read (a row changed meanwhile is
+picked up on the next pass). `finish` retires the old key once a scan inside its
+transaction finds no envelope that carries it, and deletes every wrap of it. Running
+`rotate` again after a kill resumes the same rotation: already re-wrapped rows no longer
+carry the old key.
 
 This module rewrites sealed columns of tables other modules own; it is the one place
 that may, because it changes only an envelope's wraps, never the value sealed there.
@@ -20,11 +21,13 @@ that may, because it changes only an envelope's wraps, never the value sealed th
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing import get_context
 
 from app.common.clock import stamp
 from app.common.ids import new_id
@@ -127,6 +130,71 @@ def _moved(sealed: bytes, old: BoxPrivateKey, new: PublicKey) -> bytes:
 Progress = Callable[[Place, int], None]
 
 
+# A batch this big is worth sending to worker processes (spawned, so nothing of the
+# parent's threads or connections is inherited); smaller rotations re-wrap in-process.
+PROCESS_FROM = 256
+
+
+def _moved_all(blobs: list[bytes], old_kind: str, old_raw: bytes, new_kind: str,
+               new_raw: bytes) -> list[bytes]:
+    """A worker process's share: one batch re-wrapped (the key rebuilt once per batch)."""
+    old, new = BoxPrivateKey(old_kind, old_raw), PublicKey(new_kind, new_raw)
+    return [_moved(sealed, old, new) for sealed in blobs]
+
+
+def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
+                  new: PublicKey, *, batch_size: int = BATCH_SIZE,
+                  progress: Progress | None = None, workers: int = WORKERS,
+                  counted: Callable[[int], None] | None = None) -> dict[Place, int]:
+    """One pass over `places`: every envelope carrying `old` is re-wrapped for `new`.
+
+    The machinery every rotation shares (vetting, delivery): batches by rowid, read and
+    written by this one connection, one transaction per batch (in which `counted` may
+    record progress). Large batches are re-wrapped on `workers` processes, up to
+    `workers` batches ahead of the writer, so every core works and memory stays flat.
+    """
+    moved: Counter[Place] = Counter()
+
+    def write(place: Place, update: str, todo: list[tuple[int, bytes]],
+              after: list[bytes]) -> None:
+        with transaction(conn):
+            done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
+                       for (rid, sealed), blob in zip(todo, after, strict=True))
+            if counted is not None:
+                counted(done)
+        moved[place] += done
+        if progress is not None:
+            progress(place, done)
+
+    with ExitStack() as stack:
+        pool: ProcessPoolExecutor | None = None
+        for place in places:
+            table, column = place
+            update = (f"UPDATE {table} SET {column} = ? "  # noqa: S608
+                      f"WHERE rowid = ? AND {column} = ?")
+            ahead: deque[tuple[list[tuple[int, bytes]], Future[list[bytes]]]] = deque()
+            for batch in _rows(conn, place, batch_size):
+                todo = [(rid, sealed) for rid, sealed in batch
+                        if old.key_id in envelope.recipients_of(sealed)]
+                if not todo:
+                    continue
+                if pool is None and workers > 1 and len(todo) >= PROCESS_FROM:
+                    pool = stack.enter_context(ProcessPoolExecutor(
+                        max_workers=workers, mp_context=get_context("spawn")))
+                if pool is None:
+                    write(place, update, todo, [_moved(sealed, old, new) for _, sealed in todo])
+                    continue
+                ahead.append((todo, pool.submit(_moved_all, [sealed for _, sealed in todo],
+                                                old.kind, old.raw, new.kind, new.raw)))
+                if len(ahead) > workers:
+                    done_todo, future = ahead.popleft()
+                    write(place, update, done_todo, future.result())
+            while ahead:
+                done_todo, future = ahead.popleft()
+                write(place, update, done_todo, future.result())
+    return dict(moved)
+
+
 def rewrap_batches(conn: Connection, rotation: Rotation, old: BoxPrivateKey,
                    new: BoxPrivateKey, *, batch_size: int = BATCH_SIZE,
                    progress: Progress | None = None,
@@ -134,27 +202,13 @@ def rewrap_batches(conn: Connection, rotation: Rotation, old: BoxPrivateKey,
     """One pass over every sealed place; returns how many envelopes each place moved."""
     if old.public != rotation.old or new.public != rotation.new:
         raise RotationError("these are not the keys of the rotation under way")
-    moved: Counter[Place] = Counter()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for place in SEALED_PLACES:
-            table, column = place
-            update = (f"UPDATE {table} SET {column} = ? "  # noqa: S608
-                      f"WHERE rowid = ? AND {column} = ?")
-            for batch in _rows(conn, place, batch_size):
-                todo = [(rid, sealed) for rid, sealed in batch
-                        if old.key_id in envelope.recipients_of(sealed)]
-                if not todo:
-                    continue
-                after = list(pool.map(lambda item: _moved(item[1], old, new.public), todo))
-                with transaction(conn):
-                    done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
-                               for (rid, sealed), blob in zip(todo, after, strict=True))
-                    conn.execute("UPDATE key_rotations SET rewrapped = rewrapped + ? "
-                                 "WHERE id = ?", (done, rotation.id))
-                moved[place] += done
-                if progress is not None:
-                    progress(place, done)
-    return dict(moved)
+
+    def counted(done: int) -> None:
+        conn.execute("UPDATE key_rotations SET rewrapped = rewrapped + ? WHERE id = ?",
+                     (done, rotation.id))
+
+    return rewrap_places(conn, SEALED_PLACES, old, new.public, batch_size=batch_size,
+                         progress=progress, workers=workers, counted=counted)
 
 
 @dataclass(frozen=True)
@@ -249,10 +303,12 @@ class KeyReport:
     problems: list[str]
 
 
-def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) -> KeyReport:
+def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey,
+           retired_delivery: Iterable[PublicKey] = ()) -> KeyReport:
     """Check that every envelope can be opened by a holder (or the worker) and none by a
     retired key. `vetting_file` (keys/vetting.pub) names the key of a deployment whose
-    database knows none yet."""
+    database knows none yet; `retired_delivery` (keys/delivery-retired.pub) the delivery
+    keys that `keys rotate delivery` replaced."""
     known = holders.vetting_keys(conn)
     wraps = holders.wrap_counts(conn)
     labels: dict[bytes, str] = {}
@@ -267,6 +323,11 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
         problems.append("the database has no key holders yet: enrol coordinators with "
                         "keys enrol --vetting-key")
     labels[delivery.key_id] = f"delivery {delivery.fingerprint}"
+    retired_delivery = list(retired_delivery)
+    retired_out = {k.key_id for k in retired_delivery if k.key_id != delivery.key_id}
+    for replaced in retired_delivery:
+        if replaced.key_id in retired_out:
+            labels[replaced.key_id] = f"delivery {replaced.fingerprint} (retired)"
     current = [k for k in known if k.state is VettingKeyState.CURRENT]
     if current and not wraps.get(current[0].public.key_id):
         problems.append("no key holder can open the current vetting key")
@@ -280,6 +341,7 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
 
     places = census(conn, openable)
     retired = {k.public.key_id for k in known if k.state is VettingKeyState.RETIRED}
+    retired |= retired_out
     for (table, column), entry in places.items():
         where = f"{table}.{column}"
         for kid, n in entry.by_key.items():
@@ -292,3 +354,58 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey) ->
             problems.append(f"{where}: {entry.unopenable} envelopes carry no key that a "
                             "holder (or, for notices, the worker) can open")
     return KeyReport(places, labels, problems)
+
+
+# --- the delivery key --------------------------------------------------------------------
+
+# Where a delivery wrap can be: an active push member's contact, and a notice's secret.
+# A pending reset code sealed to the old key alone would otherwise never be sent.
+DELIVERY_PLACES: tuple[Place, ...] = (("members", "contact"), ("outbox", "payload"))
+
+
+def delivery_started(conn: Connection, old: PublicKey, new: PublicKey, now: datetime,
+                     actor: str = log.OPERATOR) -> None:
+    with transaction(conn):
+        log.append(conn, log.delivery_rotation_started(
+            at=now, actor=actor, old_key=old.fingerprint, new_key=new.fingerprint))
+
+
+def _carrying_in(conn: Connection, places: Iterable[Place], key_id: bytes,
+                 batch_size: int) -> dict[Place, int]:
+    found: dict[Place, int] = {}
+    for place in places:
+        found[place] = sum(key_id in envelope.recipients_of(sealed)
+                           for batch in _rows(conn, place, batch_size) for _rid, sealed in batch)
+    return found
+
+
+def delivery_pending(conn: Connection, old: PublicKey, batch_size: int = BATCH_SIZE) -> int:
+    """How many envelopes still carry the delivery key `old`."""
+    return sum(_carrying_in(conn, DELIVERY_PLACES, old.key_id, batch_size).values())
+
+
+def rotate_delivery(conn: Connection, old: BoxPrivateKey, new: BoxPrivateKey,
+                    clock: Callable[[], datetime], *, actor: str = log.OPERATOR,
+                    batch_size: int = BATCH_SIZE, progress: Progress | None = None,
+                    workers: int = WORKERS) -> dict[Place, int]:
+    """Re-wrap every delivery wrap from `old` to `new` (never a payload re-encrypted);
+    logged with its counts once a scan under the write lock finds none left on `old`.
+
+    Safe to run again after a kill: envelopes already moved no longer carry `old`. The
+    caller makes the new key current on disk only after this returns.
+    """
+    moved: Counter[Place] = Counter()
+    while True:
+        moved.update(rewrap_places(conn, DELIVERY_PLACES, old, new.public,
+                                   batch_size=batch_size, progress=progress,
+                                   workers=workers))
+        with transaction(conn):
+            if delivery_pending(conn, old.public, batch_size):
+                continue  # sealed meanwhile by a web process still on the old key
+            now_carrying = _carrying_in(conn, DELIVERY_PLACES, new.key_id, batch_size)
+            log.append(conn, log.delivery_rotation_finished(
+                at=clock(), actor=actor, old_key=old.fingerprint, new_key=new.fingerprint,
+                rewrapped=sum(moved.values()),
+                counts=[f"{table}.{column}={n}"
+                        for (table, column), n in now_carrying.items()]))
+            return dict(moved)

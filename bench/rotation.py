@@ -1,0 +1,115 @@
+"""`rotation 1M`: the vetting rotation's real code path (app.vault.rotation.rewrap_places)
+over N synthetic envelopes in a scratch database with the service's pragmas, against the
+raw limit measured in the same run: (open one sealed-box wrap + make one new wrap + one
+row update) x N / cores.
+
+Run on its own (`python -m bench.rotation`) it prints one JSON line, so its peak RSS is
+its own. N is BENCH_ROTATION_N (default 100,000: populating and rotating 1,000,000 takes
+longer than the two minutes a bench row may on a 2-core machine); the figure is also
+given scaled to 1,000,000 (rotation is linear in N: batches by rowid, memory flat).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import nacl.bindings as sodium
+import nacl.utils
+
+from app.vault import db, rotation
+from app.web.config import Config
+from crypto import envelope
+from crypto.keys import BoxPrivateKey, PublicKey, generate_box_keypair
+
+N = int(os.environ.get("BENCH_ROTATION_N", "100000"))
+REPS = int(os.environ.get("BENCH_ROTATION_REPS", "2"))
+CORES = os.cpu_count() or 1
+PLACE = ("members", "identity")
+CHUNK = 5000
+PAYLOAD = '{{"work_name":"Bench {i}"}}'
+
+
+def _sealed(args: tuple[int, int, bytes]) -> list[tuple[str, str, str, bytes]]:
+    """Envelopes for rows start..start+count, sealed to the given vetting public key."""
+    start, count, public = args
+    key = PublicKey("vetting", public)
+    return [(f"m{i:08d}", "individual", "active", envelope.seal(
+        PAYLOAD.format(i=i).encode(), [key], envelope.bind("members", "identity", f"m{i:08d}")))
+        for i in range(start, start + count)]
+
+
+def populate(path: Path, key: bytes, n: int, vetting: PublicKey) -> None:
+    db.init_database(path, key, Config().schema_path)
+    conn = db.connect(path, key)
+    try:
+        with ProcessPoolExecutor(CORES) as pool:
+            jobs = [(start, min(CHUNK, n - start), vetting.raw) for start in range(0, n, CHUNK)]
+            for rows in pool.map(_sealed, jobs):
+                with db.transaction(conn):
+                    conn.executemany("INSERT INTO members (id, kind, status, created_at, "
+                                     "identity) VALUES (?, ?, ?, '2026-01-01T00:00:00+00:00', ?)",
+                                     rows)
+    finally:
+        conn.close()
+
+
+def raw_limit_seconds(conn: db.Connection, old: BoxPrivateKey, new: PublicKey, n: int,
+                      sample: int = 2000) -> float:
+    """(sealed-box open + sealed-box seal + one row update) per envelope, x n / cores."""
+    sealed = [bytes(row["identity"]) for row in conn.execute(
+        "SELECT identity FROM members ORDER BY rowid LIMIT ?", (sample,))]
+    wraps = [dict(envelope.parse_envelope(s).wraps)[old.key_id] for s in sealed]
+    public, secret, new_public = old.public.raw, old.raw, new.raw
+    start = time.perf_counter()
+    for wrap in wraps:
+        sodium.crypto_box_seal(sodium.crypto_box_seal_open(wrap, public, secret), new_public)
+    crypto = (time.perf_counter() - start) / len(wraps)
+    start = time.perf_counter()
+    with db.transaction(conn):
+        for rid in range(1, len(sealed) + 1):
+            conn.execute("UPDATE members SET identity = identity WHERE rowid = ?", (rid,))
+    update = (time.perf_counter() - start) / len(sealed)
+    return (crypto + update) * n / CORES
+
+
+def rotate_seconds(conn: db.Connection, old: BoxPrivateKey, new: BoxPrivateKey) -> float:
+    start = time.perf_counter()
+    moved = rotation.rewrap_places(conn, [PLACE], old, new.public)
+    seconds = time.perf_counter() - start
+    assert moved.get(PLACE) == N, moved
+    return seconds
+
+
+def main() -> None:
+    keys = [generate_box_keypair("vetting"), generate_box_keypair("vetting")]
+    with tempfile.TemporaryDirectory(prefix="uglymugs-bench-rotation-") as tmp:
+        path = Path(tmp) / "rotation.db"
+        key = nacl.utils.random(32)
+        started = time.perf_counter()
+        populate(path, key, N, keys[0].public)
+        populated = time.perf_counter() - started
+        conn = db.connect(path, key)
+        limits, figures = [], []
+        try:
+            for rep in range(REPS):
+                # A/B/A/B; each rotation moves every envelope to the other key and back.
+                old, new = keys[rep % 2], keys[(rep + 1) % 2]
+                limits.append(raw_limit_seconds(conn, old, new.public, N))
+                figures.append(rotate_seconds(conn, old, new))
+        finally:
+            conn.close()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"n": N, "cores": CORES, "limit": limits, "figure": figures,
+                      "populate_s": populated, "peak_mib": peak_mib,
+                      "workers": rotation.WORKERS, "batch": rotation.BATCH_SIZE}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
