@@ -56,6 +56,7 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "vetting_key_registered": _l("Shared vetting key registered for holders"),
                 "vetting_rotation_started": _l("Vetting key rotation started"),
                 "vetting_rotation_finished": _l("Vetting key rotation finished"),
+                "contact_index_key_created": _l("New key for duplicate checks made"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -65,6 +65,7 @@ class Event(StrEnum):
     VETTING_KEY_REGISTERED = "vetting_key_registered"
     VETTING_ROTATION_STARTED = "vetting_rotation_started"
     VETTING_ROTATION_FINISHED = "vetting_rotation_finished"
+    CONTACT_INDEX_KEY_CREATED = "contact_index_key_created"
 
 
 class Purpose(StrEnum):
@@ -406,6 +407,14 @@ def vetting_rotation_finished(*, at: datetime, actor: str, rotation_id: str, old
                     records=(f"key_rotations/{rotation_id}",),
                     details=(("old_key", old_key), ("new_key", new_key),
                              ("rewrapped", rewrapped), ("counts", tuple(counts))))
+
+
+def contact_index_key_created(*, at: datetime, actor: str, key_id: str,
+                              reason: str) -> LogEntry:
+    """A new contact-index key, sealed to the vetting key; every member is to be indexed
+    again under it. `reason`: "first_unlock" or "rotation". Names the key by id only."""
+    return LogEntry(Event.CONTACT_INDEX_KEY_CREATED, at, actor,
+                    records=(f"contact_index_keys/{key_id}",), details=(("reason", reason),))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

@@ -40,6 +40,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("contact_requests", "details"): frozenset({"requester", "reference", "note"}),
     # An organisation's answer to a coordinator's question may name people.
     ("application_questions", "answer"): frozenset({"answer"}),
+    # The contact-index key (hex), sealed to the vetting key alone (app/vault/contact_index).
+    ("contact_index_keys", "key"): frozenset({"key"}),
 }
 
 
