@@ -206,20 +206,22 @@ def batch_of_marks(conn: Connection) -> Iterator[None]:
 
 def mark_sent(conn: Connection, notice: Claimed, now: datetime) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = ? "
-                     "WHERE id = ?", (stamp(now), notice.attempts + 1, notice.id))
+        # A reset code it carried is erased with the sending: the worker's passphrase is
+        # on the server, so a code kept sealed to it would be readable to a server holder.
+        conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = ?, "
+                     "payload = NULL WHERE id = ?", (stamp(now), notice.attempts + 1, notice.id))
 
 
 def mark_cancelled(conn: Connection, notice: Claimed, reason: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ? WHERE id = ?",
-                     (reason, notice.id))
+        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ?, payload = NULL "
+                     "WHERE id = ?", (reason, notice.id))
 
 
 def mark_failed(conn: Connection, notice: Claimed, error: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? "
-                     "WHERE id = ?", (notice.attempts + 1, error[:120], notice.id))
+        conn.execute("UPDATE outbox SET status = 'failed', attempts = ?, last_error = ?, "
+                     "payload = NULL WHERE id = ?", (notice.attempts + 1, error[:120], notice.id))
 
 
 def mark_retry(conn: Connection, notice: Claimed, error: str, at: datetime) -> None:
@@ -227,6 +229,17 @@ def mark_retry(conn: Connection, notice: Claimed, error: str, at: datetime) -> N
         conn.execute("UPDATE outbox SET status = 'pending', attempts = ?, last_error = ?, "
                      "next_attempt_at = ? WHERE id = ?",
                      (notice.attempts + 1, error[:120], stamp(at), notice.id))
+
+
+def erase_expired_secrets(conn: Connection, created_before: datetime) -> int:
+    """Erase the secret of every notice queued before `created_before` (its code has
+    expired) or no longer pending, and cancel such a notice still waiting: an expired code
+    is no use to anyone but someone reading the outbox with the worker's passphrase."""
+    erased = conn.execute("UPDATE outbox SET payload = NULL, status = CASE status "
+                          "WHEN 'pending' THEN 'cancelled' ELSE status END "
+                          "WHERE payload IS NOT NULL AND (status != 'pending' "
+                          "OR created_at < ?)", (stamp(created_before),)).rowcount
+    return int(erased)
 
 
 def purge_finished(conn: Connection, created_before: datetime) -> int:

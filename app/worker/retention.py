@@ -63,6 +63,8 @@ def purge(conn: Connection, now: datetime, *,
         done.applications = len(rejected) + len(unanswered)
 
         done.alerts = alert_service.purge_withdrawn(conn, now - withdrawn_alerts_after)
+        # A reset code sealed in the outbox is erased once its code has expired.
+        outbox.erase_expired_secrets(conn, now - reset.CODE_LIFETIME)
         done.notices = outbox.purge_finished(conn, now - NOTICE_RETENTION)
         done.sessions = sessions.purge_idle(conn, now)
         done.resets = reset.purge_expired(conn, now)
