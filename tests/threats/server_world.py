@@ -42,6 +42,8 @@ class Scheme:
     emails: list[str] = field(default_factory=list)
     push_active: set[str] = field(default_factory=set)
     reset_rows: dict[str, int] = field(default_factory=dict)  # "sent"/"expired"/"waiting"
+    # Whether the sent code was gone the moment it was marked sent (before any purge).
+    erased_when_sent: bool = False
 
     def add(self, status: str, member_id: str) -> None:
         self.by_state.setdefault(status, []).append(member_id)
@@ -109,6 +111,8 @@ def _reset_codes(app: Flask, conn, scheme: Scheme, keys: keystore.ServerKeys) ->
     # The worker's own steps: claim (logged, opened), send, mark sent.
     for claimed in outbox.claim_due(conn, delivery, now, 100):
         outbox.mark_sent(conn, claimed, now)
+    scheme.erased_when_sent = db.scalar(conn, "SELECT payload FROM outbox WHERE id = ?",
+                                        (scheme.reset_rows["sent"],)) is None
     scheme.reset_rows["expired"] = queue("expired", now - reset.CODE_LIFETIME
                                          - timedelta(minutes=1))
     retention.purge(conn, now)  # the nightly job (the delivery run does the same first)
