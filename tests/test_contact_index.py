@@ -130,3 +130,16 @@ def _token(client) -> str:
     from tests.webtools import csrf_token
 
     return csrf_token(client, "/coordinator/unlock")  # the queue would index first
+
+
+def test_keys_verify_counts_the_contact_index_key_among_the_envelopes_a_holder_opens(
+        app, conn) -> None:
+    from app.vault import rotation
+
+    _indexer(app, conn)
+    keys = load_server_keys(state(app).config.keys_dir)
+    report = rotation.verify(conn, delivery=keys.delivery_public,
+                             vetting_file=keys.vetting_public)
+    place = report.places[("contact_index_keys", "key")]
+    assert (place.envelopes, place.unopenable) == (1, 0)
+    assert set(place.by_key) == {keys.vetting_public.key_id}, "sealed to the vetting key only"
