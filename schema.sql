@@ -4,7 +4,8 @@
 --  * Contact, identity, organisation details, narratives and offender identifiers live
 --    only inside envelopes (BLOB columns named for their value group), sealed by
 --    crypto/envelope.py and bound to (table, column, row id, envelope version).
---  * Blind indexes hold keyed hashes only; member contact indexes are truncated.
+--  * Blind indexes hold keyed hashes only; member contact indexes are keyed with the
+--    contact-index key, which exists only sealed to the vetting key (contact_index_keys).
 --  * No column holds an IP address, a user agent or free text typed by a user in clear.
 --  * Row ids of sealed rows are random text made by the app, so an envelope can be bound
 --    to its row before the row is written.
@@ -28,7 +29,7 @@ CREATE TABLE members (
     contact       BLOB,
     -- How the member wants alerts: the channel, never the address.
     alert_channel TEXT NOT NULL DEFAULT 'none' CHECK (alert_channel IN ('email', 'sms', 'none')),
-    -- "possible duplicate (N candidates)" at apply time, from truncated indexes only.
+    -- "possible duplicate (N candidates)": other open members sharing a contact index.
     duplicate_candidates INTEGER NOT NULL DEFAULT 0,
     decided_at    TEXT,
     -- When the member confirmed their alert areas and channel (asked at first sign-in).
@@ -36,6 +37,9 @@ CREATE TABLE members (
     -- An organisation's later changes to its identity (website typed again, a new key
     -- contact), sealed like the identity for coordinators to compare with it.
     identity_change BLOB,
+    -- When the contact was indexed under the current contact-index key; NULL: not yet
+    -- checked for duplicates (indexed at a coordinator's next unlock).
+    contact_indexed_at TEXT,
     CHECK (status IN ('left', 'revoked') OR identity IS NOT NULL)
 ) STRICT;
 
@@ -106,8 +110,9 @@ CREATE TABLE monitoring_counts (
     PRIMARY KEY (question, answer)
 ) STRICT;
 
--- Truncated blind indexes over a member's normalised contact values, for duplicate
--- detection without plaintext. index_name says which (field, normaliser) made it.
+-- Blind indexes over a member's normalised contact values, for duplicate detection
+-- without plaintext, keyed with the contact-index key (never the server's index.key).
+-- index_name says which (field, normaliser) made it.
 CREATE TABLE member_contact_index (
     member_id   TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
     index_name  TEXT NOT NULL,
@@ -115,6 +120,15 @@ CREATE TABLE member_contact_index (
     PRIMARY KEY (member_id, index_name, value)
 ) STRICT;
 CREATE INDEX member_contact_index_lookup ON member_contact_index (index_name, value);
+
+-- The contact-index key: one row, an envelope sealed to the vetting key alone
+-- (app/vault/contact_index.py). Made at the first unlock; made again at each rotation.
+CREATE TABLE contact_index_keys (
+    slot        INTEGER PRIMARY KEY CHECK (slot = 1),
+    id          TEXT NOT NULL UNIQUE,
+    created_at  TEXT NOT NULL,
+    key         BLOB NOT NULL
+) STRICT;
 
 -- The disclosure log: a hash chain (crypto/audit_chain.py). body is canonical JSON that
 -- names records by id and fields by name, never their values.
@@ -531,4 +545,4 @@ CREATE TABLE decision_notes (
 ) STRICT;
 CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-PRAGMA user_version = 16;
+PRAGMA user_version = 17;

@@ -7,14 +7,17 @@ as input. Separate subkeys mean that equal values in different columns or differ
 indexes produce unrelated index values, so indexes cannot be joined across columns.
 
 Index values are keyed BLAKE2b-256 of the UTF-8 *normalised* value (see
-:mod:`crypto.normalise`) under the subkey, optionally truncated. Truncation is how member
-contact indexes stay deniable: with, say, 16 bits, many numbers share each index value, so
-a match is only a lead until a coordinator unseals both records.
+:mod:`crypto.normalise`) under the subkey, optionally truncated. Offender identifier and
+alert indexes are keyed from the server's ``index.key``; member contact indexes from the
+contact-index key (:func:`new_root_key`), which the server holds only sealed to the
+vetting key, so full length gives nobody at rest a test of "is this number a member's?".
 """
 
 from __future__ import annotations
 
 import hashlib
+
+import nacl.utils
 
 from ._encoding import length_prefixed, utf8
 
@@ -31,8 +34,14 @@ def _name(value: object, what: str) -> bytes:
     return utf8(value, what)
 
 
+def new_root_key() -> bytes:
+    """A fresh random root key (the contact-index key is made this way)."""
+    return bytes(nacl.utils.random(ROOT_KEY_BYTES))
+
+
 class BlindIndexer:
-    """Computes blind index values under one root key (the server's ``index.key``)."""
+    """Computes blind index values under one root key (``index.key``, or the contact-index
+    key while a coordinator has unlocked)."""
 
     __slots__ = ("__root", "__subkeys")
 

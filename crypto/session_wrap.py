@@ -19,6 +19,7 @@ from .keys import BoxPrivateKey
 
 WRAPPING_KEY_BYTES = nacl.secret.Aead.KEY_SIZE
 _AD_PREFIX = b"uglymugs:session-wrap:v1:"
+_SECRET_AD_PREFIX = b"uglymugs:session-wrap-secret:v1:"
 
 
 class SessionWrapError(CryptoError):
@@ -40,3 +41,22 @@ def unwrap_from_session(wrapped: bytes, wrapping_key: bytes, kind: str) -> BoxPr
     except nacl.exceptions.CryptoError:
         raise SessionWrapError("the unlocked key does not open with this session") from None
     return BoxPrivateKey(kind=kind, raw=bytes(raw))
+
+
+def wrap_secret_for_session(secret: bytes, wrapping_key: bytes, label: str) -> bytes:
+    """Wrap another secret held for the same session (the contact-index key) under the
+    wrapping key the browser already carries; `label` keeps it apart from the key."""
+    if not isinstance(wrapping_key, bytes) or len(wrapping_key) != WRAPPING_KEY_BYTES:
+        raise SessionWrapError("wrong wrapping key length")
+    box = nacl.secret.Aead(wrapping_key)
+    return bytes(box.encrypt(secret, _SECRET_AD_PREFIX + label.encode()))
+
+
+def unwrap_secret_from_session(wrapped: bytes, wrapping_key: bytes, label: str) -> bytes:
+    if not isinstance(wrapping_key, bytes) or len(wrapping_key) != WRAPPING_KEY_BYTES:
+        raise SessionWrapError("wrong wrapping key length")
+    try:
+        return bytes(nacl.secret.Aead(wrapping_key).decrypt(
+            wrapped, _SECRET_AD_PREFIX + label.encode()))
+    except nacl.exceptions.CryptoError:
+        raise SessionWrapError("the held secret does not open with this session") from None

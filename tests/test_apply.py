@@ -19,6 +19,7 @@ from app.vault.opening import open_group
 from app.web.state import state
 from crypto.envelope import recipients_of
 from tests import canary
+from tests.flows import coordinator_client, unlock
 from tests.webtools import hidden_fields, post_form, text
 
 PASSWORD = "a long enough password"
@@ -236,18 +237,35 @@ def test_username_is_never_logged(client, all_logs) -> None:
 # --- possible duplicates, without an oracle ---------------------------------------------
 
 
+def checked_by_a_coordinator(app, keys_dir) -> None:
+    """A coordinator unlocks and opens the queue: every waiting contact is indexed."""
+    coordinator, _ = coordinator_client(app)
+    assert unlock(coordinator, keys_dir).status_code == 302
+    assert coordinator.get("/coordinator/").status_code == 200
+
+
+def test_applying_writes_no_contact_index_and_marks_the_member_not_checked(client,
+                                                                           conn) -> None:
+    member_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL)
+    assert db.count(conn, "SELECT count(*) FROM member_contact_index") == 0
+    assert db.scalar(conn, "SELECT contact_indexed_at FROM members WHERE id = ?",
+                     (member_id,)) is None
+
+
 @pytest.mark.parametrize(("first", "second"), [
     ({"mobile": "07700 900123", "email": ""}, {"mobile": "+44 7700 900123", "email": ""}),
     ({"mobile": "", "email": "jane.doe+um@gmail.com"},
      {"mobile": "", "email": "JaneDoe@googlemail.com"}),
 ])
-def test_same_contact_spelled_differently_is_flagged(client, conn, first: dict,
-                                                     second: dict) -> None:
+def test_same_contact_spelled_differently_is_flagged_once_a_coordinator_unlocks(
+        app, client, conn, keys_dir, first: dict, second: dict) -> None:
     first_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL, alert_channel="none",
                           **first)
     second_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL,
                            alert_channel="none", **second)
-    assert member(conn, first_id)[5] == 0
+    assert member_records.duplicate_candidates(conn, second_id) == []
+    checked_by_a_coordinator(app, keys_dir)
+    assert member(conn, first_id)[5] == 1
     assert member(conn, second_id)[5] == 1
     assert member_records.duplicate_candidates(conn, second_id) == [first_id]
     assert member_records.duplicate_candidates(conn, first_id) == [second_id]
@@ -263,26 +281,26 @@ def test_duplicate_and_fresh_applicants_see_the_same_page(client, conn) -> None:
                   alert_channel="sms")
     duplicate = apply(client, "/apply/individual", INDIVIDUAL, mobile="+44 7700 900123",
                       email="", alert_channel="sms")
-    flags = sorted(r[0] for r in conn.execute("SELECT duplicate_candidates FROM members"))
-    assert flags == [0, 1]
     assert masked(fresh) == masked(duplicate)
 
 
-def test_closed_members_are_not_counted_as_duplicates(client, conn) -> None:
+def test_closed_members_are_not_counted_as_duplicates(app, client, conn, keys_dir) -> None:
     old_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL, email="",
                         alert_channel="sms")
     conn.execute("UPDATE members SET status = 'rejected' WHERE id = ?", (old_id,))
     new_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL, email="",
                         alert_channel="sms")
+    checked_by_a_coordinator(app, keys_dir)
     assert member(conn, new_id)[5] == 0
     assert member_records.duplicate_candidates(conn, new_id) == []
     assert member_records.duplicate_candidates(conn, new_id, include_closed=True) == [old_id]
 
 
-def test_different_contacts_are_not_flagged(client, conn) -> None:
+def test_different_contacts_are_not_flagged(app, client, conn, keys_dir) -> None:
     applied(client, conn, "/apply/individual", INDIVIDUAL)
     new_id, _ = applied(client, conn, "/apply/individual", INDIVIDUAL,
                         email="someone.else@example.org", mobile="07700 900456")
+    checked_by_a_coordinator(app, keys_dir)
     assert member(conn, new_id)[5] == 0
     assert member_records.duplicate_candidates(conn, new_id) == []
 

@@ -30,8 +30,9 @@ from tests.flows import apply, coordinator_client, member_id_of, unlock, unseal
 from tests.people import make_report, make_staff, signed_in_client
 from tests.webtools import csrf_token, plain, post_form
 
-# 1 unlock + 3 applications opened + 1 report opened.
-ENTRIES = 5
+# 1 unlock, 1 contact-index key made at that unlock, 1 duplicate check (the first
+# application page indexes all three), 3 applications opened, 1 report opened.
+ENTRIES = 7
 
 
 def _run(app, *args: str):
@@ -356,19 +357,19 @@ def test_the_log_filters_by_event_purpose_who_record_and_date(app, checkpointed)
         assert response.status_code == 200, query
         return [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', response.get_data(True))]
 
-    assert entries() == [5, 4, 3, 2, 1], "newest first"
+    assert entries() == [7, 6, 5, 4, 3, 2, 1], "newest first"
     assert entries(event="vetting_key_unlocked") == [1]
-    assert entries(event="unseal") == [5, 4, 3, 2]
-    assert entries(purpose="report_review") == [5]
-    assert entries(purpose="vetting") == [4, 3, 2]
-    assert entries(legal_basis="none") == [5, 4, 3, 2, 1]
+    assert entries(event="unseal") == [7, 6, 5, 4, 3]
+    assert entries(purpose="report_review") == [7]
+    assert entries(purpose="vetting") == [6, 5, 4, 3]
+    assert entries(legal_basis="none") == [7, 6, 5, 4, 3, 2, 1]
     assert entries(legal_basis="court_order") == []
-    assert entries(who=checkpointed["coordinator"].username) == [5, 4, 3, 2, 1]
+    assert entries(who=checkpointed["coordinator"].username) == [7, 6, 5, 4, 3, 2, 1]
     assert entries(who="someone-else") == []
-    assert entries(record=checkpointed["members"][1]) == [3]
-    assert entries(record=f"reports/{checkpointed['report']}") == [5]
+    assert entries(record=checkpointed["members"][1]) == [5, 3]
+    assert entries(record=f"reports/{checkpointed['report']}") == [7]
     today = state(app).clock().date().isoformat()
-    assert entries(date_from=today, date_to=today) == [5, 4, 3, 2, 1]
+    assert entries(date_from=today, date_to=today) == [7, 6, 5, 4, 3, 2, 1]
     assert entries(date_to="2000-01-01") == []
     refused = auditor.get("/audit/", query_string={"purpose": "gossip"})
     assert refused.status_code == 400
@@ -381,13 +382,13 @@ def test_the_log_pages_by_one_hundred_newest_first(app, conn, checkpointed) -> N
     auditor = _auditor(app)
     first = auditor.get("/audit/").get_data(True)
     shown = [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', first)]
-    assert shown == list(range(155, 55, -1))
+    assert shown == list(range(150 + ENTRIES, 50 + ENTRIES, -1))
     assert "Page 1 of 2" in first
     older = re.search(r'href="([^"]+)" rel="next"', first)
     assert older
     second = auditor.get(older.group(1).replace("&amp;", "&")).get_data(True)
     assert [int(n) for n in re.findall(r'<tr id="entry-(\d+)"', second)] == \
-        list(range(55, 0, -1))
+        list(range(50 + ENTRIES, 0, -1))
     bulk_only = auditor.get("/audit/", query_string={"who": "bulk", "page": "2"})
     assert "Page 2 of 2" in bulk_only.get_data(True)
     link = re.search(r'href="([^"]+)" rel="prev"', bulk_only.get_data(True))
@@ -410,7 +411,9 @@ def test_csv_export_is_a_no_store_attachment_with_every_entry(app, checkpointed,
     for row in table[1:]:
         record = dict(zip(browse.CSV_COLUMNS, row, strict=True))
         assert record["entry_hash"] == hashes[int(record["seq"])]
-    second = dict(zip(browse.CSV_COLUMNS, table[2], strict=True))
+    made = dict(zip(browse.CSV_COLUMNS, table[2], strict=True))
+    assert made["event"] == "contact_index_key_created"
+    second = dict(zip(browse.CSV_COLUMNS, table[4], strict=True))
     assert second["event"] == "unseal" and second["purpose"] == "vetting"
     assert second["records"] == f"members/{checkpointed['members'][0]}"
     assert second["member_notified"] == "no"
@@ -422,7 +425,7 @@ def test_csv_export_is_a_no_store_attachment_with_every_entry(app, checkpointed,
 def test_csv_export_honours_the_filters(app, checkpointed) -> None:
     response = _auditor(app).get("/audit/log.csv", query_string={"purpose": "report_review"})
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert [row[0] for row in rows[1:]] == ["5"]
+    assert [row[0] for row in rows[1:]] == [str(ENTRIES)]
 
 
 def test_csv_export_neutralises_spreadsheet_formulas(app, conn) -> None:

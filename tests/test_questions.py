@@ -70,6 +70,8 @@ def test_an_organisation_answers_a_question_and_the_coordinator_reads_it(
     assert post_form(coordinator, f"/coordinator/applications/{member_id}/answers", {},
                      form_url=f"/coordinator/applications/{member_id}").status_code == 423
     assert unlock(coordinator, keys_dir).status_code == 302
+    # The application page, with the key unlocked, first checks the contact for duplicates.
+    assert coordinator.get(f"/coordinator/applications/{member_id}").status_code == 200
     before = len(_events(conn))
     read = post_form(coordinator, f"/coordinator/applications/{member_id}/answers", {},
                      form_url=f"/coordinator/applications/{member_id}")
@@ -80,7 +82,8 @@ def test_an_organisation_answers_a_question_and_the_coordinator_reads_it(
     assert entry["records"] == [f"application_questions/{question.id}"]
     assert entry["actor"] == person.account_id and entry["purpose"] == "vetting"
     assert _events(conn) == ["information_requested", "information_answered",
-                             "vetting_key_unlocked", "unseal"]
+                             "vetting_key_unlocked", "contact_index_key_created", "unseal",
+                             "unseal"]
 
     # Neither text is anywhere in the files; the answer not even under the database key.
     for path in canary.database_files(config.database_path):

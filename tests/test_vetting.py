@@ -98,10 +98,12 @@ def test_unlock_and_each_unseal_are_logged_before_anything_is_shown(app, conn,
     unlock(coordinator, keys_dir)
     unseal(coordinator, member_id)
     entries = disclosure_log.entries(conn)
+    # The application page indexed the contact first (a logged unseal of the contact).
     assert [e.body.get("event") or e.body["purpose"] for e in entries] == [
-        "vetting_key_unlocked", "vetting"]
-    assert entries[1].body["actor"] == person.account_id
-    assert entries[1].body["records"] == [f"members/{member_id}"]
+        "vetting_key_unlocked", "contact_index_key_created", "vetting", "vetting"]
+    assert entries[2].body["use"] == "duplicate_check"
+    assert entries[3].body["actor"] == person.account_id
+    assert entries[3].body["records"] == [f"members/{member_id}"]
     assert disclosure_log.verify(conn).ok
 
 
@@ -189,11 +191,17 @@ def test_duplicate_is_flagged_and_shown_side_by_side(app, conn, keys_dir) -> Non
     second = apply(app, work_name="Second Canary", mobile="+44 7700 900123",
                    email="other.canary@example.org")
     coordinator, _ = coordinator_client(app)
-    assert "possible duplicate (1 candidate)" in text(coordinator.get("/coordinator/"))
+    locked = text(coordinator.get("/coordinator/"))
+    assert locked.count("Not checked for duplicates yet: unlock to check") == 2
+    assert "possible duplicate" not in locked
     unlock(coordinator, keys_dir)
+    queue = text(coordinator.get("/coordinator/"))
+    assert queue.count("possible duplicate (1 candidate)") == 2
+    assert "Not checked for duplicates yet" not in queue
     page = text(unseal(coordinator, member_id_of(conn, second)))
     assert "First Canary" in page and "Second Canary" in page
-    [_, entry] = disclosure_log.entries(conn)
+    [_unlocked, _key_made, checked, entry] = disclosure_log.entries(conn)
+    assert checked.body["fields"] == ["contact.email", "contact.mobile", "contact.org_email"]
     assert entry.body["records"] == [f"members/{member_id_of(conn, second)}",
                                      f"members/{member_id_of(conn, first)}"]
 

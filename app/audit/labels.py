@@ -61,6 +61,7 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "delivery_rotation_finished": _l("Delivery key rotation finished"),
                 "audit_key_rotated": _l("Audit signing key rotated"),
                 "database_key_rotated": _l("Database key rotated"),
+                "contact_index_key_created": _l("New key for duplicate checks made"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -25,6 +25,7 @@ from nacl.pwhash import argon2id
 
 from app.auth import accounts
 from app.cli.output import fail, write_private_text
+from app.membership import records as member_records
 from app.vault import backup, db, holders, rotation
 from app.vault.holders import HolderKind, VettingKeyState
 from app.web.state import load_keys, state, verify_ready
@@ -506,8 +507,12 @@ def register(app: Flask) -> None:
                 if bar:
                     bar[0].update(done)
 
+            # A fresh contact-index key with the new vetting key, not the old one
+            # re-wrapped (app/vault/contact_index.py): members are indexed again at the
+            # next unlock.
             done = rotation.rotate(conn, key, state(app).clock, batch_size=batch_size,
-                                   progress=advance, started=started)
+                                   progress=advance, started=started,
+                                   on_finish=member_records.new_contact_index_key)
             if bar:
                 bar[0].render_finish()
         _write_vetting_pub(app, done.new)

@@ -15,6 +15,7 @@ from app.auth.current import SESSION_TOKEN
 from app.common.ids import token_hash
 from app.membership import decisions
 from app.vault import keyring
+from app.vault.contact_index import ContactIndexer
 from app.vault.db import Connection
 from app.web.state import load_keys, now, state
 from crypto.keys import BoxPrivateKey
@@ -30,6 +31,11 @@ def _holder() -> bytes:
 def held_vetting_key() -> BoxPrivateKey | None:
     """The vetting key this coordinator unlocked, if it is still held."""
     return keyring.held_key(state().unlocks, _holder(), session.get(_WRAPPING), now())
+
+
+def held_indexer() -> ContactIndexer | None:
+    """The contact-index key held beside this coordinator's unlocked vetting key."""
+    return keyring.held_indexer(state().unlocks, _holder(), session.get(_WRAPPING), now())
 
 
 def unlocked_until() -> datetime | None:

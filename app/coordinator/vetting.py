@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from app.common.clock import UK, business_hours_between, stamp
+from app.membership import records
 from app.membership.records import duplicate_candidates
-from app.vault.db import Connection, Row
+from app.vault import contact_index
+from app.vault.contact_index import ContactIndexer
+from app.vault.db import Connection, Row, transaction
 from app.vault.sealing import SEALED_PLACES
 from app.vault.unseal import UnsealRequest, unseal
 from crypto.keys import BoxPrivateKey
@@ -29,10 +32,12 @@ class Application:
     alert_channel: str
     duplicates: int
     age_hours: float
+    # False until the contact is indexed under the contact-index key (at an unlock).
+    checked: bool = True
 
 
-_SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates "
-           "FROM members")
+_SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates, "
+           "(contact IS NULL OR contact_indexed_at IS NOT NULL) AS checked FROM members")
 
 
 def _application(row: Row, now: datetime) -> Application:
@@ -40,7 +45,8 @@ def _application(row: Row, now: datetime) -> Application:
     return Application(member_id=row["id"], kind=row["kind"], status=row["status"],
                        created_at=created, alert_channel=row["alert_channel"],
                        duplicates=row["duplicate_candidates"],
-                       age_hours=business_hours_between(created, now))
+                       age_hours=business_hours_between(created, now),
+                       checked=bool(row["checked"]))
 
 
 @dataclass(frozen=True)
@@ -125,3 +131,36 @@ def open_for_vetting(conn: Connection, key: BoxPrivateKey, actor_id: str, member
         if candidate is not None:
             candidates.append((candidate, opened[candidate_id]))
     return Opened(application, opened[member_id], candidates)
+
+
+# Contacts opened and indexed per page view: the first unlock after migration 0014 or a
+# rotation has every member to index, and one request must stay short; each view of the
+# queue does the next batch.
+INDEX_BATCH = 200
+
+
+def index_contacts(conn: Connection, key: BoxPrivateKey, contact_indexer: ContactIndexer,
+                   actor_id: str, now: datetime, first: str | None = None,
+                   limit: int = INDEX_BATCH) -> int:
+    """Index the contacts of members not yet checked for duplicates; returns how many.
+
+    Opening the contacts is an unseal like any other (purpose vetting), logged before
+    they are opened, in the same transaction as the indexes written from them. `first`
+    (an application being opened) goes before the oldest others. Nothing is written
+    under a contact-index key that is no longer the current one (a rotation finished
+    since this coordinator unlocked): they unlock again first.
+    """
+    with transaction(conn):
+        if contact_index.current_id(conn) != contact_indexer.key_id:
+            return 0
+        waiting = records.waiting_for_index(conn, limit, first)
+        if not waiting:
+            return 0
+        opened = unseal(conn, UnsealRequest(
+            actor_id=actor_id, purpose="vetting", table="members", row_ids=waiting,
+            fields={"contact": CONTACT_FIELDS}, context={"use": "duplicate_check"}), key, now)
+        records.write_contact_indexes(
+            conn, {member_id: records.contact_indexes(contact_indexer.indexer,
+                                                      opened[member_id]["contact"])
+                   for member_id in waiting}, now)
+    return len(waiting)

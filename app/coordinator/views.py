@@ -69,10 +69,18 @@ def _queue_page(filter_form: QueueFilterForm, reject_form: RejectManyForm,
                                      applied_to=filter_form.applied_to.data)
     elif status == 200:
         status = 400  # a filter that does not read shows every waiting application, and says so
+    _index_contacts()
     return render_template("coordinator/queue.html", filter_form=filter_form,
                            reject_form=reject_form, problem=problem,
                            filtered=wanted != vetting.QueueFilter(),
                            applications=vetting.queue(get_db(), now(), wanted)), status
+
+
+def _index_contacts(first: str | None = None) -> None:
+    """With the key unlocked, index the next members not yet checked for duplicates."""
+    key, indexer = key_session.held_vetting_key(), key_session.held_indexer()
+    if key is not None and indexer is not None:
+        vetting.index_contacts(get_db(), key, indexer, current_account().id, now(), first)
 
 
 @bp.get("/")
@@ -157,6 +165,8 @@ def _decide_forms(member_id: str) -> dict[str, object]:
 @bp.get("/applications/<member_id>")
 @allow(COORDINATOR)
 def application(member_id: str) -> str:
+    _application_or_404(member_id)
+    _index_contacts(first=member_id)
     return render_template("coordinator/application.html",
                            application=_application_or_404(member_id),
                            opened=_opened_in_this_unlock(member_id),

@@ -1,22 +1,19 @@
-"""The members tables: sealed identity and contact, truncated blind indexes, decisions.
+"""The members tables: sealed identity and contact, contact indexes, decisions.
 
 This module owns every write to `members`, `member_contact_index` and
 `membership_decisions`; approving, leaving and the rest (decisions.py) and retention
 call it.
 
-Why truncated (DESIGN.md): a full-length keyed hash would let anyone holding the server's
-index key test "is 07700 900123 a member?" and get a proof. Truncated to
-CONTACT_INDEX_BITS, each index value is shared by many possible numbers and addresses, so a
-match only says "worth a coordinator's look".
-
-The arithmetic, for a scheme of M = 10,000 members with up to three contact indexes each
-(mobile, email, provider-canonical email), and b = 20 bits:
-  * false "possible duplicate" flags: a new value meets an existing one by chance with
-    probability about 3M / 2^b = 30,000 / 1,048,576, roughly 3% of applications, each of
-    which a coordinator settles by unsealing both records;
-  * deniability: the UK mobile range 07xxx xxxxxx holds about 10^9 numbers, so each 20-bit
-    value is shared by about 10^9 / 2^20, roughly 950 mobile numbers: a match proves nothing.
-Fewer bits would flag most applications; more would shrink the crowd a number hides in.
+Contact indexes are full-length blind indexes under the contact-index key
+(app/vault/contact_index.py), which exists only sealed to the vetting key: the server's
+own keys compute nothing that tells a member's mobile or email from any other. So they
+cannot be written at apply time (the applicant's request has no vetting key): a member's
+contact is indexed when a coordinator with an unlocked key opens the vetting queue or an
+application (app/coordinator/vetting.index_contacts, which opens the contact through
+app.vault.unseal, logged first). Until then `contact_indexed_at` is NULL and the queue says
+the member is not checked for duplicates yet. A member who changes contact, and every
+member when the vetting key (and with it the contact-index key) is rotated, is marked
+for indexing again.
 """
 
 from __future__ import annotations
@@ -26,15 +23,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from app.common.ids import new_id
-from app.vault import sealing, wraps
+from app.vault import contact_index, log, sealing, wraps
 from app.vault.db import Connection, count, transaction
 from app.vault.holders import vetting_recipient
 from crypto import normalise
 from crypto.blind_index import BlindIndexer
-from crypto.keys import BoxPrivateKey
+from crypto.keys import BoxPrivateKey, PublicKey
 from crypto.keystore import ServerKeys
-
-CONTACT_INDEX_BITS = 20
 
 
 class MemberStatus(StrEnum):
@@ -56,22 +51,22 @@ class Decision(StrEnum):
 
 
 def contact_indexes(indexer: BlindIndexer, contact: Mapping[str, str]) -> list[tuple[str, bytes]]:
-    """(index name, truncated value) for each contact field present."""
+    """(index name, full-length value) for each contact field present, under `indexer`,
+    which must be the contact-index key's (never the server's index.key)."""
     found: list[tuple[str, bytes]] = []
     mobile = contact.get("mobile")
     email = contact.get("email") or contact.get("org_email")
     if mobile:
         value = normalise.normalise_phone(mobile)
         found.append(("mobile_e164",
-                      indexer.compute("members", "mobile", "e164", value, CONTACT_INDEX_BITS)))
+                      indexer.compute("members", "mobile", "e164", value)))
     if email:
         exact = normalise.normalise_email(email)
         canonical = normalise.canonical_email(email)
         found.append(("email_exact",
-                      indexer.compute("members", "email", "exact", exact, CONTACT_INDEX_BITS)))
+                      indexer.compute("members", "email", "exact", exact)))
         found.append(("email_canonical",
-                      indexer.compute("members", "email", "canonical", canonical,
-                                      CONTACT_INDEX_BITS)))
+                      indexer.compute("members", "email", "canonical", canonical)))
     return found
 
 
@@ -107,28 +102,25 @@ def _channel(alert_channel: str | None, delivery: bool | None,
     return alert_channel
 
 
-def _count_possible_duplicates(conn: Connection, indexes: list[tuple[str, bytes]]) -> int:
-    """How many open members share at least one truncated index value with `indexes`."""
-    if not indexes:
-        return 0
-    matches = " OR ".join("(i.index_name = ? AND i.value = ?)" for _ in indexes)
-    closed = ",".join("?" * len(CLOSED_STATUSES))
-    query = (  # only placeholders are formatted in; every value is a parameter
-        "SELECT COUNT(DISTINCT i.member_id) FROM member_contact_index AS i "  # noqa: S608
-        "JOIN members AS m ON m.id = i.member_id "
-        f"WHERE m.status NOT IN ({closed}) AND ({matches})"
-    )
-    params = [*CLOSED_STATUSES, *(part for pair in indexes for part in pair)]
-    return count(conn, query, params)
+def _recount_duplicates(conn: Connection, member_ids: set[str]) -> None:
+    """Store, for each of `member_ids`, how many other open members share an index value."""
+    for member_id in sorted(member_ids):
+        conn.execute("UPDATE members SET duplicate_candidates = ? WHERE id = ?",
+                     (len(duplicate_candidates(conn, member_id)), member_id))
+
+
+def _sharing(conn: Connection, member_id: str) -> set[str]:
+    """Every member sharing an index value with `member_id`, open or not."""
+    return set(duplicate_candidates(conn, member_id, include_closed=True))
 
 
 def duplicate_candidates(conn: Connection, member_id: str, *,
                          include_closed: bool = False) -> list[str]:
-    """Ids of the other members sharing any truncated contact index value with `member_id`.
+    """Ids of the other members sharing any contact index value with `member_id`.
 
-    Oldest first. A shared value is only a lead (see the arithmetic above): a coordinator
-    settles it by unsealing both records. Members who left, were revoked or were rejected
-    are left out unless `include_closed` (the same rule as the count made at apply time).
+    Oldest first. A shared value is a lead: a coordinator settles it by unsealing both
+    records. Only members already indexed are found. Members who left, were revoked or were rejected
+    are left out unless `include_closed` (the same rule as the stored count).
     """
     closed = ",".join("?" * len(CLOSED_STATUSES))
     status_rule = "" if include_closed else f"AND m.status NOT IN ({closed}) "
@@ -197,22 +189,83 @@ def active_without_delivery(conn: Connection, keys: ServerKeys) -> list[str]:
 
 def replace_contact(conn: Connection, keys: ServerKeys, member_id: str,
                     contact: Mapping[str, str], alert_channel: str) -> None:
-    """Seal a member's new contact and channel in place of the old, indexes included."""
+    """Seal a member's new contact and channel in place of the old.
+
+    The old contact's indexes go and the member is marked for indexing again: their own
+    session has no contact-index key, so the next coordinator's unlock indexes them.
+    """
     channel = _channel(alert_channel, None, contact)
     # Only active members reach this (the UPDATE below checks): push alerts get a wrap.
     sealed = _seal_contact(conn, keys, member_id, contact,
                            for_delivery=channel in PUSH_CHANNELS)
-    indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
     with transaction(conn):
-        updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ? "
+        updated = conn.execute("UPDATE members SET contact = ?, alert_channel = ?, "
+                               "contact_indexed_at = NULL, duplicate_candidates = 0 "
                                "WHERE id = ? AND status = 'active'",
                                (sealed, channel, member_id))
         if updated.rowcount != 1:
             raise LookupError("no active membership to update")
+        _drop_indexes(conn, member_id)
+
+
+def _drop_indexes(conn: Connection, member_id: str) -> None:
+    """Delete a member's indexes; the members they matched are counted again."""
+    others = _sharing(conn, member_id)
+    conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+    _recount_duplicates(conn, others)
+
+
+def waiting_for_index(conn: Connection, limit: int, first: str | None = None) -> list[str]:
+    """Members whose contact is not indexed yet: `first` (if it is one), then the oldest."""
+    rows = conn.execute("SELECT id FROM members WHERE contact IS NOT NULL AND "
+                        "contact_indexed_at IS NULL ORDER BY id IS ? DESC, created_at, id "
+                        "LIMIT ?", (first, limit)).fetchall()
+    return [row["id"] for row in rows]
+
+
+def write_contact_indexes(conn: Connection, indexes: Mapping[str, list[tuple[str, bytes]]],
+                          now: datetime) -> None:
+    """Store members' contact indexes (member id -> its indexes) and mark them indexed.
+
+    The counts of possible duplicates are then set again for these members and for every
+    member they now share a value with. Must run inside the transaction that opened the
+    contacts (and logged it).
+    """
+    if not conn.in_transaction:
+        raise RuntimeError("write_contact_indexes must run inside db.transaction")
+    at = now.isoformat(timespec="seconds")
+    touched: set[str] = set()
+    for member_id, values in indexes.items():
         conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
         conn.executemany("INSERT OR IGNORE INTO member_contact_index (member_id, index_name, "
                          "value) VALUES (?, ?, ?)",
-                         [(member_id, name, value) for name, value in indexes])
+                         [(member_id, name, value) for name, value in values])
+        conn.execute("UPDATE members SET contact_indexed_at = ? WHERE id = ?", (at, member_id))
+        touched.add(member_id)
+    for member_id in list(touched):
+        touched |= _sharing(conn, member_id)
+    _recount_duplicates(conn, touched)
+
+
+def forget_contact_indexes(conn: Connection) -> int:
+    """Every contact index goes and every member is marked for indexing again (a new
+    contact-index key: the old indexes test nothing under it). Returns how many members."""
+    conn.execute("DELETE FROM member_contact_index")
+    return int(conn.execute("UPDATE members SET contact_indexed_at = NULL, "
+                            "duplicate_candidates = 0").rowcount)
+
+
+def new_contact_index_key(conn: Connection, vetting_public: PublicKey, now: datetime) -> None:
+    """At a vetting key rotation's end: a fresh contact-index key, every member to index
+    again (app/vault/contact_index.py says why). Runs in the rotation's last transaction."""
+    contact_index.replace(conn, vetting_public, log.OPERATOR, now)
+    forget_contact_indexes(conn)
+
+
+def not_yet_indexed(conn: Connection) -> int:
+    """How many members with a contact are not yet checked for duplicates."""
+    return count(conn, "SELECT count(*) FROM members WHERE contact IS NOT NULL AND "
+                       "contact_indexed_at IS NULL")
 
 
 def record_identity_change(conn: Connection, keys: ServerKeys, member_id: str,
@@ -240,9 +293,9 @@ def insert_member(
 ) -> str:
     """Seal and store a new (pending) member; must run inside a transaction.
 
-    The contact envelope is sealed for the delivery key only for a push channel (email or
-    sms). `duplicate_candidates` is set to the number of open members whose truncated
-    contact indexes meet this member's, counted before this member's own are written.
+    The contact envelope is sealed to the vetting key alone. No contact index is
+    written: the contact-index key is not in the applicant's request (see the module
+    docstring); the member waits, marked not indexed, for a coordinator's unlock.
     """
     if not conn.in_transaction:
         raise RuntimeError("insert_member must run inside db.transaction")
@@ -252,18 +305,11 @@ def insert_member(
                                          [vetting_recipient(conn, keys)])
     # An applicant is sealed for the vetting key alone; approval adds the delivery wrap.
     sealed_contact = _seal_contact(conn, keys, member_id, contact, for_delivery=False)
-    indexes = contact_indexes(BlindIndexer(keys.index_key), contact)
-    candidates = _count_possible_duplicates(conn, indexes)
     conn.execute(
-        "INSERT INTO members (id, kind, status, created_at, identity, contact, alert_channel, "
-        "duplicate_candidates) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+        "INSERT INTO members (id, kind, status, created_at, identity, contact, alert_channel) "
+        "VALUES (?, ?, 'pending', ?, ?, ?, ?)",
         (member_id, kind, (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-         sealed_identity, sealed_contact, channel, candidates),
-    )
-    conn.executemany(
-        "INSERT OR IGNORE INTO member_contact_index (member_id, index_name, value) "
-        "VALUES (?, ?, ?)",
-        [(member_id, name, value) for name, value in indexes],
+         sealed_identity, sealed_contact, channel),
     )
     return member_id
 
@@ -323,7 +369,7 @@ def erase_details(conn: Connection, member_id: str, now: datetime) -> None:
     conn.execute("UPDATE members SET identity = NULL, contact = NULL, identity_change = NULL, "
                  "status = 'left', alert_channel = 'none', decided_at = ? WHERE id = ?",
                  (now.isoformat(timespec="seconds"), member_id))
-    conn.execute("DELETE FROM member_contact_index WHERE member_id = ?", (member_id,))
+    _drop_indexes(conn, member_id)
 
 
 def delete_member(conn: Connection, member_id: str) -> None:

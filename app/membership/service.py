@@ -220,7 +220,8 @@ def replace_contact(conn: Connection, keys: ServerKeys, member_id: str, raw_emai
     """A member's new contact and channel, sealed afresh; ApplicationInvalid if wrong.
 
     The old contact cannot be shown or re-wrapped here (only the vetting key opens it), so
-    the member types what we should use and it replaces what we held, indexes included.
+    the member types what we should use and it replaces what we held; its indexes go and
+    the member waits for the next unlock to be indexed again (no key here to index with).
     The delivery key is a recipient only for email or text alerts, as at apply time.
     """
     problems = _Problems()

@@ -4,7 +4,9 @@ Flask-free: entries are keyed by a digest the caller supplies (the web layer pas
 hash of the coordinator's session token). Each entry is the private key wrapped under a
 key that only the coordinator's cookie carries (crypto/session_wrap.py), so the process
 alone cannot use a held key without that coordinator's next request. Nothing here is
-ever written to disk or to the database, and a restart forgets everything. Production
+ever written to disk or to the database, and a restart forgets everything. The
+contact-index key (app/vault/contact_index.py) is held beside the vetting key, wrapped
+under the same cookie's key, and forgotten with it. Production
 runs one web process (gunicorn threads) so that an unlock is seen by every request of
 that coordinator.
 """
@@ -15,11 +17,20 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.vault import holders
+from app.vault import contact_index, holders
+from app.vault.contact_index import ContactIndexer
 from app.vault.db import Connection
 from crypto.errors import DamagedKeyFile
 from crypto.keys import BoxPrivateKey
-from crypto.session_wrap import SessionWrapError, unwrap_from_session, wrap_for_session
+from crypto.session_wrap import (
+    SessionWrapError,
+    unwrap_from_session,
+    unwrap_secret_from_session,
+    wrap_for_session,
+    wrap_secret_for_session,
+)
+
+_INDEX_LABEL = "contact-index"
 
 UNLOCK_LIFETIME = timedelta(minutes=15)
 MAX_KEY_FILE_BYTES = 16 * 1024
@@ -30,6 +41,8 @@ class _Held:
     wrapped: bytes
     kind: str
     expires_at: datetime
+    # (contact-index key id, the key wrapped under the same session key), if opened.
+    index: tuple[str, bytes] | None = None
 
 
 class UnlockStore:
@@ -38,13 +51,31 @@ class UnlockStore:
         self._held: dict[bytes, _Held] = {}
         self._lock = threading.Lock()
 
-    def put(self, holder: bytes, key: BoxPrivateKey, now: datetime) -> tuple[bytes, datetime]:
-        """Hold `key` for `holder`; returns (the cookie's wrapping key, expiry)."""
+    def put(self, holder: bytes, key: BoxPrivateKey, now: datetime,
+            index_key: tuple[str, bytes] | None = None) -> tuple[bytes, datetime]:
+        """Hold `key` (and the contact-index key, if given) for `holder`; returns (the
+        cookie's wrapping key, expiry)."""
         wrapped, wrapping_key = wrap_for_session(key)
+        index = None if index_key is None else (
+            index_key[0], wrap_secret_for_session(index_key[1], wrapping_key, _INDEX_LABEL))
         expires = now + self._lifetime
         with self._lock:
-            self._held[holder] = _Held(wrapped, key.kind, expires)
+            self._held[holder] = _Held(wrapped, key.kind, expires, index)
         return wrapping_key, expires
+
+    def get_indexer(self, holder: bytes, wrapping_key: bytes | None,
+                    now: datetime) -> ContactIndexer | None:
+        """The contact-index key held beside `holder`'s vetting key, as an indexer."""
+        with self._lock:
+            held = self._held.get(holder)
+        if held is None or held.index is None or wrapping_key is None or now >= held.expires_at:
+            return None
+        key_id, wrapped = held.index
+        try:
+            raw = unwrap_secret_from_session(wrapped, wrapping_key, _INDEX_LABEL)
+        except SessionWrapError:
+            return None
+        return contact_index.indexer(key_id, raw)
 
     def get(self, holder: bytes, wrapping_key: bytes | None,
             now: datetime) -> BoxPrivateKey | None:
@@ -96,7 +127,8 @@ def unlock(conn: Connection, store: UnlockStore, *, key_file: bytes, passphrase:
         raise DamagedKeyFile("too large to be a key file")
     key = holders.unlock_vetting_key(conn, key_file=key_file, passphrase=passphrase,
                                      account_id=account_id, now=now)
-    return store.put(holder, key, now)
+    index_key = contact_index.open_or_create(conn, key, account_id, now)
+    return store.put(holder, key, now, index_key)
 
 
 def forget_ended(conn: Connection, store: UnlockStore) -> int:
@@ -129,3 +161,13 @@ def held_key(store: UnlockStore, holder: bytes, wrapping_hex: str | None,
     except ValueError:
         wrapping = None
     return store.get(holder, wrapping, now)
+
+
+def held_indexer(store: UnlockStore, holder: bytes, wrapping_hex: str | None,
+                 now: datetime) -> ContactIndexer | None:
+    """The contact-index key `holder` has beside their unlocked vetting key, if any."""
+    try:
+        wrapping = bytes.fromhex(wrapping_hex) if wrapping_hex else None
+    except ValueError:
+        wrapping = None
+    return store.get_indexer(holder, wrapping, now)

@@ -70,6 +70,7 @@ class Event(StrEnum):
     DELIVERY_ROTATION_FINISHED = "delivery_rotation_finished"
     AUDIT_KEY_ROTATED = "audit_key_rotated"
     DATABASE_KEY_ROTATED = "database_key_rotated"
+    CONTACT_INDEX_KEY_CREATED = "contact_index_key_created"
 
 
 class Purpose(StrEnum):
@@ -454,6 +455,14 @@ def database_key_rotated(*, at: datetime, actor: str, backup: str) -> LogEntry:
     """SQLCipher rekeyed; `backup` names the backup file made first (never a key)."""
     return LogEntry(Event.DATABASE_KEY_ROTATED, at, actor, records=("keys/database",),
                     details=(("backup", backup),))
+
+
+def contact_index_key_created(*, at: datetime, actor: str, key_id: str,
+                              reason: str) -> LogEntry:
+    """A new contact-index key, sealed to the vetting key; every member is to be indexed
+    again under it. `reason`: "first_unlock" or "rotation". Names the key by id only."""
+    return LogEntry(Event.CONTACT_INDEX_KEY_CREATED, at, actor,
+                    records=(f"contact_index_keys/{key_id}",), details=(("reason", reason),))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

@@ -206,17 +206,16 @@ def batch_of_marks(conn: Connection) -> Iterator[None]:
 
 def mark_sent(conn: Connection, notice: Claimed, now: datetime) -> None:
     with transaction(conn):
-        # The code it carried has done its work: a later holder of the delivery key
-        # must not find it (secure_delete overwrites the freed bytes).
+        # A reset code it carried is erased with the sending: the worker's passphrase is
+        # on the server, so a code kept sealed to it would be readable to a server holder.
         conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, attempts = ?, "
                      "payload = NULL WHERE id = ?", (stamp(now), notice.attempts + 1, notice.id))
 
 
 def mark_cancelled(conn: Connection, notice: Claimed, reason: str) -> None:
     with transaction(conn):
-        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ?, "
-                     "payload = NULL WHERE id = ?",
-                     (reason, notice.id))
+        conn.execute("UPDATE outbox SET status = 'cancelled', last_error = ?, payload = NULL "
+                     "WHERE id = ?", (reason, notice.id))
 
 
 def mark_failed(conn: Connection, notice: Claimed, error: str) -> None:
@@ -240,13 +239,14 @@ def purge_finished(conn: Connection, created_before: datetime) -> int:
 
 
 def erase_expired_secrets(conn: Connection, created_before: datetime) -> int:
-    """Erase the secrets of notices queued before `created_before` (codes past their life).
-
-    A notice still waiting is cancelled with it: a code that no longer works is not sent.
-    """
+    """Erase the secret of every notice no longer waiting, or queued before `created_before`
+    (a code past its life); a notice still waiting with such a code is cancelled, as a code
+    that no longer works is not sent. Only someone reading the outbox with the worker's
+    passphrase could use what is erased here."""
     with transaction(conn):
         return int(conn.execute(
             "UPDATE outbox SET payload = NULL, status = CASE WHEN status IN "
             "('pending', 'sending') THEN 'cancelled' ELSE status END, last_error = CASE "
             "WHEN status IN ('pending', 'sending') THEN 'expired' ELSE last_error END "
-            "WHERE payload IS NOT NULL AND created_at < ?", (stamp(created_before),)).rowcount)
+            "WHERE payload IS NOT NULL AND (status NOT IN ('pending', 'sending') "
+            "OR created_at < ?)", (stamp(created_before),)).rowcount)

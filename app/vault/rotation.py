@@ -11,7 +11,9 @@ no payload is re-encrypted). Large batches are re-wrapped on worker processes (o
 core, a batch ahead of the writer), the writes in one short transaction per batch, each
 row replaced only if it is still the bytes that were read (a row changed meanwhile is
 picked up on the next pass). `finish` retires the old key once a scan inside its
-transaction finds no envelope that carries it, and deletes every wrap of it. Running
+transaction finds no envelope that carries it, and deletes every wrap of it; in that same
+transaction `on_finish` runs (the operator's command makes a fresh contact-index key
+there: app/vault/contact_index.py says why re-wrapping it is not enough). Running
 `rotate` again after a kill resumes the same rotation: already re-wrapped rows no longer
 carry the old key.
 
@@ -128,6 +130,8 @@ def _moved(sealed: bytes, old: BoxPrivateKey, new: PublicKey) -> bytes:
 
 
 Progress = Callable[[Place, int], None]
+# Runs inside the transaction that retires the old key: (connection, new key, now).
+OnFinish = Callable[[Connection, PublicKey, datetime], None]
 
 
 # A batch this big is worth sending to worker processes (spawned, so nothing of the
@@ -245,11 +249,13 @@ def carrying(conn: Connection, key_id: bytes, batch_size: int = BATCH_SIZE) -> i
 
 
 def finish(conn: Connection, rotation: Rotation, now: datetime, actor: str = log.OPERATOR,
-           batch_size: int = BATCH_SIZE) -> bool:
+           batch_size: int = BATCH_SIZE, on_finish: OnFinish | None = None) -> bool:
     """Retire the old key if no envelope carries it any more (checked under the write lock)."""
     with transaction(conn):
         if carrying(conn, rotation.old.key_id, batch_size):
             return False
+        if on_finish is not None:
+            on_finish(conn, rotation.new, now)
         holders.retire_vetting_key(conn, rotation.old, now)
         conn.execute("UPDATE key_rotations SET finished_at = ? WHERE id = ?",
                      (stamp(now), rotation.id))
@@ -267,7 +273,7 @@ def finish(conn: Connection, rotation: Rotation, now: datetime, actor: str = log
 def rotate(conn: Connection, holder_key: BoxPrivateKey, clock: Callable[[], datetime], *,
            actor: str = log.OPERATOR, batch_size: int = BATCH_SIZE,
            progress: Progress | None = None, started: Callable[[Rotation, int], None] | None = None,
-           workers: int = WORKERS) -> Rotation:
+           workers: int = WORKERS, on_finish: OnFinish | None = None) -> Rotation:
     """Start (or resume) a vetting rotation with one holder's key and run it to the end.
 
     `started` hears the rotation and how many envelopes it must move before any are.
@@ -288,7 +294,7 @@ def rotate(conn: Connection, holder_key: BoxPrivateKey, clock: Callable[[], date
     while True:
         rewrap_batches(conn, rotation, old, new, batch_size=batch_size, progress=progress,
                        workers=workers)
-        if finish(conn, rotation, clock(), actor, batch_size):
+        if finish(conn, rotation, clock(), actor, batch_size, on_finish):
             done = by_id(conn, rotation.id)
             assert done is not None
             return done

@@ -42,6 +42,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("application_questions", "answer"): frozenset({"answer"}),
     # The optional note given with an irreversible decision or its undo (it may name people).
     ("decision_notes", "body"): frozenset({"note"}),
+    # The contact-index key (hex), sealed to the vetting key alone (app/vault/contact_index).
+    ("contact_index_keys", "key"): frozenset({"key"}),
 }
 
 

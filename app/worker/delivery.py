@@ -22,11 +22,11 @@ from pathlib import Path
 
 from babel import support
 
-from app.auth import accounts
+from app.auth import accounts, reset
 from app.common.languages import SOURCE, supported
 from app.delivery import DeliveryError, DeliverySettings, Notice
 from app.vault import outbox
-from app.vault.db import Connection
+from app.vault.db import Connection, transaction
 from crypto.errors import NormalisationError
 from crypto.keys import BoxPrivateKey
 from crypto.normalise import normalise_phone
@@ -198,6 +198,10 @@ def deliver_due(conn: Connection, courier: Courier, now: datetime,
     time, each on its own thread and at its own rate: texts never wait behind emails.
     """
     result = RunResult()
+    # Reset codes past their life leave the outbox before anything is claimed, so no
+    # expired code is sent and none stays sealed to the delivery key (the server's).
+    with transaction(conn):
+        outbox.erase_expired_secrets(conn, now - reset.CODE_LIFETIME)
     claimed_batch = outbox.claim_due(conn, courier.key, now, batch_size)
     if not claimed_batch:
         return result

@@ -17,9 +17,8 @@ from pathlib import Path
 import nacl.signing
 
 from app.common import identifiers
-from app.membership.records import contact_indexes
 from app.vault import db, log, sealing
-from crypto import audit_chain
+from crypto import audit_chain, normalise
 from crypto.blind_index import BlindIndexer
 from crypto.keystore import ServerKeys
 from tests.migrations.databases import SCHEMAS, build_database
@@ -31,6 +30,28 @@ Sealed = dict[tuple[str, str, str], dict[str, str]]
 
 AT = "2026-02-10T09:30:00+00:00"
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+
+
+# Version 5 to 13 kept member contact indexes 20-bit truncated, under the server's
+# index.key: computed here as those versions did (the app no longer can: migration 0014).
+OLD_CONTACT_INDEX_BITS = 20
+
+
+def old_contact_indexes(indexer: BlindIndexer,
+                        contact: dict[str, str]) -> list[tuple[str, bytes]]:
+    found: list[tuple[str, bytes]] = []
+    bits = OLD_CONTACT_INDEX_BITS
+    mobile = contact.get("mobile")
+    email = contact.get("email") or contact.get("org_email")
+    if mobile:
+        found.append(("mobile_e164", indexer.compute(
+            "members", "mobile", "e164", normalise.normalise_phone(mobile), bits)))
+    if email:
+        found.append(("email_exact", indexer.compute(
+            "members", "email", "exact", normalise.normalise_email(email), bits)))
+        found.append(("email_canonical", indexer.compute(
+            "members", "email", "canonical", normalise.canonical_email(email), bits)))
+    return found
 
 
 def build_v5(path: Path, key: bytes) -> None:
@@ -68,7 +89,7 @@ class _Filler:
             self.seal("members", "contact", member_id, contact, delivery=push),
             alert_channel=channel, duplicate_candidates=0,
             decided_at=None if status == "pending" else AT)
-        for name, value in contact_indexes(self.indexer, contact or {}):
+        for name, value in old_contact_indexes(self.indexer, contact or {}):
             self.insert("member_contact_index", member_id=member_id, index_name=name,
                         value=value)
 
