@@ -31,8 +31,11 @@ class Application:
     age_hours: float
 
 
-_SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates "
-           "FROM members")
+# The member's one alert area picks the holiday calendar for its age; "all areas" or none
+# gives NULL, which counts as England (app/common/clock.py).
+_SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates, "
+           "(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(area) END FROM member_alert_areas "
+           "WHERE member_id = members.id) AS area FROM members")
 
 
 def _application(row: Row, now: datetime) -> Application:
@@ -40,7 +43,7 @@ def _application(row: Row, now: datetime) -> Application:
     return Application(member_id=row["id"], kind=row["kind"], status=row["status"],
                        created_at=created, alert_channel=row["alert_channel"],
                        duplicates=row["duplicate_candidates"],
-                       age_hours=business_hours_between(created, now))
+                       age_hours=business_hours_between(created, now, row["area"]))
 
 
 @dataclass(frozen=True)
