@@ -17,6 +17,7 @@ from app.vault.db import StartupError
 from app.web import access, errors, logs, security, translations
 from app.web import language as page_language
 from app.web.config import Config
+from app.web.navigation import return_to
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
 log = logging.getLogger("uglymugs.app")
@@ -103,6 +104,7 @@ def create_app(config: Config | None = None) -> Flask:
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_global(return_to, "return_to")
 
     # Aliased: importing the app.language package (the chooser) sets app.language.
     page_language.install(app, config)

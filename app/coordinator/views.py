@@ -33,6 +33,7 @@ from app.membership import decisions as memberships
 from app.membership import questions
 from app.vault import holders, log
 from app.web.access import COORDINATOR, allow
+from app.web.navigation import local_path
 from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
@@ -127,7 +128,7 @@ def unlock() -> Response | str | tuple[str, int]:
         next_id = request.args.get("next_id")
         if next_id and vetting.find(get_db(), next_id, now()) is not None:
             return redirect(url_for("coordinator.application", member_id=next_id))
-        return redirect(url_for("coordinator.queue"))
+        return redirect(local_path(request.args.get("next")) or url_for("coordinator.queue"))
     return render_template("coordinator/unlock.html", form=form, problem=problem), 400
 
 
@@ -136,7 +137,8 @@ def unlock() -> Response | str | tuple[str, int]:
 def lock() -> Response:
     key_session.lock()
     flash(_("The vetting key is locked."))
-    return redirect(url_for("coordinator.queue"))
+    # Back to the page the coordinator locked from; a locked page there says so.
+    return redirect(local_path(request.form.get("next")) or url_for("coordinator.queue"))
 
 
 def _opened_in_this_unlock(member_id: str) -> bool:
