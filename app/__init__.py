@@ -71,10 +71,12 @@ def blueprints() -> list[Blueprint]:
     from app.public import views as public
     from app.reports import views as reports
     from app.statistics import views as statistics
+    from app.support import views as support
 
     return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
             organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
-            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp, language_choice.bp]
+            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp, language_choice.bp,
+            support.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:

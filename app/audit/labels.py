@@ -56,6 +56,10 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "vetting_key_registered": _l("Shared vetting key registered for holders"),
                 "vetting_rotation_started": _l("Vetting key rotation started"),
                 "vetting_rotation_finished": _l("Vetting key rotation finished"),
+                "support_status_changed": _l("Support request's status changed"),
+                "support_note_saved": _l("Note on a support request saved (sealed)"),
+                "support_member_messaged": _l("Reporter written to about the support they "
+                                              "asked for"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

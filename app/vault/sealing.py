@@ -40,6 +40,9 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("contact_requests", "details"): frozenset({"requester", "reference", "note"}),
     # An organisation's answer to a coordinator's question may name people.
     ("application_questions", "answer"): frozenset({"answer"}),
+    # A coordinator's note on following up support a reporter asked for: it may name the
+    # reporter, a caseworker or a service.
+    ("support_requests", "note"): frozenset({"note"}),
 }
 
 
