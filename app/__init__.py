@@ -139,7 +139,10 @@ def create_app(config: Config | None = None) -> Flask:
         role = access.current_role()
         return {"quick_exit_url": config.quick_exit_url, "current_role": role,
                 "signed_in": role in access.SIGNED_IN or role == access.PENDING,
-                "site_name": config.site_name or gettext("Safety notices")}
+                "site_name": config.site_name or gettext("Safety notices"),
+                "scheme_contact": {"email": config.scheme_contact_email,
+                                   "phone": config.scheme_contact_phone,
+                                   "hours": config.scheme_contact_hours}}
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
