@@ -99,9 +99,12 @@ class Config:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
         if (site_name := env.get("UGLYMUGS_SITE_NAME", "").strip()):
             config = replace(config, site_name=site_name)
-        for setting in ("email", "phone", "hours"):
-            if (value := env.get(f"UGLYMUGS_SCHEME_CONTACT_{setting.upper()}", "").strip()):
-                config = replace(config, **{f"scheme_contact_{setting}": value})
+        if (email := env.get("UGLYMUGS_SCHEME_CONTACT_EMAIL", "").strip()):
+            config = replace(config, scheme_contact_email=email)
+        if (phone := env.get("UGLYMUGS_SCHEME_CONTACT_PHONE", "").strip()):
+            config = replace(config, scheme_contact_phone=phone)
+        if (hours := env.get("UGLYMUGS_SCHEME_CONTACT_HOURS", "").strip()):
+            config = replace(config, scheme_contact_hours=hours)
         # The worker reads the gateway's settings (app/delivery/settings.py); the web
         # process needs only to know whether there is one.
         provider = env.get("UGLYMUGS_SMS_PROVIDER", "").strip().lower()
