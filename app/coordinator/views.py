@@ -45,10 +45,15 @@ bp.context_processor(coordinator_context)
 def business_age(hours: float) -> str:
     days, rest = divmod(round(hours * 2) / 2, 8)
     # Formatted first: pybabel skips a gettext call whose arguments hold an f-string.
+    # Half hours show as "1.5"; the plural follows the whole hours ("1.5" reads as many).
     left = f"{rest:g}"
+    many = 1 if rest == 1 else 2
     if days == 0:
-        return _("%(hours)s business hours", hours=left)
-    return _("%(days)d business days and %(hours)s hours", days=int(days), hours=left)
+        return ngettext("%(hours)s business hour", "%(hours)s business hours", many,
+                        hours=left)
+    day_part = ngettext("%(num)d business day", "%(num)d business days", int(days))
+    hour_part = ngettext("%(hours)s hour", "%(hours)s hours", many, hours=left)
+    return _("%(days)s and %(hours)s", days=day_part, hours=hour_part)
 
 
 def _application_or_404(member_id: str) -> vetting.Application:

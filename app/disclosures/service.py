@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 from app.common import validation
 from app.common.clock import stamp as _stamp
@@ -299,8 +300,9 @@ def record_request(conn: Connection, keys: ServerKeys, actor_id: str,
         if ids is not None and "record_ids" not in problems and "subject_table" not in problems:
             missing = set(ids) - _existing(conn, table, ids)
             if missing:
-                problems["record_ids"] = _l("%(count)d of those ids match no record.",
-                                            count=len(missing))
+                problems["record_ids"] = lazy_ngettext(
+                    "%(num)d of those ids matches no record.",
+                    "%(num)d of those ids match no record.", len(missing))
         if contact_id and "contact_request_id" not in problems:
             problem = _consent_problem(conn, contact_id, table, ids, chosen)
             if problem:
