@@ -23,7 +23,7 @@ CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
 
 
 # Sealed places that later steps added: a version-5 database cannot hold them.
-PLACES_AFTER_V6 = {("application_questions", "answer")}
+PLACES_AFTER_V6 = {("application_questions", "answer"), ("support_requests", "note")}
 
 
 def _upgrade(path: Path, key: bytes) -> None:
