@@ -345,7 +345,7 @@ def test_a_bad_request_is_refused_with_messages_and_nothing_is_kept(app, conn) -
         "no-such-member", fields=["narrative.narrative"], justification="", authority="x"))
     assert response.status_code == 400
     page = plain(response)
-    assert "match no record" in page and "Say why this disclosure" in page
+    assert "1 of those ids matches no record." in page and "Say why this disclosure" in page
     assert "Choose who is asking" in page and "Choose only details" in page
     assert conn.execute("SELECT count(*) FROM disclosure_requests").fetchone()[0] == 0
     assert disclosure_log.entries(conn) == []
