@@ -17,7 +17,7 @@ from tests.people import (
     signed_in_client,
 )
 from tests.test_disclosures import make_contact_request, make_disclosure_request
-from tests.test_routes_by_role import EXPECTED, _ask
+from tests.test_routes_by_role import EXPECTED, _ask, _support_id
 
 RAW_ISO = re.compile(r"\d{4}-\d\d-\d\dT")
 UK_TIME = re.compile(r"\b\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d (GMT|BST)\b")
@@ -29,7 +29,8 @@ DOWNLOADS = {"audit.export_csv", "audit.export_checkpoints", "audit.export_check
 def test_staff_pages_show_no_raw_iso_timestamps(app: Flask, keys_dir, role: str) -> None:
     # A pending organisation, asked a question: its page shows when it was asked.
     applicant = make_member(app, role="org_contact", kind="project", status="pending")
-    report_id = make_report(app)
+    report_id = make_report(app, wants_support=True)
+    support_id = _support_id(app, report_id)
     alert_id = make_published_alert(app)
     coordinator = make_staff(app, COORDINATOR)
     request_id = make_disclosure_request(app, coordinator, applicant.member_id)
@@ -45,7 +46,7 @@ def test_staff_pages_show_no_raw_iso_timestamps(app: Flask, keys_dir, role: str)
             continue
         response = client.get(url.format(member_id=applicant.member_id, report_id=report_id,
                                          alert_id=alert_id, request_id=request_id,
-                                         contact_id=contact_id,
+                                         contact_id=contact_id, support_id=support_id,
                                          account_id=coordinator.account_id))
         if response.status_code != 200 or response.mimetype != "text/html":
             continue
