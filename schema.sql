@@ -407,21 +407,40 @@ CREATE TABLE disclosure_request_records (
     PRIMARY KEY (request_id, row_id)
 ) STRICT;
 
--- Messages in a member's account: what was disclosed about them, or a request to put them
--- in touch with the police. The text is written from the linked request's codes when the
--- page is shown, so no free text is stored here.
+-- Support a reporter asked for in their report (a caseworker or ISVA): the coordinators'
+-- follow-up queue, one row per report. A coordinator's note may name people, so it is
+-- sealed to the vetting key; the status and times stay plain for the queue.
+CREATE TABLE support_requests (
+    id          TEXT PRIMARY KEY,
+    report_id   TEXT NOT NULL UNIQUE REFERENCES reports (id) ON DELETE CASCADE,
+    status      TEXT NOT NULL DEFAULT 'new'
+                CHECK (status IN ('new', 'contacted', 'closed')),
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    updated_by  TEXT REFERENCES accounts (id),
+    note        BLOB
+) STRICT;
+CREATE INDEX support_requests_by_status ON support_requests (status, created_at);
+
+-- Messages in a member's account: what was disclosed about them, a request to put them
+-- in touch with the police, or a coordinator following up the support they asked for.
+-- The text is written from the linked request's codes when the page is shown, so no free
+-- text is stored here.
 CREATE TABLE member_messages (
     id                     TEXT PRIMARY KEY,
     member_id              TEXT NOT NULL REFERENCES members (id) ON DELETE CASCADE,
-    kind                   TEXT NOT NULL CHECK (kind IN ('disclosure', 'contact')),
+    kind                   TEXT NOT NULL CHECK (kind IN ('disclosure', 'contact', 'support')),
     disclosure_request_id  TEXT REFERENCES disclosure_requests (id),
     contact_request_id     TEXT REFERENCES contact_requests (id) ON DELETE CASCADE,
     created_at             TEXT NOT NULL,
     read_at                TEXT,
+    support_request_id     TEXT REFERENCES support_requests (id) ON DELETE CASCADE,
     UNIQUE (member_id, disclosure_request_id),
     UNIQUE (member_id, contact_request_id),
+    UNIQUE (member_id, support_request_id),
     CHECK ((kind = 'disclosure') = (disclosure_request_id IS NOT NULL)),
-    CHECK ((kind = 'contact') = (contact_request_id IS NOT NULL))
+    CHECK ((kind = 'contact') = (contact_request_id IS NOT NULL)),
+    CHECK ((kind = 'support') = (support_request_id IS NOT NULL))
 ) STRICT;
 CREATE INDEX member_messages_by_member ON member_messages (member_id, created_at);
 
@@ -545,4 +564,4 @@ CREATE TABLE decision_notes (
 ) STRICT;
 CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-PRAGMA user_version = 17;
+PRAGMA user_version = 18;

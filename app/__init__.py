@@ -17,6 +17,7 @@ from app.vault.db import StartupError
 from app.web import access, errors, logs, security, translations
 from app.web import language as page_language
 from app.web.config import Config
+from app.web.navigation import return_to
 from app.web.state import AppState, LazyKeySessionInterface, close_db, state, verify_ready
 
 log = logging.getLogger("uglymugs.app")
@@ -70,10 +71,12 @@ def blueprints() -> list[Blueprint]:
     from app.public import views as public
     from app.reports import views as reports
     from app.statistics import views as statistics
+    from app.support import views as support
 
     return [public.bp, membership.bp, auth.bp, account.bp, coordinator.bp, report_review.bp,
             organisation.bp, checker.bp, reports.bp, audit.bp, statistics.bp, alerts.bp,
-            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp, language_choice.bp]
+            alert_admin.bp, disclosures.bp, messages.bp, staff_admin.bp, language_choice.bp,
+            support.bp]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -103,6 +106,7 @@ def create_app(config: Config | None = None) -> Flask:
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_global(return_to, "return_to")
 
     # Aliased: importing the app.language package (the chooser) sets app.language.
     page_language.install(app, config)
@@ -135,7 +139,10 @@ def create_app(config: Config | None = None) -> Flask:
         role = access.current_role()
         return {"quick_exit_url": config.quick_exit_url, "current_role": role,
                 "signed_in": role in access.SIGNED_IN or role == access.PENDING,
-                "site_name": config.site_name or gettext("Safety notices")}
+                "site_name": config.site_name or gettext("Safety notices"),
+                "scheme_contact": {"email": config.scheme_contact_email,
+                                   "phone": config.scheme_contact_phone,
+                                   "hours": config.scheme_contact_hours}}
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

@@ -152,6 +152,14 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                                  ONLY_COORDINATORS),
     "report_review.alert": ("POST", "/coordinator/reports/{report_id}/alert",
                                  ONLY_COORDINATORS),
+    # {support_id} is the support request of the report above (its reporter asked).
+    "support.queue": ("GET", "/coordinator/support/", ONLY_COORDINATORS),
+    "support.show": ("GET", "/coordinator/support/{support_id}", ONLY_COORDINATORS),
+    "support.status": ("POST", "/coordinator/support/{support_id}/status", ONLY_COORDINATORS),
+    "support.note": ("POST", "/coordinator/support/{support_id}/note", ONLY_COORDINATORS),
+    "support.unseal": ("POST", "/coordinator/support/{support_id}/unseal", ONLY_COORDINATORS),
+    "support.message": ("POST", "/coordinator/support/{support_id}/message",
+                        ONLY_COORDINATORS),
     "disclosures.index": ("GET", "/coordinator/disclosures/", ONLY_COORDINATORS),
     "disclosures.new": ("GET", "/coordinator/disclosures/new", ONLY_COORDINATORS),
     "disclosures.show": ("GET", "/coordinator/disclosures/{request_id}", ONLY_COORDINATORS),
@@ -243,6 +251,18 @@ def _ask(app: Flask, member_id: str | None) -> str:
         conn.close()
 
 
+def _support_id(app: Flask, report_id: str) -> str:
+    from app.support import service
+
+    conn = _connect(app)
+    try:
+        found = service.for_report(conn, report_id)
+    finally:
+        conn.close()
+    assert found is not None
+    return found
+
+
 def _connect(app: Flask):
     from app.vault import db
     from app.web.state import state
@@ -256,7 +276,8 @@ def _connect(app: Flask):
 def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> None:
     client = _client_for(app, role)
     applicant = make_member(app, status="pending", work_name="Someone Applying")
-    report_id = make_report(app)
+    report_id = make_report(app, wants_support=True)
+    support_id = _support_id(app, report_id)
     alert_id = make_published_alert(app)
     coordinator = make_staff(app, "coordinator")
     request_id = make_disclosure_request(app, coordinator, applicant.member_id)
@@ -273,7 +294,7 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
                                           alert_id=alert_id, request_id=request_id,
                                           contact_id=contact_id, message_id=message_id,
                                           account_id=coordinator.account_id,
-                                          question_id=question_id),
+                                          question_id=question_id, support_id=support_id),
                                method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (

@@ -206,7 +206,7 @@ def test_disabling_from_the_command_line_ends_sessions_and_the_web_forgets_the_k
     operator = create_app(replace(config))
     result = _cli(operator, "staff", "disable", leaver.username, "--reason", "device_lost")
     assert result.exit_code == 0, result.output
-    assert "1 session(s) ended" in result.output
+    assert "1 session ended" in result.output
     assert len(state(app).unlocks) == 1
     app.test_client().get("/")  # any request at all, by anyone
     assert len(state(app).unlocks) == 0

@@ -62,6 +62,10 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "audit_key_rotated": _l("Audit signing key rotated"),
                 "database_key_rotated": _l("Database key rotated"),
                 "contact_index_key_created": _l("New key for duplicate checks made"),
+                "support_status_changed": _l("Support request's status changed"),
+                "support_note_saved": _l("Note on a support request saved (sealed)"),
+                "support_member_messaged": _l("Reporter written to about the support they "
+                                              "asked for"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -207,7 +207,8 @@ class LogVerdict:
     def summary(self) -> str:
         """One line for a terminal or a page heading."""
         if self.ok:
-            return (f"VERIFIED: {self.entries} entries, the chain is unbroken and every "
+            entries = "1 entry" if self.entries == 1 else f"{self.entries} entries"
+            return (f"VERIFIED: {entries}, the chain is unbroken and every "
                     f"checkpoint is validly signed and matches the log.")
         first = self.first_problem
         assert first is not None

@@ -7,7 +7,7 @@ staff usernames (never a member's).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import nacl.signing
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
@@ -39,18 +39,6 @@ MAX_KEPT_FILE_BYTES = 128 * 1024
 def audit_globals() -> dict[str, object]:
     return {"purpose_labels": PURPOSE_LABELS, "legal_basis_labels": LEGAL_BASIS_LABELS,
             "event_labels": EVENT_LABELS}
-
-
-@bp.app_template_filter("audit_time")
-def audit_time(at: str) -> str:
-    """An ISO 8601 time from the log as "YYYY-MM-DD HH:MM:SS" UTC; anything else as it is."""
-    try:
-        parsed = datetime.fromisoformat(at)
-    except (TypeError, ValueError):
-        return at
-    if parsed.tzinfo is None:
-        return at
-    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _verify_key() -> nacl.signing.VerifyKey:

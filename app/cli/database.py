@@ -64,7 +64,8 @@ def register(app: Flask) -> None:
         finally:
             conn.close()
         if installed:
-            click.echo(f"Stored the key ceremony's {installed} key holder(s).")
+            holders = "1 key holder" if installed == 1 else f"{installed} key holders"
+            click.echo(f"Stored the key ceremony's {holders}.")
 
     db_cli = AppGroup("db", help="The database's schema version: status and upgrade.")
 

@@ -205,7 +205,8 @@ def register(app: Flask) -> None:
             ended = _run(lambda: staff_logins.disable(
                 conn, member.account_id, reason=reason, actor=log.OPERATOR, now=now(),
                 unlocks=state(app).unlocks))
-        click.echo(f"{member.username} is disabled; {ended} session(s) ended. A web process "
+        sessions = "1 session" if ended == 1 else f"{ended} sessions"
+        click.echo(f"{member.username} is disabled; {sessions} ended. A web process "
                    "forgets any key it unlocked on its next request.")
 
     @staff_cli.command("enable")

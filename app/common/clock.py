@@ -5,18 +5,31 @@ are ISO 8601 with seconds and an offset (`stamp`); the days members see are UK d
 
 Age in business hours: Monday to Friday, 9:00 to 17:00, UK time. Applications are
 processed in those hours, so a queue ordered by this age shows which application has
-really been waiting longest. Bank holidays count as working days: the UK has four
-different calendars, and over-stating a wait is the safe direction.
+really been waiting longest. Public holidays do not count: the member's (or report's)
+area picks the calendar (England and Wales, Scotland, Northern Ireland or Ireland, from the
+`holidays` library), and an area we cannot place counts as England, the commonest.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 UK = ZoneInfo("Europe/London")
 OPENS = time(9, 0)
 CLOSES = time(17, 0)
+
+# Public-holiday calendars, as (country, subdivision) in the `holidays` library.
+ENGLAND = ("GB", "ENG")
+CALENDARS: dict[str, tuple[str, str | None]] = {
+    "wal": ("GB", "WLS"),
+    "sco": ("GB", "SCT"),
+    "ni": ("GB", "NIR"),
+    "ie": ("IE", None),
+}
 
 
 def stamp(moment: datetime) -> str:
@@ -25,7 +38,7 @@ def stamp(moment: datetime) -> str:
 
 
 def uk_time(moment: datetime | str | None) -> str:
-    """A time as staff read it: UK local time with the zone named ("2026-12-24 14:05 GMT").
+    """A time as staff read it: UK local time with the zone named ("24 Dec 2026, 14:05 GMT").
 
     A stored stamp is accepted as it is stored; a naive time is read as UTC (as
     `uk_date_of` does). Anything unreadable is shown as it came.
@@ -41,7 +54,7 @@ def uk_time(moment: datetime | str | None) -> str:
         parsed = moment
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UK).strftime("%Y-%m-%d %H:%M %Z")
+    return parsed.astimezone(UK).strftime("%-d %b %Y, %H:%M %Z")
 
 
 def uk_today(now: datetime) -> date:
@@ -72,21 +85,37 @@ def uk_date_of(stored: str | None) -> date | None:
     return moment.astimezone(UK).date()
 
 
-def _open_interval(day: date) -> tuple[datetime, datetime] | None:
-    if day.weekday() >= 5:
+def calendar_for(area: str | None) -> tuple[str, str | None]:
+    """The public-holiday calendar an area keeps (England for any English region or none)."""
+    return CALENDARS.get(area or "", ENGLAND)
+
+
+@cache
+def _holidays(calendar: tuple[str, str | None]) -> holidays.HolidayBase:
+    # One calendar object per region, filled a year at a time as dates are asked about.
+    country, subdivision = calendar
+    return holidays.country_holidays(country, subdiv=subdivision, years=range(2024, 2041))
+
+
+def is_public_holiday(day: date, area: str | None = None) -> bool:
+    return day in _holidays(calendar_for(area))
+
+
+def _open_interval(day: date, area: str | None) -> tuple[datetime, datetime] | None:
+    if day.weekday() >= 5 or is_public_holiday(day, area):
         return None
     return (datetime.combine(day, OPENS, tzinfo=UK), datetime.combine(day, CLOSES, tzinfo=UK))
 
 
-def business_hours_between(start: datetime, end: datetime) -> float:
-    """Hours between two aware datetimes that fall inside UK office hours."""
+def business_hours_between(start: datetime, end: datetime, area: str | None = None) -> float:
+    """Hours between two aware datetimes inside UK office hours, skipping `area`'s holidays."""
     if end <= start:
         return 0.0
     start_uk, end_uk = start.astimezone(UK), end.astimezone(UK)
     total = timedelta()
     day = start_uk.date()
     while day <= end_uk.date():
-        interval = _open_interval(day)
+        interval = _open_interval(day, area)
         if interval:
             lo, hi = max(interval[0], start_uk), min(interval[1], end_uk)
             if hi > lo:

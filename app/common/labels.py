@@ -13,5 +13,6 @@ FIELD_LABELS = {"work_name": _l("Work name"), "real_name": _l("Real name"),
                 "email": _l("Email"), "mobile": _l("Mobile"), "org_email": _l("Official email")}
 REPORT_STATUS_LABELS = {"received": _l("Received"), "under_review": _l("Under review"),
                         "alert_published": _l("Alert published"), "closed": _l("Closed")}
+SUPPORT_STATUS_LABELS = {"new": _l("New"), "contacted": _l("Contacted"), "closed": _l("Closed")}
 ALERT_STATUS_LABELS = {"draft": _l("Draft"), "published": _l("Published"),
                        "withdrawn": _l("Withdrawn")}

@@ -36,8 +36,12 @@ class Application:
     checked: bool = True
 
 
+# The member's one alert area picks the holiday calendar for its age; "all areas" or none
+# gives NULL, which counts as England (app/common/clock.py).
 _SELECT = ("SELECT id, kind, status, created_at, alert_channel, duplicate_candidates, "
-           "(contact IS NULL OR contact_indexed_at IS NOT NULL) AS checked FROM members")
+           "(contact IS NULL OR contact_indexed_at IS NOT NULL) AS checked, "
+           "(SELECT CASE WHEN COUNT(*) = 1 THEN MIN(area) END FROM member_alert_areas "
+           "WHERE member_id = members.id) AS area FROM members")
 
 
 def _application(row: Row, now: datetime) -> Application:
@@ -45,7 +49,7 @@ def _application(row: Row, now: datetime) -> Application:
     return Application(member_id=row["id"], kind=row["kind"], status=row["status"],
                        created_at=created, alert_channel=row["alert_channel"],
                        duplicates=row["duplicate_candidates"],
-                       age_hours=business_hours_between(created, now),
+                       age_hours=business_hours_between(created, now, row["area"]),
                        checked=bool(row["checked"]))
 
 
@@ -133,7 +137,7 @@ def open_for_vetting(conn: Connection, key: BoxPrivateKey, actor_id: str, member
     return Opened(application, opened[member_id], candidates)
 
 
-# Contacts opened and indexed per page view: the first unlock after migration 0014 or a
+# Contacts opened and indexed per page view: the first unlock after migration 0017 or a
 # rotation has every member to index, and one request must stay short; each view of the
 # queue does the next batch.
 INDEX_BATCH = 200

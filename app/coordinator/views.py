@@ -36,6 +36,7 @@ from app.membership import questions
 from app.vault import holders, log
 from app.web.access import COORDINATOR, allow
 from app.web.forms import ConfirmPage
+from app.web.navigation import local_path
 from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
@@ -47,10 +48,15 @@ bp.context_processor(coordinator_context)
 def business_age(hours: float) -> str:
     days, rest = divmod(round(hours * 2) / 2, 8)
     # Formatted first: pybabel skips a gettext call whose arguments hold an f-string.
+    # Half hours show as "1.5"; the plural follows the whole hours ("1.5" reads as many).
     left = f"{rest:g}"
+    many = 1 if rest == 1 else 2
     if days == 0:
-        return _("%(hours)s business hours", hours=left)
-    return _("%(days)d business days and %(hours)s hours", days=int(days), hours=left)
+        return ngettext("%(hours)s business hour", "%(hours)s business hours", many,
+                        hours=left)
+    day_part = ngettext("%(num)d business day", "%(num)d business days", int(days))
+    hour_part = ngettext("%(hours)s hour", "%(hours)s hours", many, hours=left)
+    return _("%(days)s and %(hours)s", days=day_part, hours=hour_part)
 
 
 def _application_or_404(member_id: str) -> vetting.Application:
@@ -138,7 +144,7 @@ def unlock() -> Response | str | tuple[str, int]:
         next_id = request.args.get("next_id")
         if next_id and vetting.find(get_db(), next_id, now()) is not None:
             return redirect(url_for("coordinator.application", member_id=next_id))
-        return redirect(url_for("coordinator.queue"))
+        return redirect(local_path(request.args.get("next")) or url_for("coordinator.queue"))
     return render_template("coordinator/unlock.html", form=form, problem=problem), 400
 
 
@@ -147,7 +153,8 @@ def unlock() -> Response | str | tuple[str, int]:
 def lock() -> Response:
     key_session.lock()
     flash(_("The vetting key is locked."))
-    return redirect(url_for("coordinator.queue"))
+    # Back to the page the coordinator locked from; a locked page there says so.
+    return redirect(local_path(request.form.get("next")) or url_for("coordinator.queue"))
 
 
 def _opened_in_this_unlock(member_id: str) -> bool:

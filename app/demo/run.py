@@ -56,6 +56,13 @@ def _die_with_parent() -> None:
         pass
 
 
+# Example contact details for the demo's pages (a reserved domain and an Ofcom drama
+# number); the environment's own values win.
+DEMO_SCHEME_CONTACT = {"UGLYMUGS_SCHEME_CONTACT_EMAIL": "coordinator@scheme.example.org",
+                       "UGLYMUGS_SCHEME_CONTACT_PHONE": "01632 960 123",
+                       "UGLYMUGS_SCHEME_CONTACT_HOURS": "Monday to Friday, 10:00 to 16:00"}
+
+
 def commands(port: int, sink_port: int) -> list[tuple[str, list[str], dict[str, str]]]:
     """(name, argv, environment) of each process."""
     flask = [sys.executable, "-m", "flask", "--app", "app"]
@@ -67,7 +74,7 @@ def commands(port: int, sink_port: int) -> list[tuple[str, list[str], dict[str, 
             **base, "UGLYMUGS_SMTP_PORT": str(sink_port),
             "UGLYMUGS_DELIVERY_PASSPHRASE_FILE": str(keys_dir / DEMO_DELIVERY_PASSPHRASE_FILE)}),
         ("the web server", [*flask, "serve"],
-         {**base, "UGLYMUGS_INSECURE_COOKIES": "1", "PORT": str(port)}),
+         {**DEMO_SCHEME_CONTACT, **base, "UGLYMUGS_INSECURE_COOKIES": "1", "PORT": str(port)}),
     ]
 
 

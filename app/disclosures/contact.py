@@ -246,6 +246,15 @@ def _message(conn: Connection, member_id: str, row: Row) -> Message:
             delay_reason=d["notice_delay_reason"],
             reports=(_reports_of(conn, member_id, ids) if d["subject_table"] == "reports"
                      else ()))
+    if kind == MessageKind.SUPPORT:
+        # Following up support the reporter asked for: the page names their report only.
+        s = conn.execute("SELECT report_id FROM support_requests WHERE id = ?",
+                         (row["support_request_id"],)).fetchone()
+        return Message(
+            id=row["id"], kind=kind, created_at=row["created_at"], read_at=row["read_at"],
+            authority="", legal_basis=None, reason=None, field_codes=[], subject_table=None,
+            status=None, disclosed_at=None, delay_reason=None,
+            reports=_reports_of(conn, member_id, [s["report_id"]] if s else []))
     c = conn.execute("SELECT authority, reason, fields, status, report_id FROM "
                      "contact_requests WHERE id = ?", (row["contact_request_id"],)).fetchone()
     return Message(
@@ -257,7 +266,7 @@ def _message(conn: Connection, member_id: str, row: Row) -> Message:
 
 
 _MESSAGES = ("SELECT id, kind, created_at, read_at, disclosure_request_id, "
-             "contact_request_id FROM member_messages")
+             "contact_request_id, support_request_id FROM member_messages")
 
 
 def messages(conn: Connection, member_id: str) -> list[Message]:

@@ -1,7 +1,8 @@
 """The disclosure tables' one writer, and the statuses they hold.
 
 This module owns every write to `disclosure_requests`, `disclosure_request_records`,
-`contact_requests` and `member_messages`: service.py, contact.py and notices.py decide
+`contact_requests` and `member_messages` (app/support writes its messages through
+`add_support_message`): service.py, contact.py and notices.py decide
 what happens and call these functions to store it. Each function takes the caller's
 connection and runs inside the caller's transaction (it never opens one, and refuses to
 write outside one), so a change and the disclosure-log entry that records it commit, or
@@ -44,6 +45,7 @@ class MessageKind(StrEnum):
 
     DISCLOSURE = "disclosure"
     CONTACT = "contact"
+    SUPPORT = "support"
 
 
 def _in_callers_transaction(conn: Connection) -> None:
@@ -192,6 +194,17 @@ def add_disclosure_message(conn: Connection, member_id: str, disclosure_request_
         "INSERT OR IGNORE INTO member_messages (id, member_id, kind, "
         "disclosure_request_id, created_at) VALUES (?, ?, ?, ?, ?)",
         (new_id(), member_id, MessageKind.DISCLOSURE, disclosure_request_id, created_at))
+    return added.rowcount == 1
+
+
+def add_support_message(conn: Connection, member_id: str, support_request_id: str,
+                        created_at: str) -> bool:
+    """Write to a reporter about the support they asked for, once; False if already done."""
+    _in_callers_transaction(conn)
+    added = conn.execute(
+        "INSERT OR IGNORE INTO member_messages (id, member_id, kind, support_request_id, "
+        "created_at) VALUES (?, ?, ?, ?, ?)",
+        (new_id(), member_id, MessageKind.SUPPORT, support_request_id, created_at))
     return added.rowcount == 1
 
 

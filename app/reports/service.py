@@ -19,6 +19,7 @@ from app.common import choices, identifiers, validation
 from app.common.clock import UK, stamp, uk_today
 from app.common.ids import new_id, new_reference
 from app.reports import records
+from app.support import records as support_records
 from app.vault.db import Connection, Row, transaction, write_grouped
 from app.vault.holders import vetting_recipient
 from app.vault.sealing import seal_group
@@ -167,6 +168,9 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
             reference = new_reference()
         records.insert_report(writer, report_id, {**values, "reference": reference},
                               categories=submission.categories, indexes=indexes)
+        if submission.wants_support:
+            # Asking for support puts the report in the coordinators' support queue.
+            support_records.open_request(writer, report_id, stamp(now))
 
     # Reports arrive together (an incident is often reported by several people at once):
     # concurrent submissions share one durable commit instead of queueing for one each.

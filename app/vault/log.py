@@ -71,6 +71,9 @@ class Event(StrEnum):
     AUDIT_KEY_ROTATED = "audit_key_rotated"
     DATABASE_KEY_ROTATED = "database_key_rotated"
     CONTACT_INDEX_KEY_CREATED = "contact_index_key_created"
+    SUPPORT_STATUS_CHANGED = "support_status_changed"
+    SUPPORT_NOTE_SAVED = "support_note_saved"
+    SUPPORT_MEMBER_MESSAGED = "support_member_messaged"
 
 
 class Purpose(StrEnum):
@@ -463,6 +466,33 @@ def contact_index_key_created(*, at: datetime, actor: str, key_id: str,
     again under it. `reason`: "first_unlock" or "rotation". Names the key by id only."""
     return LogEntry(Event.CONTACT_INDEX_KEY_CREATED, at, actor,
                     records=(f"contact_index_keys/{key_id}",), details=(("reason", reason),))
+
+
+def support_status_changed(*, at: datetime, actor: str, request_id: str, report_id: str,
+                           status: str, previous: str) -> LogEntry:
+    """Following up support a reporter asked for: new, contacted or closed."""
+    return _decision(Event.SUPPORT_STATUS_CHANGED, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW,
+                     records=(f"support_requests/{request_id}", f"reports/{report_id}"),
+                     status=status, previous=previous)
+
+
+def support_note_saved(*, at: datetime, actor: str, request_id: str,
+                       report_id: str) -> LogEntry:
+    """A coordinator's note on a support request, sealed: the entry says only that it was."""
+    return _decision(Event.SUPPORT_NOTE_SAVED, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW,
+                     records=(f"support_requests/{request_id}", f"reports/{report_id}"))
+
+
+def support_member_messaged(*, at: datetime, actor: str, request_id: str, report_id: str,
+                            member_id: str, channel_notices: int) -> LogEntry:
+    """The reporter was written to in their account about the support they asked for."""
+    return _decision(Event.SUPPORT_MEMBER_MESSAGED, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW,
+                     records=(f"support_requests/{request_id}", f"reports/{report_id}",
+                              f"members/{member_id}"),
+                     channel_notices=channel_notices)
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:

@@ -61,6 +61,12 @@ class Rotation:
     rewrapped: int
 
 
+def _envelopes(n: int) -> str:
+    """"1 envelope carries" or "n envelopes carry", for the operator's report (English, as
+    every command's output is)."""
+    return "1 envelope carries" if n == 1 else f"{n} envelopes carry"
+
+
 def _rotation(conn: Connection, where: str, params: tuple[object, ...]) -> Rotation | None:
     # `where` is one of this module's two fixed conditions, never input.
     row = conn.execute(
@@ -352,12 +358,12 @@ def verify(conn: Connection, *, delivery: PublicKey, vetting_file: PublicKey,
         where = f"{table}.{column}"
         for kid, n in entry.by_key.items():
             if kid in retired:
-                problems.append(f"{where}: {n} envelopes carry the retired key "
+                problems.append(f"{where}: {_envelopes(n)} the retired key "
                                 f"{labels[kid].split()[1]}")
             elif kid not in labels:
-                problems.append(f"{where}: {n} envelopes carry an unknown key {kid.hex()}")
+                problems.append(f"{where}: {_envelopes(n)} an unknown key {kid.hex()}")
         if entry.unopenable:
-            problems.append(f"{where}: {entry.unopenable} envelopes carry no key that a "
+            problems.append(f"{where}: {_envelopes(entry.unopenable)} no key that a "
                             "holder (or, for notices, the worker) can open")
     return KeyReport(places, labels, problems)
 

@@ -44,6 +44,9 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     ("decision_notes", "body"): frozenset({"note"}),
     # The contact-index key (hex), sealed to the vetting key alone (app/vault/contact_index).
     ("contact_index_keys", "key"): frozenset({"key"}),
+    # A coordinator's note on following up support a reporter asked for: it may name the
+    # reporter, a caseworker or a service.
+    ("support_requests", "note"): frozenset({"note"}),
 }
 
 

@@ -88,7 +88,8 @@ def unseal(conn: Connection, request: UnsealRequest, key: BoxPrivateKey,
         rows = {row["id"]: row for row in conn.execute(query, tuple(request.row_ids))}
         missing = [rid for rid in request.row_ids if rid not in rows]
         if missing:
-            raise LookupError(f"{len(missing)} record(s) not found")
+            raise LookupError("1 record not found" if len(missing) == 1
+                              else f"{len(missing)} records not found")
         log.append(conn, request.entry(now or datetime.now(UTC)))
         opened: Opened = {}
         for rid in request.row_ids:

@@ -37,6 +37,11 @@ class Config:
     # The name in tab titles and the header. None: a neutral, translated "Safety notices",
     # because titles show in history, on lock screens and in notification previews.
     site_name: str | None = None
+    # How people reach the scheme's coordinators, shown wherever a page tells them to
+    # (UGLYMUGS_SCHEME_CONTACT_EMAIL, _PHONE, _HOURS). None: pages say so neutrally.
+    scheme_contact_email: str | None = None
+    scheme_contact_phone: str | None = None
+    scheme_contact_hours: str | None = None
     # Text alerts are offered only when the worker has a text-message gateway to send them.
     text_alerts: bool = False
     testing: bool = False
@@ -97,6 +102,12 @@ class Config:
             config = replace(config, quick_exit_url=env["UGLYMUGS_QUICK_EXIT_URL"])
         if (site_name := env.get("UGLYMUGS_SITE_NAME", "").strip()):
             config = replace(config, site_name=site_name)
+        if (email := env.get("UGLYMUGS_SCHEME_CONTACT_EMAIL", "").strip()):
+            config = replace(config, scheme_contact_email=email)
+        if (phone := env.get("UGLYMUGS_SCHEME_CONTACT_PHONE", "").strip()):
+            config = replace(config, scheme_contact_phone=phone)
+        if (hours := env.get("UGLYMUGS_SCHEME_CONTACT_HOURS", "").strip()):
+            config = replace(config, scheme_contact_hours=hours)
         # The worker reads the gateway's settings (app/delivery/settings.py); the web
         # process needs only to know whether there is one.
         provider = env.get("UGLYMUGS_SMS_PROVIDER", "").strip().lower()

@@ -55,6 +55,8 @@ def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
     auditor = make_staff(app, "auditor")
     request_id = make_disclosure_request(app, coordinator, applicant.member_id)
     contact_id, message_id = make_contact_request(app, coordinator, own_report)
+    support_id, support_message_id = _support_written(
+        app, coordinator, make_report(app, member, wants_support=True))
     return {
         "anonymous": (None, ["/", "/apply", "/apply/individual", "/apply/project",
                              "/apply/site", "/login", "/reset", "/reset/code"]),
@@ -62,7 +64,8 @@ def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
             "/account", "/account/welcome", "/account/contact", "/account/two-step",
             "/alerts", f"/alerts/{alert_id}", "/alerts/areas", "/reports", "/reports/new",
             f"/reports/{own_report}/add", f"/reports/{own_report}/withdraw", "/check",
-            "/account/messages", f"/account/messages/{message_id}"]),
+            "/account/messages", f"/account/messages/{message_id}",
+            f"/account/messages/{support_message_id}"]),
         "org_contact": (organisation, [
             "/account", "/account/contact", "/account/welcome", "/organisation/staff",
             "/alerts", "/reports", "/reports/new", "/check", "/account/messages"]),
@@ -76,7 +79,8 @@ def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
             "/coordinator/disclosures/", "/coordinator/disclosures/new",
             f"/coordinator/disclosures/{request_id}", "/coordinator/disclosures/contact/new",
             f"/coordinator/disclosures/contact/{contact_id}",
-            "/coordinator/disclosures/export", "/statistics/", "/account",
+            "/coordinator/disclosures/export", "/coordinator/support/",
+            f"/coordinator/support/{support_id}", "/statistics/", "/account",
             # The confirmation pages of irreversible steps (confirm.html).
             f"/coordinator/reports/{own_report}/malicious",
             f"/coordinator/members/{member.member_id}/revoke",
@@ -85,6 +89,25 @@ def _world(app) -> dict[str, tuple[Person | None, list[str]]]:
             f"/coordinator/disclosures/{request_id}/disclose"]),
         "auditor": (auditor, ["/audit/", "/audit/checkpoints", "/statistics/", "/account"]),
     }
+
+
+def _support_written(app, coordinator: Person, report_id: str) -> tuple[str, str]:
+    """A report's support request, its reporter written to: (request id, message id)."""
+    from app.support import service
+    from app.vault import db
+    from app.web.state import state
+    from tests.people import _conn
+
+    conn = _conn(app)
+    try:
+        support_id = service.for_report(conn, report_id)
+        assert support_id is not None
+        service.message_member(conn, coordinator.account_id, support_id, state(app).clock())
+        message_id = db.scalar(conn, "SELECT id FROM member_messages "
+                                     "WHERE support_request_id = ?", (support_id,))
+    finally:
+        conn.close()
+    return support_id, message_id
 
 
 def _sign_in(app, page, base: str, person: Person) -> None:

@@ -18,14 +18,14 @@ MIGRATIONS = REPO / "migrations"
 # Sealed places later versions added (0007): a version-5 database cannot hold them.
 ADDED_LATER = {("report_additions", "body"), ("members", "identity_change"),
                ("decision_notes", "body"),
-               ("contact_index_keys", "key")}
+               ("contact_index_keys", "key"), ("support_requests", "note")}
 AREA_COLUMNS = [("reports", "area"), ("alert_areas", "area"), ("member_alert_areas", "area")]
 CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
                 ("report_categories", "category", choices.REPORT_CATEGORIES)]
 
 
 # Sealed places that later steps added: a version-5 database cannot hold them.
-PLACES_AFTER_V6 = {("application_questions", "answer")}
+PLACES_AFTER_V6 = {("application_questions", "answer"), ("support_requests", "note")}
 
 
 def _upgrade(path: Path, key: bytes) -> None:
