@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from app import cli
 from app.auth.current import load_current_account, require_password_change
-from app.common.clock import uk_time
+from app.common.clock import uk_day_shown, uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
 from app.web import access, errors, logs, security, translations
@@ -106,6 +106,7 @@ def create_app(config: Config | None = None) -> Flask:
     # Flask offers `config` to every template; a template has no business with SECRET_KEY.
     app.jinja_env.globals.pop("config", None)
     app.add_template_filter(uk_time, "uk_time")
+    app.add_template_filter(uk_day_shown, "uk_day")
     app.add_template_global(return_to, "return_to")
 
     # Aliased: importing the app.language package (the chooser) sets app.language.

@@ -37,7 +37,7 @@ from tests.people import (
     signed_in_client,
 )
 from tests.test_disclosures import make_contact_request, make_disclosure_request
-from tests.test_routes_by_role import EXPECTED
+from tests.test_routes_by_role import EXPECTED, _support_id
 from tests.webtools import csrf_token, hidden_fields, post_form
 
 REPO = Path(__file__).resolve().parent.parent
@@ -468,7 +468,8 @@ def _reachable_pages(role: str) -> list[str]:
 def test_every_page_a_role_can_get_renders_in_every_language_without_english_left(
         lang_app, role: str) -> None:
     applicant = make_member(lang_app, status="pending", work_name="Someone Applying")
-    report_id = make_report(lang_app)
+    report_id = make_report(lang_app, wants_support=True)
+    support_id = _support_id(lang_app, report_id)
     alert_id = make_published_alert(lang_app)
     coordinator = make_staff(lang_app, "coordinator")
     request_id = make_disclosure_request(lang_app, coordinator, applicant.member_id)
@@ -481,7 +482,8 @@ def test_every_page_a_role_can_get_renders_in_every_language_without_english_lef
                                   make_member(lang_app))
     urls = [url.format(member_id=applicant.member_id, report_id=report_id, alert_id=alert_id,
                        request_id=request_id, contact_id=contact_id, message_id=message_id,
-                       account_id=coordinator.account_id, question_id="none")
+                       account_id=coordinator.account_id, question_id="none",
+                       support_id=support_id)
             for url in _reachable_pages(role)]
     assert len(urls) >= 5
     leaks = []

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from app.web.access import AUDITOR, COORDINATOR
-from tests.flows import unlock
+from tests.flows import coordinator_client, unlock
 from tests.people import (
     make_member,
     make_published_alert,
@@ -62,3 +62,19 @@ def test_key_unlock_time_is_uk_local_with_the_zone(app: Flask, keys_dir) -> None
     body = client.get("/coordinator/").get_data(as_text=True)
     assert re.search(r"Vetting key unlocked for you until \d{1,2} [A-Z][a-z]{2} \d{4}, "
                      r"\d\d:\d\d (GMT|BST)\.", body)
+
+
+def test_a_day_shown_without_a_time_is_the_uk_day_not_the_utc_one(app: Flask, conn) -> None:
+    from app.common.clock import uk_day_shown as uk_day
+
+    # 23:30 UTC on 1 July is 00:30 BST on 2 July; in winter the two days agree.
+    assert uk_day("2026-07-01T23:30:00+00:00") == "2026-07-02"
+    assert uk_day("2026-12-01T23:30:00") == "2026-12-01"
+    assert uk_day("not a stamp") == "not a stamp" and uk_day(None) == ""
+    report_id = make_report(app)
+    conn.execute("UPDATE reports SET created_at = '2026-07-01T23:30:00+00:00' WHERE id = ?",
+                 (report_id,))
+    conn.commit()
+    client, _staff = coordinator_client(app)
+    page = client.get("/coordinator/reports").get_data(as_text=True)
+    assert "2026-07-02" in page and "2026-07-01" not in page

@@ -85,6 +85,18 @@ def uk_date_of(stored: str | None) -> date | None:
     return moment.astimezone(UK).date()
 
 
+def uk_day_shown(stored: str | datetime | None) -> str:
+    """The UK day of a stored stamp as YYYY-MM-DD, for pages that show a day and no time:
+    a stamp's first ten characters are its UTC day, a day early between midnight and 1:00
+    in summer. Anything unreadable is shown as it came."""
+    if isinstance(stored, datetime):
+        stored = stored.isoformat()
+    if not isinstance(stored, str):
+        return "" if stored is None else str(stored)
+    day = uk_date_of(stored)
+    return day.isoformat() if day else stored
+
+
 def calendar_for(area: str | None) -> tuple[str, str | None]:
     """The public-holiday calendar an area keeps (England for any English region or none)."""
     return CALENDARS.get(area or "", ENGLAND)
