@@ -451,3 +451,31 @@ def test_a_mark_that_fails_to_commit_stops_the_next_send_and_its_notice_is_resen
     assert len(mails) == members + 1, "only the notice whose mark was lost went twice"
     assert dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")) == {
         "sent": members}
+
+
+def test_marks_of_every_channel_are_written_by_one_thread(app, conn, server_keys,
+                                                           delivery_key, monkeypatch) -> None:
+    # Two channels' threads committing on the one connection could join each other's
+    # transaction (db.transaction joins an open one), and a mark would then look durable
+    # before it was: so all marks go through a single writer.
+    import threading
+
+    from app.vault import outbox
+
+    for i in range(3):
+        _member(conn, server_keys, area="ldn", channel="email", email=f"m{i}@example.org")
+        _member(conn, server_keys, area="ldn", channel="sms", mobile=f"07700 90012{i}")
+    make_published_alert(app, areas=("ldn",))
+    writers: set[str] = set()
+    real_mark_sent = outbox.mark_sent
+
+    def spy(*args) -> None:
+        writers.add(threading.current_thread().name)
+        real_mark_sent(*args)
+
+    monkeypatch.setattr(outbox, "mark_sent", spy)
+    with smtp_server() as smtp, http_stub(200) as stub:
+        result = deliver_all_due(conn, _courier(delivery_key, smtp, stub.url + "/sms"),
+                                 state(app).clock)
+    assert result.sent == 6
+    assert len(writers) == 1 and next(iter(writers)).startswith("uglymugs-mark")
