@@ -328,8 +328,8 @@ def rewrap(
 
     if isinstance(drop, bytes | bytearray | memoryview):
         raise TypeError("drop must be a sequence of key ids, not a single key id")
-    if drop:
-        drop_ids = [_as_bytes(kid, "drop key id") for kid in drop]
+    drop_ids = [_as_bytes(kid, "drop key id") for kid in drop]
+    if drop_ids:
         if len(set(drop_ids)) != len(drop_ids):
             raise ValueError("duplicate key id in drop")
         for kid in drop_ids:

@@ -182,9 +182,9 @@ def _send_each(conn: Connection, courier: Courier, channel_name: str,
     the shared connection at once), so the disk and the relay work at the same time. It
     still reaches the disk before the relay can accept the next notice: an email channel
     (`send_after`) waits for it just before the final dot of DATA, any other channel
-    before it sends. So a kill -9 leaves
-    at most the one notice in flight sent and unrecorded, as when every mark came first:
-    that one is sent again on restart under the same idempotency key (at least once).
+    before it sends. So a kill -9 leaves at most the one notice in flight sent and
+    unrecorded, as when every mark came first: that one is sent again on restart under the
+    same idempotency key (at least once).
     """
     result = RunResult()
     channel = courier.channels[channel_name]
