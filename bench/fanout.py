@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from app.delivery import DeliverySettings, Notice, SmtpSettings, channels, send_rates
 from app.delivery.email_channel import fast_message_bytes
-from app.membership.records import insert_member
+from app.membership.records import grant_delivery, insert_member
 from app.vault import db, outbox
 from app.vault.opening import open_group
 from app.worker.delivery import BODIES, SUBJECTS, Courier, deliver_all_due
 from bench.load import free_port
-from bench.scratch import DELIVERY, Scratch
+from bench.scratch import DELIVERY, VETTING, Scratch
 from crypto import keystore
 
 MEMBERS = 10_000
@@ -59,6 +59,10 @@ class SmtpSink:
 
 def populate(scratch: Scratch) -> None:
     keys = keystore.load_server_keys(scratch.keys_dir)
+    # Applicants are sealed for the vetting key alone; approval adds the delivery wrap,
+    # which needs the vetting key (app/membership/records.grant_delivery).
+    vetting = keystore.unlock_private_key(
+        (scratch.keys_dir / keystore.VETTING_KEY).read_bytes(), VETTING, keys.vetting_public)
     conn = scratch.connect()
     now = datetime.now(UTC)
     try:
@@ -76,6 +80,7 @@ def populate(scratch: Scratch) -> None:
                                           contact={"email": f"fan{i}@example.org"},
                                           alert_channel="email")
                 conn.execute("UPDATE members SET status = 'active' WHERE id = ?", (member_id,))
+                grant_delivery(conn, keys, member_id, vetting)
                 outbox.enqueue(conn, kind="alert", member_id=member_id, channel="email",
                                alert_id=ALERT, now=now, dedupe_key=f"alert:{ALERT}:{member_id}")
     finally:

@@ -118,9 +118,8 @@ def _as_bytes(value: object, what: str) -> bytes:
     return bytes(value)
 
 
-def parse_envelope(envelope: bytes) -> EnvelopeParts:
-    """Split an envelope into its fields, or raise :class:`MalformedEnvelope`."""
-    data = _as_bytes(envelope, "envelope")
+def _layout(data: bytes) -> tuple[int, int]:
+    """(version, end of the wraps) of a structurally valid envelope, else MalformedEnvelope."""
     if len(data) < len(MAGIC) + 1:
         raise MalformedEnvelope("truncated envelope")
     if data[: len(MAGIC)] != MAGIC:
@@ -130,22 +129,33 @@ def parse_envelope(envelope: bytes) -> EnvelopeParts:
         raise MalformedEnvelope(f"unknown envelope version {version}")
     if len(data) < HEADER_BYTES:
         raise MalformedEnvelope("truncated envelope")
-    nonce = data[len(MAGIC) + 1 : len(MAGIC) + 1 + NONCE_BYTES]
     count = data[HEADER_BYTES - 1]
     if count == 0:
         raise MalformedEnvelope("envelope has no recipients")
     wraps_end = HEADER_BYTES + count * WRAP_BYTES
     if len(data) < wraps_end + TAG_BYTES:
         raise MalformedEnvelope("truncated envelope")
-    wraps = []
-    seen: set[bytes] = set()
-    for offset in range(HEADER_BYTES, wraps_end, WRAP_BYTES):
-        kid = data[offset : offset + KEY_ID_BYTES]
-        if kid in seen:
-            raise MalformedEnvelope("envelope lists a recipient twice")
-        seen.add(kid)
-        wraps.append((kid, data[offset + KEY_ID_BYTES : offset + WRAP_BYTES]))
-    return EnvelopeParts(version, nonce, tuple(wraps), data[wraps_end:])
+    return version, wraps_end
+
+
+def _key_ids(data: bytes, wraps_end: int) -> list[bytes]:
+    kids = [data[offset : offset + KEY_ID_BYTES]
+            for offset in range(HEADER_BYTES, wraps_end, WRAP_BYTES)]
+    if len(set(kids)) != len(kids):
+        raise MalformedEnvelope("envelope lists a recipient twice")
+    return kids
+
+
+def parse_envelope(envelope: bytes) -> EnvelopeParts:
+    """Split an envelope into its fields, or raise :class:`MalformedEnvelope`."""
+    data = _as_bytes(envelope, "envelope")
+    version, wraps_end = _layout(data)
+    kids = _key_ids(data, wraps_end)
+    wraps = tuple(
+        (kid, data[offset + KEY_ID_BYTES : offset + WRAP_BYTES])
+        for kid, offset in zip(kids, range(HEADER_BYTES, wraps_end, WRAP_BYTES), strict=True))
+    return EnvelopeParts(version, data[len(MAGIC) + 1 : HEADER_BYTES - 1], wraps,
+                         data[wraps_end:])
 
 
 def _assemble(version: int, nonce: bytes, wraps: Sequence[tuple[bytes, bytes]],
@@ -291,34 +301,63 @@ def rewrap(
     AEAD needs it), so a wrap holding a wrong key would be copied faithfully; pass it to
     verify the payload opens before anything is rewrapped.
     """
-    parts = parse_envelope(envelope)
-    data_key = _unwrap(parts, key)
+    # Read straight from the envelope's bytes, with no EnvelopeParts or per-wrap tuples:
+    # the checks and their order are parse_envelope's, _unwrap's and _decrypt's, but the
+    # Python work around the two sealed-box calls is what the raw calls alone would need.
+    data = envelope if type(envelope) is bytes else _as_bytes(envelope, "envelope")
+    version, wraps_end = _layout(data)
+    kids = _key_ids(data, wraps_end)
+    if not isinstance(key, BoxPrivateKey):
+        raise TypeError("key must be a BoxPrivateKey")
+    own = key.public
+    try:
+        mine = HEADER_BYTES + kids.index(own.key_id) * WRAP_BYTES + KEY_ID_BYTES
+    except ValueError:
+        raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}") from None
+    try:
+        data_key = nacl.bindings.crypto_box_seal_open(
+            data[mine : mine + SEALED_KEY_BYTES], own.raw, key.raw)
+    except nacl.exceptions.CryptoError:
+        raise TamperedEnvelope("the wrapped data key failed to authenticate") from None
+    if len(data_key) != DATA_KEY_BYTES:
+        raise TamperedEnvelope("the wrapped data key has the wrong length")
     if associated_data is not None:
-        _decrypt(parts, data_key, _as_bytes(associated_data, "associated_data"))
+        _decrypt(EnvelopeParts(version, data[len(MAGIC) + 1 : HEADER_BYTES - 1], (),
+                               data[wraps_end:]),
+                 data_key, _as_bytes(associated_data, "associated_data"))
 
     if isinstance(drop, bytes | bytearray | memoryview):
         raise TypeError("drop must be a sequence of key ids, not a single key id")
     drop_ids = [_as_bytes(kid, "drop key id") for kid in drop]
-    if len(set(drop_ids)) != len(drop_ids):
-        raise ValueError("duplicate key id in drop")
-    current = set(parts.key_ids)
-    for kid in drop_ids:
-        if kid not in current:
-            raise ValueError(f"cannot drop {kid.hex()}: not a recipient of this envelope")
-    dropped = set(drop_ids)
-    kept = [(kid, sealed) for kid, sealed in parts.wraps if kid not in dropped]
+    if drop_ids:
+        if len(set(drop_ids)) != len(drop_ids):
+            raise ValueError("duplicate key id in drop")
+        for kid in drop_ids:
+            if kid not in kids:
+                raise ValueError(f"cannot drop {kid.hex()}: not a recipient of this envelope")
+        dropped = set(drop_ids)
+        kept_ids = [kid for kid in kids if kid not in dropped]
+        kept = b"".join(data[offset : offset + WRAP_BYTES]
+                        for kid, offset in zip(kids, range(HEADER_BYTES, wraps_end, WRAP_BYTES),
+                                               strict=True)
+                        if kid not in dropped)
+    else:
+        kept_ids, kept = kids, data[HEADER_BYTES:wraps_end]
 
     new_keys = _check_recipients(add, "add")
-    kept_ids = {kid for kid, _ in kept}
     for new_key in new_keys:
         if new_key.key_id in kept_ids:
             raise ValueError(f"{new_key.fingerprint} is already a recipient of this envelope")
-    wraps = kept + [_wrap(new_key, data_key) for new_key in new_keys]
-    if not wraps:
+    count = len(kept_ids) + len(new_keys)
+    if not count:
         raise ValueError("refusing to drop the last recipient: nobody could open the envelope")
-    if len(wraps) > MAX_RECIPIENTS:
+    if count > MAX_RECIPIENTS:
         raise ValueError(f"an envelope has at most {MAX_RECIPIENTS} recipients")
-    return _assemble(parts.version, parts.nonce, wraps, parts.ciphertext)
+    parts = [data[: HEADER_BYTES - 1], bytes((count,)), kept]
+    for new_key in new_keys:
+        parts += (new_key.key_id, nacl.bindings.crypto_box_seal(data_key, new_key.raw))
+    parts.append(data[wraps_end:])
+    return b"".join(parts)
 
 
 def without_recipients(envelope: bytes, drop: Sequence[bytes]) -> bytes:

@@ -707,3 +707,52 @@ def test_the_email_rate_is_the_relays_unless_set() -> None:
     assert remote.email_rate == REMOTE_RELAY_PER_SECOND
     assert DeliverySettings(email_per_second=3).email_rate == 3
     assert send_rates(remote)["email"].per_second == REMOTE_RELAY_PER_SECOND
+
+
+def test_email_is_not_accepted_by_the_relay_before_ready_returns() -> None:
+    with smtp_server() as smtp:
+        accepted_when_ready: list[int] = []
+        with EmailChannel(smtp.settings()) as channel:
+            channel.send_after(notice(key="k-ready"),
+                               lambda: accepted_when_ready.append(len(smtp.messages)))
+        smtp.wait_for(1)
+    assert accepted_when_ready == [0]
+    assert [m.message_id for m in smtp.messages] == [
+        message_id_for("k-ready", smtp.settings().sender)]
+
+
+def test_email_whose_ready_fails_is_abandoned_before_its_dot_and_the_next_is_sent() -> None:
+    class MarkLost(Exception):
+        pass
+
+    def lost() -> None:
+        raise MarkLost
+
+    with smtp_server() as smtp:
+        sender = smtp.settings().sender
+        with EmailChannel(smtp.settings()) as channel:
+            channel.send(notice(key="k-first"))
+            with pytest.raises(MarkLost):
+                channel.send_after(notice(key="k-held-back"), lost)
+            channel.send(notice(key="k-after"))  # on a new connection
+        smtp.wait_for(2)
+        ids = [m.message_id for m in smtp.messages]
+    assert ids == [message_id_for("k-first", sender), message_id_for("k-after", sender)]
+
+
+def test_fast_email_bytes_parse_as_the_same_rfc_5322_message() -> None:
+    from email import message_from_bytes, policy
+
+    from app.delivery.email_channel import fast_message_bytes
+
+    settings = SmtpSettings()
+    item = notice(body="Line one.\n.starts with a dot\n\nlast")
+    raw = fast_message_bytes(settings, item, item.to)
+    assert raw is not None and b"\n" not in raw.replace(b"\r\n", b"")
+    parsed = message_from_bytes(raw, policy=policy.SMTP)
+    assert not parsed.defects
+    assert parsed["To"].addresses[0].addr_spec == item.to
+    assert parsed["From"].addresses[0].addr_spec == settings.sender
+    assert parsed["Subject"] == item.subject
+    assert parsed["Message-ID"] == message_id_for(item.idempotency_key, settings.sender)
+    assert parsed.get_content().replace("\r\n", "\n").rstrip("\n") == item.body

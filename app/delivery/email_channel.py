@@ -18,6 +18,7 @@ import smtplib
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -170,6 +171,10 @@ def _classify(exc: BaseException) -> DeliveryError:
 _SMTP_FAILURES = (smtplib.SMTPException, OSError)
 
 
+def _nothing() -> None:
+    return None
+
+
 class EmailChannel:
     """Sends notices through the configured relay.
 
@@ -260,15 +265,51 @@ class EmailChannel:
     # -- sending ----------------------------------------------------------------------
 
     def _transmit(self, connection: smtplib.SMTP, recipient: str,
-                  message: EmailMessage | bytes) -> None:
-        if isinstance(message, bytes):
-            connection.sendmail(self.settings.sender, [recipient], message)
-        else:
+                  message: EmailMessage | bytes, ready: Callable[[], None]) -> None:
+        if not isinstance(message, bytes):
+            ready()  # the rare non-ASCII message: nothing to overlap, smtplib does it all
             connection.send_message(message, from_addr=self.settings.sender,
                                     to_addrs=[recipient])
+            return
+        # smtplib.sendmail, unrolled so that `ready` runs between DATA's 354 and the
+        # final dot: the relay accepts nothing before the dot, so until `ready` returns
+        # (the previous notice's mark is durable) this message cannot have been delivered.
+        sender = self.settings.sender
+        connection.ehlo_or_helo_if_needed()
+        code, reply = connection.mail(sender)
+        if code != 250:
+            connection.rset()
+            raise smtplib.SMTPSenderRefused(code, reply, sender)
+        code, reply = connection.rcpt(recipient)
+        if code not in (250, 251):
+            connection.rset()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+        connection.putcmd("data")
+        code, reply = connection.getreply()
+        if code != 354:
+            connection.rset()
+            raise smtplib.SMTPDataError(code, reply)
+        ready()
+        body = smtplib.quotedata(message.decode("ascii")).encode("ascii")
+        connection.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        code, reply = connection.getreply()
+        if code != 250:
+            connection.rset()
+            raise smtplib.SMTPDataError(code, reply)
 
     def send(self, notice: Notice) -> None:
         """Deliver one notice to the relay, or raise DeliveryError."""
+        self.send_after(notice, _nothing)
+
+    def send_after(self, notice: Notice, ready: Callable[[], None]) -> None:
+        """`send`, calling `ready()` before the relay can accept the message.
+
+        The worker passes "the previous notice's mark has committed", so it sends the
+        commands of one notice while the last one's commit reaches the disk, and still at
+        most the one notice in flight is unrecorded when it dies. If `ready` raises, the
+        message is abandoned before its final dot (the connection is closed, so the relay
+        discards it) and the exception propagates.
+        """
         if not notice.idempotency_key:
             raise ValueError("a notice needs an idempotency key")  # a bug, not a failure
         error: DeliveryError | None = None
@@ -291,14 +332,14 @@ class EmailChannel:
                 if connection is None:
                     connection = self._connect()
                 try:
-                    self._transmit(connection, recipient, message)
+                    self._transmit(connection, recipient, message, ready)
                 except smtplib.SMTPServerDisconnected:
                     if not self._held:
                         raise
                     # The relay dropped the kept connection: once more on a new one.
                     connection.close()
                     connection = self._connect()
-                    self._transmit(connection, recipient, message)
+                    self._transmit(connection, recipient, message, ready)
                 self._last_used = time.monotonic()
             except _SMTP_FAILURES as exc:
                 error = _classify(exc)
@@ -306,6 +347,12 @@ class EmailChannel:
                     connection.close()
                 connection = None
                 self._connection = None
+            except BaseException:
+                # `ready` failed mid-DATA: closing without the dot makes the relay drop it.
+                if connection is not None:
+                    connection.close()
+                self._connection = None
+                raise
             if error is None and connection is not None:
                 if self._held:
                     self._connection = connection

@@ -2,7 +2,9 @@
 
 Each run claims a batch of due rows through app/vault/outbox.claim_due, which writes one
 disclosure-log entry per (kind of notice, alert) before it opens any contact envelope,
-in the transaction that claims the rows. Then each notice is sent and its row marked.
+in the transaction that claims the rows. Then each notice is sent and its row marked:
+each mark commits on one writer thread while the next notice's SMTP commands go out, and
+the relay is not given that next notice's final dot until the mark is on disk.
 
 Delivery is at least once, made idempotent where the far end allows: a row claimed but
 not marked sent when the worker dies (killed mid-send) is sent again on restart with the
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -171,22 +173,52 @@ def _after_error(conn: Connection, claimed: outbox.Claimed, error: DeliveryError
 
 
 def _send_each(conn: Connection, courier: Courier, channel_name: str,
-               notices: list[tuple[outbox.Claimed, Notice]], now: datetime) -> RunResult:
-    """One channel's notices, in order, each marked before the next is sent."""
+               notices: list[tuple[outbox.Claimed, Notice]], now: datetime,
+               marker: ThreadPoolExecutor) -> RunResult:
+    """One channel's notices in order, each mark committing while the next is sent.
+
+    A mark commits on its own (synchronous = FULL, one fsync) on `marker`, the batch's one
+    writer thread (every channel's marks go through it, so no two threads ever write on
+    the shared connection at once), so the disk and the relay work at the same time. It
+    still reaches the disk before the relay can accept the next notice: an email channel
+    (`send_after`) waits for it just before the final dot of DATA, any other channel
+    before it sends. So a kill -9 leaves at most the one notice in flight sent and
+    unrecorded, as when every mark came first: that one is sent again on restart under the
+    same idempotency key (at least once).
+    """
     result = RunResult()
     channel = courier.channels[channel_name]
     rate = courier.rates[channel_name]
+    send_after = getattr(channel, "send_after", None)
+    marked: Future[str] | None = None
+
+    def ready() -> None:
+        if marked is not None:
+            marked.result()  # re-raises a failed commit: nothing more is sent
+
+    outcomes: list[Future[str]] = []
     for claimed, notice in notices:
         try:
             rate.wait()  # type: ignore[attr-defined]
-            channel.send(notice)  # type: ignore[attr-defined]
+            if send_after is not None:
+                send_after(notice, ready)
+            else:
+                ready()
+                channel.send(notice)  # type: ignore[attr-defined]
         except DeliveryError as error:
-            outcome = _after_error(conn, claimed, error, now)
+            marked = marker.submit(_after_error, conn, claimed, error, now)
         else:
-            outbox.mark_sent(conn, claimed, now)
-            outcome = "sent"
-        setattr(result, outcome, getattr(result, outcome) + 1)
+            marked = marker.submit(_mark_sent, conn, claimed, now)
+        outcomes.append(marked)
+    for outcome in outcomes:
+        name = outcome.result()
+        setattr(result, name, getattr(result, name) + 1)
     return result
+
+
+def _mark_sent(conn: Connection, claimed: outbox.Claimed, now: datetime) -> str:
+    outbox.mark_sent(conn, claimed, now)
+    return "sent"
 
 
 def deliver_due(conn: Connection, courier: Courier, now: datetime,
@@ -221,9 +253,11 @@ def deliver_due(conn: Connection, courier: Courier, now: datetime,
             channel = courier.channels[name]
             if hasattr(channel, "__enter__"):
                 held.enter_context(channel)  # type: ignore[arg-type]
+        marker = held.enter_context(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="uglymugs-mark"))
         with ThreadPoolExecutor(max_workers=max(1, len(by_channel)),
                                 thread_name_prefix="uglymugs-send") as pool:
-            runs = [pool.submit(_send_each, conn, courier, name, notices, now)
+            runs = [pool.submit(_send_each, conn, courier, name, notices, now, marker)
                     for name, notices in sorted(by_channel.items())]
             for run in runs:
                 done = run.result()
