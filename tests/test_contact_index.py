@@ -143,3 +143,20 @@ def test_keys_verify_counts_the_contact_index_key_among_the_envelopes_a_holder_o
     place = report.places[("contact_index_keys", "key")]
     assert (place.envelopes, place.unopenable) == (1, 0)
     assert set(place.by_key) == {keys.vetting_public.key_id}, "sealed to the vetting key only"
+
+
+def test_the_queue_still_shows_when_the_duplicate_check_cannot_be_logged(
+        app, conn, keys_dir, monkeypatch: pytest.MonkeyPatch) -> None:
+    member_id = member_id_of(conn, apply(app))
+    coordinator, _ = coordinator_client(app)
+    unlock(coordinator, keys_dir)
+    entries = db.count(conn, "SELECT count(*) FROM disclosure_log")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the disclosure log is full")
+
+    monkeypatch.setattr(log, "append", refuse)
+    page = coordinator.get("/coordinator/")
+    assert page.status_code == 200 and NOT_CHECKED in text(page)
+    assert _indexes(conn, member_id) == 0
+    assert db.count(conn, "SELECT count(*) FROM disclosure_log") == entries

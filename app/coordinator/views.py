@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from flask import (
     Blueprint,
     abort,
@@ -41,6 +43,7 @@ from app.web.state import get_db, load_keys, now
 from crypto.errors import DamagedKeyFile, KeyFileError, KeyMismatch, WrongPassphrase
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
+_log = logging.getLogger("uglymugs.coordinator")
 bp.context_processor(coordinator_context)
 
 
@@ -85,8 +88,14 @@ def _queue_page(filter_form: QueueFilterForm, reject_form: RejectManyForm,
 def _index_contacts(first: str | None = None) -> None:
     """With the key unlocked, index the next members not yet checked for duplicates."""
     key, indexer = key_session.held_vetting_key(), key_session.held_indexer()
-    if key is not None and indexer is not None:
+    if key is None or indexer is None:
+        return
+    try:
         vetting.index_contacts(get_db(), key, indexer, current_account().id, now(), first)
+    except Exception:  # the check is opportunistic: the page must show without it
+        # Nothing was opened or written (the unseal's log entry and the indexes share one
+        # transaction, rolled back); those members stay "not checked yet" until next time.
+        _log.warning("duplicate check skipped: the contacts could not be opened and logged")
 
 
 @bp.get("/")
