@@ -223,7 +223,9 @@ def rotation_row() -> Row:
                load_average(),
                f"{n:,} envelopes (BENCH_ROTATION_N; 1M does not fit the 2-minute row on 2 "
                f"cores), {result['cores']} rewrap processes + 1 writer, batches of "
-               f"{result['batch']}; peak RSS {result['peak_mib']:.0f} MiB")
+               f"{result['batch']}; peak RSS {result['peak_mib']:.0f} MiB; the machine gave "
+               f"{median(result['free_cores']):.1f} of {result['cores']} cores to the raw work "
+               f"at once (the limit assumes all {result['cores']})")
 
 
 def print_table(rows: list[Row]) -> None:

@@ -19,6 +19,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from statistics import median
 
 import nacl.bindings as sodium
 import nacl.utils
@@ -79,6 +80,28 @@ def raw_limit_seconds(conn: db.Connection, old: BoxPrivateKey, new: PublicKey, n
     return (crypto + update) * n / CORES
 
 
+def _raw_loop(args: tuple[int, bytes, bytes, bytes, bytes]) -> float:
+    """Seconds per (sealed-box open + seal) over `count` opens of one wrap, in this process."""
+    count, wrap, public, secret, new_public = args
+    start = time.perf_counter()
+    for _ in range(count):
+        sodium.crypto_box_seal(sodium.crypto_box_seal_open(wrap, public, secret), new_public)
+    return (time.perf_counter() - start) / count
+
+
+def free_cores(old: BoxPrivateKey, new: PublicKey, count: int = 3000) -> float:
+    """How many cores' worth of the raw work this machine gives at once right now: one
+    process's rate against CORES processes' together (2.0 on an idle 2-core machine; about
+    1 when other work holds a core). The limit divides by CORES, which only a free machine
+    can reach; this says how far the figure's gap is the machine's."""
+    wrap = sodium.crypto_box_seal(nacl.utils.random(32), old.public.raw)
+    args = (count, wrap, old.public.raw, old.raw, new.raw)
+    alone = _raw_loop(args)
+    with ProcessPoolExecutor(CORES) as pool:
+        together = list(pool.map(_raw_loop, [args] * CORES))
+    return CORES * alone / median(together)
+
+
 def rotate_seconds(conn: db.Connection, old: BoxPrivateKey, new: BoxPrivateKey) -> float:
     start = time.perf_counter()
     moved = rotation.rewrap_places(conn, [PLACE], old, new.public)
@@ -96,18 +119,19 @@ def main() -> None:
         populate(path, key, N, keys[0].public)
         populated = time.perf_counter() - started
         conn = db.connect(path, key)
-        limits, figures = [], []
+        limits, figures, free = [], [], []
         try:
             for rep in range(REPS):
                 # A/B/A/B; each rotation moves every envelope to the other key and back.
                 old, new = keys[rep % 2], keys[(rep + 1) % 2]
                 limits.append(raw_limit_seconds(conn, old, new.public, N))
                 figures.append(rotate_seconds(conn, old, new))
+                free.append(free_cores(old, new.public))
         finally:
             conn.close()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"n": N, "cores": CORES, "limit": limits, "figure": figures,
-                      "populate_s": populated, "peak_mib": peak_mib,
+                      "populate_s": populated, "peak_mib": peak_mib, "free_cores": free,
                       "workers": rotation.WORKERS, "batch": rotation.BATCH_SIZE}))
 
 
