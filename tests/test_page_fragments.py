@@ -1,0 +1,71 @@
+"""Fragments rendered once per process must be the page the template would render.
+
+The footer's language chooser is rendered once per language and then only has the
+request's CSRF token and return path filled in (app/web/language.py). These tests render
+the template afresh beside it, in the same request, and compare every byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from flask import Flask, render_template_string
+
+from app import create_app
+from app.vault import db
+from app.web import language as page_language
+
+FRESH = '{% include "_language.html" %}'
+CACHED = "{{ language_chooser() }}"
+
+
+@pytest.fixture
+def lang_app(config, database_key, translations_dir) -> Flask:
+    translated = replace(config, translations_path=translations_dir)
+    db.init_database(translated.database_path, database_key, translated.schema_path)
+    return create_app(translated)
+
+
+def _both(app: Flask, path: str, code: str | None) -> tuple[str, str]:
+    cookie = page_language.cookie_name(bool(app.config["SESSION_COOKIE_SECURE"]))
+    headers = {"Cookie": f"{cookie}={code}"} if code else {}
+    with app.test_request_context(path, headers=headers):
+        app.preprocess_request()
+        return render_template_string(CACHED), render_template_string(FRESH)
+
+
+@pytest.mark.parametrize("code", [None, "es", "zh_Hans", "th"])
+def test_cached_language_chooser_is_the_template_rendered_afresh(lang_app, code) -> None:
+    for _ in range(2):  # the first render fills the cache, the second reads it
+        cached, fresh = _both(lang_app, "/", code)
+        assert cached == fresh
+
+
+def test_cached_language_chooser_escapes_and_follows_each_pages_return_path(lang_app) -> None:
+    _both(lang_app, "/", None)
+    cached, fresh = _both(lang_app, '/login?next=<b>"x"&y=\'z\'', None)
+    assert cached == fresh
+    assert "<b>" not in cached and "&lt;b&gt;" in cached
+    assert _both(lang_app, "/apply", None)[0].count('value="/apply"') == 1
+
+
+def test_cached_language_chooser_carries_each_visitors_own_token(lang_app) -> None:
+    first, _ = _both(lang_app, "/", None)
+    second, _ = _both(lang_app, "/", None)
+    tokens = [re.search(r'name="csrf_token" value="([^"]+)"', html) for html in (first, second)]
+    assert all(tokens)
+    assert tokens[0].group(1) != tokens[1].group(1)  # type: ignore[union-attr]
+
+
+def test_language_chooser_on_a_page_still_changes_the_language(lang_app) -> None:
+    client = lang_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    chooser = page[page.index('class="language-chooser"'):]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', chooser)
+    assert token
+    response = client.post("/language", data={"csrf_token": token.group(1), "locale": "es",
+                                              "next": "/login"})
+    assert response.status_code in (302, 303)
+    assert 'lang="es"' in client.get("/login").get_data(as_text=True)
