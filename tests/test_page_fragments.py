@@ -69,3 +69,34 @@ def test_language_chooser_on_a_page_still_changes_the_language(lang_app) -> None
                                               "next": "/login"})
     assert response.status_code in (302, 303)
     assert 'lang="es"' in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", [None, "es", "pl"])
+def test_labels_resolved_once_per_language_render_as_the_lazy_labels(lang_app, code) -> None:
+    from app.common import choices, identifiers
+    from app.web.translations import labels_per_language
+
+    page = "{% for k in keys %}{{ labels[k] }}|{% endfor %}"
+    for mapping in (dict(choices.AREAS), dict(choices.REPORT_CATEGORIES), identifiers.KINDS):
+        cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+        with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}
+                                           if code else {}):
+            lang_app.preprocess_request()
+            cached = labels_per_language(f"test {id(mapping)}", lambda m=mapping: m)
+            assert cached is labels_per_language(f"test {id(mapping)}", lambda: {})
+            assert (render_template_string(page, keys=list(mapping), labels=cached)
+                    == render_template_string(page, keys=list(mapping), labels=mapping))
+
+
+def test_feed_labels_follow_each_readers_language(lang_app) -> None:
+    from app.common import choices
+    from app.web.translations import labels_per_language
+
+    cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+    shown = {}
+    for code in ("en", "es"):
+        with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}):
+            lang_app.preprocess_request()
+            shown[code] = labels_per_language("areas", lambda: dict(choices.AREAS))["ldn"]
+    assert shown["en"] == "London"
+    assert shown["es"] != shown["en"]

@@ -8,16 +8,36 @@ fetched once, kept on `g`, and every string in that request's templates reads fr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, g
-from flask_babel import get_translations
+from flask import Flask, current_app, g
+from flask_babel import get_locale, get_translations
+from markupsafe import Markup, escape
 
 
 def _translations() -> Any:
     found = g.get("_template_translations")
     if found is None:
         found = g._template_translations = get_translations()
+    return found
+
+
+def labels_per_language(name: str,
+                        build: Callable[[], Mapping[str, object]]) -> Mapping[str, Markup]:
+    """Lazy labels (`_l`) resolved once per language per process, for a page's templates.
+
+    A feed page rendered each alert's area and category labels through their lazy strings,
+    each a full Flask-Babel lookup (12% of GET /alerts). The labels are the same for every
+    reader of a language; each is escaped once here exactly as the template would have.
+    Kept on the app (its translations folder decides the text), never per person.
+    """
+    cache: dict[tuple[str, str], Mapping[str, Markup]] = current_app.extensions.setdefault(
+        "uglymugs.labels_per_language", {})
+    key = (name, str(get_locale()))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = {code: escape(label) for code, label in build().items()}
     return found
 
 
