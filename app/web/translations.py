@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from flask_babel import get_locale, get_translations
+from jinja2.nodes import EvalContext
+from jinja2.utils import pass_eval_context
 from markupsafe import Markup, escape
 
 
@@ -50,3 +52,22 @@ def install(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
+    # Jinja's newstyle wrappers reach the translation through three context calls (`_`
+    # resolves `gettext`, which calls the function above): 41 strings made that a fifth of
+    # the first page. These do in one call what those do: translate, mark safe when the
+    # template autoescapes, and always %-format, so the output is the same.
+    app.jinja_env.globals.update(gettext=_gettext, _=_gettext, ngettext=_ngettext)
+
+
+@pass_eval_context
+def _gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    found = _translations().ugettext(string)
+    return (Markup(found) if eval_ctx.autoescape else found) % variables  # noqa: S704
+
+
+@pass_eval_context
+def _ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /,
+              **variables: Any) -> str:
+    variables.setdefault("num", num)
+    found = _translations().ungettext(singular, plural, num)
+    return (Markup(found) if eval_ctx.autoescape else found) % variables  # noqa: S704
