@@ -100,3 +100,31 @@ def test_feed_labels_follow_each_readers_language(lang_app) -> None:
             shown[code] = labels_per_language("areas", lambda: dict(choices.AREAS))["ldn"]
     assert shown["en"] == "London"
     assert shown["es"] != shown["en"]
+
+
+TRANSLATED = ('{{ _("Updated on %(day)s", day=day) }}|{{ _("Quick exit") }}|'
+              '{{ gettext("Page %(n)d", n=3) }}|{{ ngettext("%(num)d day", "%(num)d days", 2) }}|'
+              '{% trans %}Quick exit{% endtrans %}|{{ _("100%% sure") }}|'
+              '{{ _("Reporter\'s reference") }}|'
+              '{{ _("Reporter\'s reference") ~ "<i>" }}')
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("code", ["en", "es"])
+def test_template_gettext_renders_as_jinjas_own_newstyle_gettext(lang_app, code,
+                                                                 autoescape) -> None:
+    from flask_babel import get_translations
+    from jinja2 import Environment
+
+    cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+    with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}):
+        lang_app.preprocess_request()
+        ours = lang_app.jinja_env.overlay(autoescape=autoescape).from_string(TRANSLATED)
+        # Off as well as on: a plain-text template must not get HTML entities.
+        reference = Environment(extensions=["jinja2.ext.i18n"],
+                                autoescape=autoescape)  # noqa: S701
+        reference.install_gettext_translations(  # type: ignore[attr-defined]
+            get_translations(), newstyle=True)
+        expected = reference.from_string(TRANSLATED)
+        for day in ("2026-12-01", '<b>"it\'s"</b> & more'):
+            assert ours.render(day=day) == expected.render(day=day)
