@@ -128,3 +128,64 @@ def test_template_gettext_renders_as_jinjas_own_newstyle_gettext(lang_app, code,
         expected = reference.from_string(TRANSLATED)
         for day in ("2026-12-01", '<b>"it\'s"</b> & more'):
             assert ours.render(day=day) == expected.render(day=day)
+
+
+# --- the first page, shared by signed-out visitors (app/web/shared_pages.py) ------------
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _fresh_first_page(app: Flask, cookie: str | None) -> tuple[str, str]:
+    """The first page rendered afresh for one visitor, and that visitor's token."""
+    from flask import render_template
+    from flask_wtf.csrf import generate_csrf
+
+    headers = {"Cookie": cookie} if cookie else {}
+    with app.test_request_context("/", headers=headers):
+        app.preprocess_request()
+        return render_template("index.html"), generate_csrf()
+
+
+@pytest.mark.parametrize("code", [None, "es", "th"])
+def test_shared_first_page_is_the_page_rendered_afresh_with_each_visitors_token(
+        lang_app, code) -> None:
+    cookie = f"{page_language.cookie_name(False)}={code}" if code else None
+    seen = set()
+    for _ in range(3):  # the first fills the cache; the others are served from it
+        client = lang_app.test_client()
+        if cookie:
+            client.set_cookie(*cookie.split("="))
+        shared = client.get("/").get_data(as_text=True)
+        token = TOKEN.search(shared)
+        assert token
+        seen.add(token.group(1))
+        fresh, fresh_token = _fresh_first_page(lang_app, cookie)
+        assert shared == fresh.replace(fresh_token, token.group(1))
+        # The token is this visitor's: the chooser's form accepts it for their session.
+        answer = client.post("/language", data={"csrf_token": token.group(1),
+                                                "locale": "en", "next": "/"})
+        assert answer.status_code in (302, 303)
+    assert len(seen) == 3
+
+
+def test_first_page_is_not_shared_with_a_waiting_message_or_a_query(lang_app) -> None:
+    client = lang_app.test_client()
+    client.get("/")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "A message for this visitor only")]
+    assert "A message for this visitor only" in client.get("/").get_data(as_text=True)
+    assert "A message for this visitor only" not in lang_app.test_client().get("/").get_data(
+        as_text=True)
+    page = lang_app.test_client().get("/?a=<b>").get_data(as_text=True)
+    assert 'value="/?a=%3Cb%3E"' in page or 'value="/?a=&lt;b&gt;"' in page
+    assert 'name="next" value="/"' in lang_app.test_client().get("/").get_data(as_text=True)
+
+
+def test_signed_in_first_page_is_their_own(app) -> None:
+    from tests.people import make_member, signed_in_client
+
+    app.test_client().get("/")  # a signed-out page in the cache
+    member = signed_in_client(app, make_member(app)).get("/").get_data(as_text=True)
+    assert 'action="/logout"' in member and ">Sign in<" not in member
+    stranger = app.test_client().get("/").get_data(as_text=True)
+    assert 'action="/logout"' not in stranger and ">Sign in<" in stranger
