@@ -10,8 +10,7 @@ import contextlib
 import json
 import secrets
 import time
-import types
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -262,20 +261,19 @@ def test_invalid_checks_use_up_the_limit_too(app, conn, member_client) -> None:
     assert all_counts(app, conn) == []
 
 
-def test_the_limit_is_a_moving_hour(monkeypatch) -> None:
-    import limits.storage.memory as memory
-
-    offset = [0.0]
-    monkeypatch.setattr(memory, "time", types.SimpleNamespace(
-        time=lambda: time.time() + offset[0]))
-    limiter = CheckLimiter("2 per hour")
+def test_the_limit_is_a_moving_hour() -> None:
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    offset = [timedelta(0)]
+    limiter = CheckLimiter("2 per hour", clock=lambda: start + offset[0])
     assert limiter.allow("account-a") and limiter.allow("account-a")
     assert not limiter.allow("account-a")
     assert limiter.allow("account-b")
-    offset[0] = 30 * 60
+    offset[0] = timedelta(minutes=30)
     assert not limiter.allow("account-a")
-    offset[0] = 61 * 60
+    offset[0] = timedelta(minutes=61)
     assert limiter.allow("account-a")
+    limiter.reset("account-b")
+    assert limiter.allow("account-b") and limiter.allow("account-b")
 
 
 # --- privacy ---------------------------------------------------------------------------------

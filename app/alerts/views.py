@@ -12,14 +12,18 @@ from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.web.access import MEMBERS, allow
 from app.web.state import get_db
+from app.web.translations import labels_per_language
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
 
 @bp.context_processor
 def labels() -> dict[str, object]:
-    return {"category_labels": dict(choices.REPORT_CATEGORIES),
-            "area_labels": dict(choices.AREAS), "identifier_labels": identifiers.KINDS}
+    return {"category_labels": labels_per_language("categories",
+                                                   lambda: dict(choices.REPORT_CATEGORIES)),
+            "area_labels": labels_per_language("areas", lambda: dict(choices.AREAS)),
+            "identifier_labels": labels_per_language("identifier kinds",
+                                                     lambda: identifiers.KINDS)}
 
 
 def _member_id() -> str:

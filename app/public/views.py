@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, render_template
 
 from app.web.access import EVERYONE, allow
+from app.web.shared_pages import signed_out_page
 from app.web.state import healthy
 
 bp = Blueprint("public", __name__)
@@ -11,7 +12,7 @@ bp = Blueprint("public", __name__)
 @bp.get("/")
 @allow(*EVERYONE)
 def index() -> str:
-    return render_template("index.html")
+    return signed_out_page("public.index", lambda: render_template("index.html"))
 
 
 @bp.get("/healthz")

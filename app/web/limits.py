@@ -35,12 +35,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 FREE_FAILURES = 5
 FIRST_DELAY = timedelta(seconds=15)
@@ -217,6 +216,10 @@ class MovingCount:
                 self._events.popitem(last=False)
             return ALLOWED
 
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._events.pop(key, None)
+
 
 class ResetLimiter:
     """Password reset: asking for codes and trying them, per typed username and overall.
@@ -242,14 +245,28 @@ class ResetLimiter:
         return verdict if not verdict.allowed else self._overall.take(now)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class CheckLimiter:
-    def __init__(self, per_account: str = PER_ACCOUNT_CHECKS) -> None:
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._limit = parse(per_account)
+    """At most so many per account in a moving window ("30 per hour"), held in memory.
+
+    A MovingCount rather than the limits package's MemoryStorage: that starts a timer
+    thread to expire entries on almost every hit, which under load was a thread start per
+    check. The limit string is still parsed by `limits`.
+    """
+
+    def __init__(self, per_account: str = PER_ACCOUNT_CHECKS,
+                 clock: Callable[[], datetime] = _utc_now) -> None:
+        limit = parse(per_account)
+        self._count = MovingCount(limit=limit.amount,
+                                  window=timedelta(seconds=limit.get_expiry()))
+        self._clock = clock
 
     def allow(self, account_id: str) -> bool:
         """Count one attempt; False (and nothing counted) once the account is over its limit."""
-        return self._limiter.hit(self._limit, "check", account_id)
+        return self._count.hit(account_id, self._clock()).allowed
 
     def reset(self, account_id: str) -> None:
-        self._limiter.clear(self._limit, "check", account_id)
+        self._count.forget(account_id)

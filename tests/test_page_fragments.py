@@ -1,0 +1,191 @@
+"""Fragments rendered once per process must be the page the template would render.
+
+The footer's language chooser is rendered once per language and then only has the
+request's CSRF token and return path filled in (app/web/language.py). These tests render
+the template afresh beside it, in the same request, and compare every byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from flask import Flask, render_template_string
+
+from app import create_app
+from app.vault import db
+from app.web import language as page_language
+
+FRESH = '{% include "_language.html" %}'
+CACHED = "{{ language_chooser() }}"
+
+
+@pytest.fixture
+def lang_app(config, database_key, translations_dir) -> Flask:
+    translated = replace(config, translations_path=translations_dir)
+    db.init_database(translated.database_path, database_key, translated.schema_path)
+    return create_app(translated)
+
+
+def _both(app: Flask, path: str, code: str | None) -> tuple[str, str]:
+    cookie = page_language.cookie_name(bool(app.config["SESSION_COOKIE_SECURE"]))
+    headers = {"Cookie": f"{cookie}={code}"} if code else {}
+    with app.test_request_context(path, headers=headers):
+        app.preprocess_request()
+        return render_template_string(CACHED), render_template_string(FRESH)
+
+
+@pytest.mark.parametrize("code", [None, "es", "zh_Hans", "th"])
+def test_cached_language_chooser_is_the_template_rendered_afresh(lang_app, code) -> None:
+    for _ in range(2):  # the first render fills the cache, the second reads it
+        cached, fresh = _both(lang_app, "/", code)
+        assert cached == fresh
+
+
+def test_cached_language_chooser_escapes_and_follows_each_pages_return_path(lang_app) -> None:
+    _both(lang_app, "/", None)
+    cached, fresh = _both(lang_app, '/login?next=<b>"x"&y=\'z\'', None)
+    assert cached == fresh
+    assert "<b>" not in cached and "&lt;b&gt;" in cached
+    assert _both(lang_app, "/apply", None)[0].count('value="/apply"') == 1
+
+
+def test_cached_language_chooser_carries_each_visitors_own_token(lang_app) -> None:
+    first, _ = _both(lang_app, "/", None)
+    second, _ = _both(lang_app, "/", None)
+    tokens = [re.search(r'name="csrf_token" value="([^"]+)"', html) for html in (first, second)]
+    assert all(tokens)
+    assert tokens[0].group(1) != tokens[1].group(1)  # type: ignore[union-attr]
+
+
+def test_language_chooser_on_a_page_still_changes_the_language(lang_app) -> None:
+    client = lang_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    chooser = page[page.index('class="language-chooser"'):]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', chooser)
+    assert token
+    response = client.post("/language", data={"csrf_token": token.group(1), "locale": "es",
+                                              "next": "/login"})
+    assert response.status_code in (302, 303)
+    assert 'lang="es"' in client.get("/login").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("code", [None, "es", "pl"])
+def test_labels_resolved_once_per_language_render_as_the_lazy_labels(lang_app, code) -> None:
+    from app.common import choices, identifiers
+    from app.web.translations import labels_per_language
+
+    page = "{% for k in keys %}{{ labels[k] }}|{% endfor %}"
+    for mapping in (dict(choices.AREAS), dict(choices.REPORT_CATEGORIES), identifiers.KINDS):
+        cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+        with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}
+                                           if code else {}):
+            lang_app.preprocess_request()
+            cached = labels_per_language(f"test {id(mapping)}", lambda m=mapping: m)
+            assert cached is labels_per_language(f"test {id(mapping)}", lambda: {})
+            assert (render_template_string(page, keys=list(mapping), labels=cached)
+                    == render_template_string(page, keys=list(mapping), labels=mapping))
+
+
+def test_feed_labels_follow_each_readers_language(lang_app) -> None:
+    from app.common import choices
+    from app.web.translations import labels_per_language
+
+    cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+    shown = {}
+    for code in ("en", "es"):
+        with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}):
+            lang_app.preprocess_request()
+            shown[code] = labels_per_language("areas", lambda: dict(choices.AREAS))["ldn"]
+    assert shown["en"] == "London"
+    assert shown["es"] != shown["en"]
+
+
+TRANSLATED = ('{{ _("Updated on %(day)s", day=day) }}|{{ _("Quick exit") }}|'
+              '{{ gettext("Page %(n)d", n=3) }}|{{ ngettext("%(num)d day", "%(num)d days", 2) }}|'
+              '{% trans %}Quick exit{% endtrans %}|{{ _("100%% sure") }}|'
+              '{{ _("Reporter\'s reference") }}|'
+              '{{ _("Reporter\'s reference") ~ "<i>" }}')
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("code", ["en", "es"])
+def test_template_gettext_renders_as_jinjas_own_newstyle_gettext(lang_app, code,
+                                                                 autoescape) -> None:
+    from flask_babel import get_translations
+    from jinja2 import Environment
+
+    cookie = page_language.cookie_name(bool(lang_app.config["SESSION_COOKIE_SECURE"]))
+    with lang_app.test_request_context("/", headers={"Cookie": f"{cookie}={code}"}):
+        lang_app.preprocess_request()
+        ours = lang_app.jinja_env.overlay(autoescape=autoescape).from_string(TRANSLATED)
+        # Off as well as on: a plain-text template must not get HTML entities.
+        reference = Environment(extensions=["jinja2.ext.i18n"],
+                                autoescape=autoescape)  # noqa: S701
+        reference.install_gettext_translations(  # type: ignore[attr-defined]
+            get_translations(), newstyle=True)
+        expected = reference.from_string(TRANSLATED)
+        for day in ("2026-12-01", '<b>"it\'s"</b> & more'):
+            assert ours.render(day=day) == expected.render(day=day)
+
+
+# --- the first page, shared by signed-out visitors (app/web/shared_pages.py) ------------
+
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _fresh_first_page(app: Flask, cookie: str | None) -> tuple[str, str]:
+    """The first page rendered afresh for one visitor, and that visitor's token."""
+    from flask import render_template
+    from flask_wtf.csrf import generate_csrf
+
+    headers = {"Cookie": cookie} if cookie else {}
+    with app.test_request_context("/", headers=headers):
+        app.preprocess_request()
+        return render_template("index.html"), generate_csrf()
+
+
+@pytest.mark.parametrize("code", [None, "es", "th"])
+def test_shared_first_page_is_the_page_rendered_afresh_with_each_visitors_token(
+        lang_app, code) -> None:
+    cookie = f"{page_language.cookie_name(False)}={code}" if code else None
+    seen = set()
+    for _ in range(3):  # the first fills the cache; the others are served from it
+        client = lang_app.test_client()
+        if cookie:
+            client.set_cookie(*cookie.split("="))
+        shared = client.get("/").get_data(as_text=True)
+        token = TOKEN.search(shared)
+        assert token
+        seen.add(token.group(1))
+        fresh, fresh_token = _fresh_first_page(lang_app, cookie)
+        assert shared == fresh.replace(fresh_token, token.group(1))
+        # The token is this visitor's: the chooser's form accepts it for their session.
+        answer = client.post("/language", data={"csrf_token": token.group(1),
+                                                "locale": "en", "next": "/"})
+        assert answer.status_code in (302, 303)
+    assert len(seen) == 3
+
+
+def test_first_page_is_not_shared_with_a_waiting_message_or_a_query(lang_app) -> None:
+    client = lang_app.test_client()
+    client.get("/")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("message", "A message for this visitor only")]
+    assert "A message for this visitor only" in client.get("/").get_data(as_text=True)
+    assert "A message for this visitor only" not in lang_app.test_client().get("/").get_data(
+        as_text=True)
+    page = lang_app.test_client().get("/?a=<b>").get_data(as_text=True)
+    assert 'value="/?a=%3Cb%3E"' in page or 'value="/?a=&lt;b&gt;"' in page
+    assert 'name="next" value="/"' in lang_app.test_client().get("/").get_data(as_text=True)
+
+
+def test_signed_in_first_page_is_their_own(app) -> None:
+    from tests.people import make_member, signed_in_client
+
+    app.test_client().get("/")  # a signed-out page in the cache
+    member = signed_in_client(app, make_member(app)).get("/").get_data(as_text=True)
+    assert 'action="/logout"' in member and ">Sign in<" not in member
+    stranger = app.test_client().get("/").get_data(as_text=True)
+    assert 'action="/logout"' not in stranger and ">Sign in<" in stranger
