@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
 from app.common.validation import DecisionRefused
-from app.coordinator import reports
+from app.coordinator import decision_log, reports
 from app.coordinator.forms import MaliciousForm, UndoMaliciousForm
 from app.coordinator.key_session import held_vetting_key
 from app.coordinator.pages import coordinator_context
@@ -37,7 +37,8 @@ def queue() -> str:
 @allow(COORDINATOR)
 def report(report_id: str) -> str:
     return render_template("coordinator/report.html", report=_report_or_404(report_id),
-                           linked=reports.linked(get_db(), report_id))
+                           linked=reports.linked(get_db(), report_id),
+                           decisions=decision_log.on_record(get_db(), f"reports/{report_id}"))
 
 
 @bp.post("/<report_id>/unseal")

@@ -578,5 +578,15 @@ def for_record(conn: Connection, record: str,
     return [body for body in bodies if isinstance(body, dict) and body.get("event") in wanted]
 
 
+def for_request(conn: Connection, request: str) -> list[Mapping[str, object]]:
+    """The bodies of the entries a disclosure request's steps wrote (they name it under
+    "request", beside the records disclosed), oldest first."""
+    rows = conn.execute(
+        "SELECT body FROM disclosure_log WHERE json_extract(body, '$.request') = ? "
+        "ORDER BY seq", (request,)).fetchall()
+    bodies = [json.loads(row["body"]) for row in rows]
+    return [body for body in bodies if isinstance(body, dict)]
+
+
 def verify(conn: Connection) -> audit_chain.ChainVerdict:
     return audit_chain.verify_chain(entries(conn))
