@@ -185,3 +185,16 @@ def test_the_queue_and_a_request_page_render_for_a_coordinator(app, conn) -> Non
     assert client.get("/coordinator/support/?status=lost").status_code == 400
     assert client.get(f"/coordinator/support/{request_id}").status_code == 200
     assert client.get("/coordinator/support/no-such-request").status_code == 404
+
+
+def test_the_report_page_links_to_its_support_request_and_back(app, conn) -> None:
+    report_id, request_id = _support(app, conn)
+    client, _coordinator = coordinator_client(app)
+    report_page = client.get(f"/coordinator/reports/{report_id}").get_data(as_text=True)
+    assert f'href="/coordinator/support/{request_id}"' in report_page
+    request_page = client.get(f"/coordinator/support/{request_id}").get_data(as_text=True)
+    assert f'href="/coordinator/reports/{report_id}"' in request_page
+    other = make_report(app)
+    assert "/coordinator/support/" not in client.get(
+        f"/coordinator/reports/{other}").get_data(as_text=True).replace(
+            'href="/coordinator/support/"', "")

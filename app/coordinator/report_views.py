@@ -12,6 +12,7 @@ from app.coordinator import decision_log, reports
 from app.coordinator.forms import MaliciousForm, UndoMaliciousForm
 from app.coordinator.key_session import held_vetting_key
 from app.coordinator.pages import coordinator_context
+from app.support import service as support
 from app.web.access import COORDINATOR, allow
 from app.web.forms import ConfirmPage
 from app.web.state import get_db, load_keys, now
@@ -38,7 +39,8 @@ def queue() -> str:
 def report(report_id: str) -> str:
     return render_template("coordinator/report.html", report=_report_or_404(report_id),
                            linked=reports.linked(get_db(), report_id),
-                           decisions=decision_log.on_record(get_db(), f"reports/{report_id}"))
+                           decisions=decision_log.on_record(get_db(), f"reports/{report_id}"),
+                           support_id=support.for_report(get_db(), report_id))
 
 
 @bp.post("/<report_id>/unseal")
