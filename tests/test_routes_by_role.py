@@ -159,6 +159,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "support.status": ("POST", "/coordinator/support/{support_id}/status", ONLY_COORDINATORS),
     "support.note": ("POST", "/coordinator/support/{support_id}/note", ONLY_COORDINATORS),
     "support.unseal": ("POST", "/coordinator/support/{support_id}/unseal", ONLY_COORDINATORS),
+    "support.read_answer": ("POST", "/coordinator/support/{support_id}/answer",
+                            ONLY_COORDINATORS),
     "support.message": ("POST", "/coordinator/support/{support_id}/message",
                         ONLY_COORDINATORS),
     "disclosures.index": ("GET", "/coordinator/disclosures/", ONLY_COORDINATORS),
@@ -199,6 +201,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                          frozenset({MEMBER, ORG_CONTACT})),
     "messages.answer": ("POST", "/account/messages/{message_id}/answer",
                         frozenset({MEMBER, ORG_CONTACT})),
+    "messages.answer_support": ("POST", "/account/messages/{message_id}/support-answer",
+                                frozenset({MEMBER, ORG_CONTACT})),
 }
 
 

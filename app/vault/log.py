@@ -74,6 +74,7 @@ class Event(StrEnum):
     SUPPORT_STATUS_CHANGED = "support_status_changed"
     SUPPORT_NOTE_SAVED = "support_note_saved"
     SUPPORT_MEMBER_MESSAGED = "support_member_messaged"
+    SUPPORT_ANSWERED = "support_answered"
 
 
 class Purpose(StrEnum):
@@ -493,6 +494,16 @@ def support_member_messaged(*, at: datetime, actor: str, request_id: str, report
                      records=(f"support_requests/{request_id}", f"reports/{report_id}",
                               f"members/{member_id}"),
                      channel_notices=channel_notices)
+
+
+def support_answered(*, at: datetime, actor: str, request_id: str, report_id: str,
+                     member_id: str) -> LogEntry:
+    """The reporter answered the scheme's message about their support; the answer is sealed,
+    so the entry says only that they did."""
+    return _decision(Event.SUPPORT_ANSWERED, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW,
+                     records=(f"support_requests/{request_id}", f"reports/{report_id}",
+                              f"members/{member_id}"))
 
 
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:
