@@ -173,3 +173,21 @@ def test_disclosure_request_page_lists_its_steps_and_reads_the_disclosure_note(
                         data={"csrf_token": csrf_token(first, url)})
     assert NOTE in opened.get_data(as_text=True)
     assert _note_unseals(conn, note_id)[0]["purpose"] == "disclosure"
+
+
+def test_a_decision_by_a_member_names_no_account_on_the_record_page(app, conn) -> None:
+    from app.coordinator import decision_log
+    from app.vault import log
+    from app.vault.db import transaction
+    from app.web.state import state
+
+    report_id = make_report(app)
+    with transaction(conn):
+        log.append(conn, log.support_answered(at=state(app).clock(), actor="member-account-x",
+                                              request_id="s", report_id=report_id,
+                                              member_id="m"))
+    [decision] = decision_log.on_record(conn, f"reports/{report_id}")
+    assert (decision.event, decision.actor) == ("support_answered", "")
+    client, _coordinator = coordinator_client(app)
+    assert "member-account-x" not in client.get(
+        f"/coordinator/reports/{report_id}").get_data(as_text=True)

@@ -58,7 +58,7 @@ REASON_LABELS = _reason_labels()
 class Decision:
     event: str
     at: str
-    actor: str  # the staff label, or the id when the actor is no staff login
+    actor: str  # the staff label; "" for a member, the worker or an operator's command
     reason: str | None  # a code; REASON_LABELS has its words
     note_id: str | None
 
@@ -93,7 +93,7 @@ def on_record(conn: Connection, record: str) -> list[Decision]:
         reason = body.get("reason")
         found.append(Decision(event=str(body.get("event", Event.UNSEALED.value)),
                               at=str(body.get("at", "")),
-                              actor=names.get(actor, actor),
+                              actor=names.get(actor, ""),
                               reason=reason if isinstance(reason, str) else None,
                               note_id=_note_id(body)))
     return found
