@@ -418,7 +418,9 @@ CREATE TABLE support_requests (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     updated_by  TEXT REFERENCES accounts (id),
-    note        BLOB
+    note        BLOB,
+    answer      BLOB,
+    answered_at TEXT
 ) STRICT;
 CREATE INDEX support_requests_by_status ON support_requests (status, created_at);
 
@@ -564,4 +566,4 @@ CREATE TABLE decision_notes (
 ) STRICT;
 CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-PRAGMA user_version = 18;
+PRAGMA user_version = 19;

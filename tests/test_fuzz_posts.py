@@ -151,8 +151,27 @@ def _world(app: Flask) -> World:
                  "report_id": report_id,
                  "alert_id": make_published_alert(app), "request_id": request_id,
                  "contact_id": contact_id, "message_id": message_id, "kind": "project",
-                 "account_id": org_staff.account_id}
+                 "account_id": org_staff.account_id,
+                 "note_id": _decision_note(app, report_id, coordinator.account_id)}
     return world
+
+
+def _decision_note(app: Flask, report_id: str, actor_id: str) -> str:
+    """A sealed note on a decision, for the route that reads one."""
+    from app.vault import decision_notes, holders
+    from app.vault.db import transaction
+    from app.web.state import load_keys
+    from tests.people import _conn
+
+    conn = _conn(app)
+    try:
+        with transaction(conn):
+            return decision_notes.add(
+                conn, holders.vetting_recipient(conn, load_keys(app)),
+                event="report_marked_malicious", record=f"reports/{report_id}",
+                actor_id=actor_id, text="A note", now=datetime.now(UTC))
+    finally:
+        conn.close()
 
 
 def _post_routes(app: Flask, world: World) -> list[tuple[str, str, str]]:

@@ -89,6 +89,7 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                             ONLY_COORDINATORS),
     "coordinator.reject_many": ("POST", "/coordinator/reject-applications", ONLY_COORDINATORS),
     "coordinator.members": ("GET", "/coordinator/members", ONLY_COORDINATORS),
+    "coordinator.read_note": ("POST", "/coordinator/notes/{note_id}", ONLY_COORDINATORS),
     "coordinator.member": ("GET", "/coordinator/members/{member_id}", ONLY_COORDINATORS),
     "coordinator.revoke": ("POST", "/coordinator/members/{member_id}/revoke",
                            ONLY_COORDINATORS),
@@ -158,6 +159,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
     "support.status": ("POST", "/coordinator/support/{support_id}/status", ONLY_COORDINATORS),
     "support.note": ("POST", "/coordinator/support/{support_id}/note", ONLY_COORDINATORS),
     "support.unseal": ("POST", "/coordinator/support/{support_id}/unseal", ONLY_COORDINATORS),
+    "support.read_answer": ("POST", "/coordinator/support/{support_id}/answer",
+                            ONLY_COORDINATORS),
     "support.message": ("POST", "/coordinator/support/{support_id}/message",
                         ONLY_COORDINATORS),
     "disclosures.index": ("GET", "/coordinator/disclosures/", ONLY_COORDINATORS),
@@ -198,6 +201,8 @@ EXPECTED: dict[str, tuple[str, str, frozenset[str]]] = {
                          frozenset({MEMBER, ORG_CONTACT})),
     "messages.answer": ("POST", "/account/messages/{message_id}/answer",
                         frozenset({MEMBER, ORG_CONTACT})),
+    "messages.answer_support": ("POST", "/account/messages/{message_id}/support-answer",
+                                frozenset({MEMBER, ORG_CONTACT})),
 }
 
 
@@ -294,7 +299,8 @@ def test_every_route_answers_each_role_as_expected(app: Flask, role: str) -> Non
                                           alert_id=alert_id, request_id=request_id,
                                           contact_id=contact_id, message_id=message_id,
                                           account_id=coordinator.account_id,
-                                          question_id=question_id, support_id=support_id),
+                                          question_id=question_id, support_id=support_id,
+                                          note_id="0" * 22),
                                method=method)
         location = response.headers.get("Location", "")
         refused = response.status_code == 403 or (

@@ -8,7 +8,7 @@ from flask import Flask
 from app.support import records, service
 from app.support.records import SupportStatus
 from app.vault import db, log
-from app.web.state import state
+from app.web.state import load_keys, state
 from tests import canary
 from tests.flows import coordinator_client, unlock
 from tests.people import make_member, make_report, make_staff, signed_in_client
@@ -185,3 +185,91 @@ def test_the_queue_and_a_request_page_render_for_a_coordinator(app, conn) -> Non
     assert client.get("/coordinator/support/?status=lost").status_code == 400
     assert client.get(f"/coordinator/support/{request_id}").status_code == 200
     assert client.get("/coordinator/support/no-such-request").status_code == 404
+
+
+def test_the_report_page_links_to_its_support_request_and_back(app, conn) -> None:
+    report_id, request_id = _support(app, conn)
+    client, _coordinator = coordinator_client(app)
+    report_page = client.get(f"/coordinator/reports/{report_id}").get_data(as_text=True)
+    assert f'href="/coordinator/support/{request_id}"' in report_page
+    request_page = client.get(f"/coordinator/support/{request_id}").get_data(as_text=True)
+    assert f'href="/coordinator/reports/{report_id}"' in request_page
+    other = make_report(app)
+    assert "/coordinator/support/" not in client.get(
+        f"/coordinator/reports/{other}").get_data(as_text=True).replace(
+            'href="/coordinator/support/"', "")
+
+
+ANSWER_CANARY = "Canary Supportanswer, please call Quillon at Harrowgate Refuge"
+
+
+def _messaged(app: Flask, conn) -> tuple[object, str, str, str]:
+    """A support request whose reporter was written to: (reporter, report, request, message)."""
+    reporter = make_member(app)
+    report_id, request_id = _support(app, conn, reporter=reporter)
+    service.message_member(conn, make_staff(app, "coordinator").account_id, request_id,
+                           state(app).clock())
+    message_id = db.scalar(conn, "SELECT id FROM member_messages WHERE support_request_id = ?",
+                           (request_id,))
+    return reporter, report_id, request_id, message_id
+
+
+def test_a_reporter_answers_the_support_message_sealed_and_the_coordinator_reads_it_logged(
+        app, conn, config, database_key, keys_dir, all_logs) -> None:
+    reporter, report_id, request_id, message_id = _messaged(app, conn)
+    member = signed_in_client(app, reporter)
+    url = f"/account/messages/{message_id}"
+    assert "Send the answer" in member.get(url).get_data(as_text=True)
+    sent = post_form(member, f"{url}/support-answer", {"answer": ANSWER_CANARY}, form_url=url)
+    assert sent.status_code == 302
+    entry = _events(conn)[-1]
+    assert entry["event"] == "support_answered"
+    assert entry["records"] == [f"support_requests/{request_id}", f"reports/{report_id}",
+                                f"members/{reporter.member_id}"]
+    assert "You answered on" in member.get(url).get_data(as_text=True)
+    # Sealed: nowhere in the files, the decrypted database, the log or the application logs.
+    values = [ANSWER_CANARY, "Quillon", "Harrowgate Refuge"]
+    for path in canary.database_files(config.database_path):
+        assert canary.find(path.read_bytes(), values) == [], path.name
+    assert canary.find(canary.decrypted_dump(config.database_path, database_key), values) == []
+    assert canary.find(all_logs.text.encode(), values) == []
+
+    client, coordinator = coordinator_client(app)
+    queue = client.get("/coordinator/support/").get_data(as_text=True)
+    assert "The reporter answered" in queue and ANSWER_CANARY not in queue
+    page_url = f"/coordinator/support/{request_id}"
+    page = client.get(page_url).get_data(as_text=True)
+    assert "Read the answer" in page and ANSWER_CANARY not in page
+    token = csrf_token(client, page_url)
+    before = len(_events(conn))
+    locked = client.post(f"{page_url}/answer", data={"csrf_token": token})
+    assert locked.status_code == 423 and ANSWER_CANARY not in locked.get_data(as_text=True)
+    assert len(_events(conn)) == before
+    assert unlock(client, keys_dir).status_code == 302
+    opened = client.post(f"{page_url}/answer", data={"csrf_token": csrf_token(client, page_url)})
+    assert opened.status_code == 200 and ANSWER_CANARY in opened.get_data(as_text=True)
+    unsealed = _events(conn)[-1]
+    assert "event" not in unsealed and unsealed["actor"] == coordinator.account_id
+    assert (unsealed["records"], unsealed["fields"], unsealed["purpose"]) == (
+        [f"support_requests/{request_id}"], ["answer.answer"], "report_review")
+
+
+def test_an_empty_or_foreign_support_answer_is_refused_and_nothing_is_written(app,
+                                                                             conn) -> None:
+    reporter, _report_id, request_id, message_id = _messaged(app, conn)
+    member = signed_in_client(app, reporter)
+    url = f"/account/messages/{message_id}"
+    before = len(_events(conn))
+    empty = post_form(member, f"{url}/support-answer", {"answer": "  "}, form_url=url)
+    assert empty.status_code == 400 and "Write your answer." in empty.get_data(as_text=True)
+    stranger = signed_in_client(app, make_member(app))
+    token = csrf_token(stranger, "/account/messages")
+    foreign = stranger.post(f"{url}/support-answer",
+                            data={"csrf_token": token, "answer": ANSWER_CANARY})
+    assert foreign.status_code == 404
+    assert len(_events(conn)) == before
+    assert db.scalar(conn, "SELECT answer FROM support_requests WHERE id = ?",
+                     (request_id,)) is None
+    with pytest.raises(LookupError):
+        service.answer(conn, load_keys(app), reporter.member_id,
+                       reporter.account_id, "no-such-message", "hello", state(app).clock())

@@ -402,6 +402,7 @@ class StatusChange:
     at: str
     event: str
     reason: str | None
+    note_id: str | None = None  # its sealed note, read through the coordinator's note page
 
 
 def status_changes(conn: Connection, alert_id: str) -> list[StatusChange]:
@@ -411,8 +412,11 @@ def status_changes(conn: Connection, alert_id: str) -> list[StatusChange]:
     changes = []
     for body in found:
         reason = body.get("reason")
+        note = body.get("note")
         changes.append(StatusChange(at=str(body["at"]), event=str(body["event"]),
-                                    reason=reason if isinstance(reason, str) else None))
+                                    reason=reason if isinstance(reason, str) else None,
+                                    note_id=note.removeprefix("decision_notes/")
+                                    if isinstance(note, str) else None))
     return changes
 
 

@@ -66,6 +66,7 @@ EVENT_LABELS = {UNSEAL_EVENT: _l("Sealed fields opened"),
                 "support_note_saved": _l("Note on a support request saved (sealed)"),
                 "support_member_messaged": _l("Reporter written to about the support they "
                                               "asked for"),
+                "support_answered": _l("Reporter answered about their support (sealed)"),
                 UNREADABLE_EVENT: _l("Unreadable (damaged) entry")}
 
 assert set(PURPOSE_LABELS) == PURPOSES and set(LEGAL_BASIS_LABELS) == LEGAL_BASES

@@ -8,10 +8,11 @@ from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
 from app.common.validation import DecisionRefused
-from app.coordinator import reports
+from app.coordinator import decision_log, reports
 from app.coordinator.forms import MaliciousForm, UndoMaliciousForm
 from app.coordinator.key_session import held_vetting_key
 from app.coordinator.pages import coordinator_context
+from app.support import service as support
 from app.web.access import COORDINATOR, allow
 from app.web.forms import ConfirmPage
 from app.web.state import get_db, load_keys, now
@@ -37,7 +38,9 @@ def queue() -> str:
 @allow(COORDINATOR)
 def report(report_id: str) -> str:
     return render_template("coordinator/report.html", report=_report_or_404(report_id),
-                           linked=reports.linked(get_db(), report_id))
+                           linked=reports.linked(get_db(), report_id),
+                           decisions=decision_log.on_record(get_db(), f"reports/{report_id}"),
+                           support_id=support.for_report(get_db(), report_id))
 
 
 @bp.post("/<report_id>/unseal")

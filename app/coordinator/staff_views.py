@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.auth import staff as staff_logins
 from app.auth.current import current_account
 from app.common.validation import Invalid
+from app.coordinator import decision_log
 from app.coordinator.forms import DisableStaffForm, EnableStaffForm, StaffLabelForm
 from app.coordinator.pages import coordinator_context
 from app.web.access import COORDINATOR, allow
@@ -45,7 +46,10 @@ def _page(member: staff_logins.StaffMember, *, label_form: StaffLabelForm | None
     return render_template("coordinator/staff_member.html", person=member,
                            me=current_account().id,
                            label_form=label_form or StaffLabelForm(label=member.label or ""),
-                           status_form=status_form, problem=problem), status
+                           status_form=status_form, problem=problem,
+                           decisions=decision_log.on_record(get_db(),
+                                                            f"accounts/{member.account_id}")
+                           ), status
 
 
 @bp.get("/<account_id>")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -18,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
 from app.common.validation import DecisionRefused
-from app.coordinator import key_session, member_access, vetting
+from app.coordinator import decision_log, key_session, member_access, vetting
 from app.coordinator import reports as report_review
 from app.coordinator.forms import (
     ApproveUnreadForm,
@@ -315,7 +316,9 @@ def _member_page(member_id: str, failed: tuple[str, MemberAccessForm] | None = N
                            member=_application_or_404(member_id),
                            malicious_reports=report_review.malicious_count(get_db(), member_id),
                            access=member_access.access_of(get_db(), member_id),
-                           two_step_form=forms[_TWO_STEP], reset_form=forms[_RESET]), status
+                           two_step_form=forms[_TWO_STEP], reset_form=forms[_RESET],
+                           decisions=decision_log.on_record(get_db(), f"members/{member_id}")
+                           ), status
 
 
 @bp.get("/members/<member_id>")
@@ -443,3 +446,26 @@ def record_leave(member_id: str) -> Response | tuple[str, int]:
     flash(_("Recorded: the member has left, and their details are deleted."))
     return redirect(url_for("coordinator.member", member_id=member_id))
 
+
+# Where a note's record is shown, so its page is one click back.
+_RECORD_PAGES = {"reports": ("report_review.report", "report_id"),
+                 "members": ("coordinator.member", "member_id"),
+                 "alerts": ("alert_admin.history", "alert_id"),
+                 "accounts": ("staff_admin.person", "account_id"),
+                 "disclosure_requests": ("disclosures.show", "request_id")}
+
+
+@bp.post("/notes/<note_id>")
+@allow(COORDINATOR)
+def read_note(note_id: str) -> str | tuple[str, int]:
+    key = key_session.held_vetting_key()
+    if key is None:
+        return render_template("coordinator/locked.html"), 423
+    note = decision_log.read_note(get_db(), key, current_account().id, note_id, now())
+    if note is None:
+        abort(404)
+    kind, _slash, record_id = note.record.partition("/")
+    page = _RECORD_PAGES.get(kind)
+    values: dict[str, Any] = {} if page is None else {page[1]: record_id}
+    back = None if page is None else url_for(page[0], **values)
+    return render_template("coordinator/note.html", note=note, back=back)

@@ -11,10 +11,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.auth.current import current_account
+from app.common import validation
 from app.disclosures import codes, contact, service
 from app.disclosures.forms import AnswerForm, QuestionAnswerForm
 from app.disclosures.records import ContactStatus
 from app.membership import questions
+from app.support import service as support
+from app.support.forms import ReplyForm
 from app.web.access import MEMBER, ORG_CONTACT, PENDING, allow
 from app.web.state import get_db, load_keys, now
 
@@ -73,9 +76,16 @@ def answer_question(question_id: str) -> Response | tuple[str, int]:
 
 
 def _message_page(found: contact.Message, form: AnswerForm | None = None,
-                  status: int = 200) -> tuple[str, int]:
+                  status: int = 200, support_form: ReplyForm | None = None) -> tuple[str, int]:
+    answered_at = None
+    if found.kind == "support":
+        request_id = support.request_of_message(get_db(), _member_id(), found.id)
+        request = None if request_id is None else support.find(get_db(), request_id, now())
+        answered_at = None if request is None else request.answered_at
+        support_form = support_form or ReplyForm()
     return render_template("disclosures/message.html", m=found,
-                           form=form or AnswerForm()), status
+                           form=form or AnswerForm(), support_form=support_form,
+                           support_answered_at=answered_at), status
 
 
 @bp.get("/<message_id>")
@@ -111,4 +121,25 @@ def answer(message_id: str) -> Response | tuple[str, int]:
     flash(_("Thank you. We will pass on your details as you agreed.")
           if status == ContactStatus.ACCEPTED
           else _("Thank you. Nothing about you will be passed on."))
+    return redirect(url_for("messages.message", message_id=message_id))
+
+
+@bp.post("/<message_id>/support-answer")
+@allow(MEMBER, ORG_CONTACT)
+def answer_support(message_id: str) -> Response | tuple[str, int]:
+    found = contact.message(get_db(), _member_id(), message_id)
+    if found is None or found.kind != "support":
+        abort(404)
+    form = ReplyForm()
+    if not form.validate():
+        abort(400)
+    try:
+        support.answer(get_db(), load_keys(current_app), _member_id(), current_account().id,
+                       message_id, form.answer.data or "", now())
+    except validation.Invalid as invalid:
+        form.answer.errors = [str(invalid.message)]
+        return _message_page(found, status=400, support_form=form)
+    except LookupError:
+        abort(404)
+    flash(_("Thank you. Your answer is sealed, and a coordinator will read it."))
     return redirect(url_for("messages.message", message_id=message_id))

@@ -27,6 +27,7 @@ from app.common import choices
 from app.common.clock import utc_day
 from app.common.labels import STATUS_LABELS
 from app.common.validation import DecisionRefused
+from app.coordinator import decision_log
 from app.coordinator.key_session import held_vetting_key, unlocked_until
 from app.coordinator.reports import find as find_report
 from app.disclosures import codes, contact, export, service
@@ -142,7 +143,8 @@ def _show(found: service.DisclosureRequest, details: service.RequestDetails | No
         me=current_account().id, decision_form=DecisionForm(),
         refuse_form=refuse_form or RefuseForm(), delay_form=delay_form or DelayForm(),
         problems=problems or {}, members_concerned=_members_concerned(found),
-        today=utc_day(now())), status
+        today=utc_day(now()),
+        decisions=decision_log.on_record(conn, f"disclosure_requests/{found.id}")), status
 
 
 def _members_concerned(found: service.DisclosureRequest) -> list[str]:

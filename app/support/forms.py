@@ -18,5 +18,12 @@ class NoteForm(FlaskForm):
     note = TextAreaField(_l("Note"), render_kw={"rows": 5, "autocomplete": "off"})
 
 
+class ReplyForm(FlaskForm):
+    """A reporter's answer to the scheme's message about their support."""
+
+    # Length and emptiness are the service's to check, with its messages.
+    answer = TextAreaField(_l("Your answer"), render_kw={"rows": 4, "autocomplete": "off"})
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: only its CSRF token."""

@@ -42,6 +42,13 @@ def set_status(conn: Connection, request_id: str, status: SupportStatus, actor_i
                  "WHERE id = ?", (SupportStatus(status), actor_id, updated_at, request_id))
 
 
+def set_answer(conn: Connection, request_id: str, answer: bytes, answered_at: str) -> None:
+    """The reporter's answer, already sealed to the vetting key (it replaces the last)."""
+    _in_callers_transaction(conn)
+    conn.execute("UPDATE support_requests SET answer = ?, answered_at = ? WHERE id = ?",
+                 (answer, answered_at, request_id))
+
+
 def set_note(conn: Connection, request_id: str, note: bytes, actor_id: str,
              updated_at: str) -> None:
     """The coordinator's note, already sealed to the vetting key (it replaces the last)."""

@@ -57,6 +57,7 @@ class SupportRequest:
     member_active: bool
     messaged_at: str | None  # when the reporter was written to in their account
     age_hours: float
+    answered_at: str | None = None  # when the reporter last answered that message
 
     @property
     def can_message(self) -> bool:
@@ -66,7 +67,8 @@ class SupportRequest:
 _SELECT = """
 SELECT s.id AS id, s.report_id AS report_id, s.status AS status, s.created_at AS created_at,
        s.updated_at AS updated_at, s.updated_by AS updated_by,
-       s.note IS NOT NULL AS has_note, r.reference AS reference, r.area AS area,
+       s.note IS NOT NULL AS has_note, s.answered_at AS answered_at,
+       r.reference AS reference, r.area AS area,
        r.withdrawn_at IS NOT NULL AS withdrawn, r.reporter_member_id AS member_id,
        m.status AS member_status,
        (SELECT mm.created_at FROM member_messages mm WHERE mm.support_request_id = s.id)
@@ -85,7 +87,8 @@ def _request(row: Row, now: datetime) -> SupportRequest:
         report_withdrawn=bool(row["withdrawn"]), member_id=row["member_id"],
         member_active=row["member_status"] == "active", messaged_at=row["messaged_at"],
         age_hours=business_hours_between(datetime.fromisoformat(row["created_at"]), now,
-                                         row["area"]))
+                                         row["area"]),
+        answered_at=row["answered_at"])
 
 
 def queue(conn: Connection, now: datetime, status: str | None = None,
@@ -186,3 +189,47 @@ def message_member(conn: Connection, actor_id: str, request_id: str, now: dateti
             log.append(conn, log.support_status_changed(
                 at=now, actor=actor_id, request_id=request_id, report_id=found.report_id,
                 status=SupportStatus.CONTACTED, previous=found.status))
+
+
+def request_of_message(conn: Connection, member_id: str, message_id: str) -> str | None:
+    """The support request a member's 'support' message is about, or None (another
+    member's message, or not about support)."""
+    row = conn.execute("SELECT support_request_id FROM member_messages WHERE id = ? AND "
+                       "member_id = ? AND kind = 'support'", (message_id, member_id)).fetchone()
+    return None if row is None else row["support_request_id"]
+
+
+def answer(conn: Connection, keys: ServerKeys, member_id: str, account_id: str,
+           message_id: str, text: str, now: datetime) -> None:
+    """The reporter answers the scheme's message about their support. The answer may name
+    people, so it is sealed to the vetting key before it is stored; a later one replaces
+    it. Raises LookupError for a message that is not this member's support message."""
+    answer_text = validation.multi_line(text, max_chars=MAX_NOTE_CHARS,
+                                        required_message=_l("Write your answer."))
+    with transaction(conn):
+        request_id = request_of_message(conn, member_id, message_id)
+        if request_id is None:
+            raise LookupError("no such support message")
+        found = _load(conn, request_id, now)
+        if found.member_id != member_id or not found.member_active:
+            raise LookupError("no such support message")
+        sealed = seal_group("support_requests", "answer", request_id,
+                            {"answer": answer_text}, [vetting_recipient(conn, keys)])
+        records.set_answer(conn, request_id, sealed, stamp(now))
+        log.append(conn, log.support_answered(at=now, actor=account_id,
+                                              request_id=request_id,
+                                              report_id=found.report_id,
+                                              member_id=member_id))
+
+
+def read_answer(conn: Connection, key: BoxPrivateKey, actor_id: str, request_id: str,
+                now: datetime) -> str:
+    """Open the reporter's answer (the unseal is logged first); "" when there is none."""
+    found = _load(conn, request_id, now)
+    if found.answered_at is None:
+        return ""
+    opened = unseal(conn, UnsealRequest(
+        actor_id=actor_id, purpose="report_review", table="support_requests",
+        row_ids=[request_id], fields={"answer": ["answer"]},
+        context={"report": f"reports/{found.report_id}"}), key, now)
+    return opened[request_id]["answer"]["answer"]

@@ -56,9 +56,9 @@ def queue() -> tuple[str, int]:
 
 def _page(found: service.SupportRequest, *, note: str | None = None,
           status_form: StatusForm | None = None, note_form: NoteForm | None = None,
-          code: int = 200) -> tuple[str, int]:
+          code: int = 200, answer: str | None = None) -> tuple[str, int]:
     return render_template(
-        "support/request.html", req=found, note=note, action_form=ActionForm(),
+        "support/request.html", req=found, note=note, answer=answer, action_form=ActionForm(),
         status_form=status_form or StatusForm(status=found.status),
         note_form=note_form or NoteForm()), code
 
@@ -118,6 +118,20 @@ def unseal(request_id: str) -> tuple[str, int]:
                                back=url_for("support.show", request_id=request_id)), 423
     text = service.read_note(get_db(), key, current_account().id, request_id, now())
     return _page(found, note=text, note_form=NoteForm(note=text))
+
+
+@bp.post("/<request_id>/answer")
+@allow(COORDINATOR)
+def read_answer(request_id: str) -> tuple[str, int]:
+    found = _request_or_404(request_id)
+    if not ActionForm().validate():
+        abort(400)
+    key = held_vetting_key()
+    if key is None:
+        return render_template("disclosures/locked.html",
+                               back=url_for("support.show", request_id=request_id)), 423
+    text = service.read_answer(get_db(), key, current_account().id, request_id, now())
+    return _page(found, answer=text)
 
 
 @bp.post("/<request_id>/message")

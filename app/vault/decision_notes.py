@@ -34,3 +34,10 @@ def add(conn: Connection, recipient: PublicKey, *, event: str, record: str, acto
 def discard(conn: Connection, note_id: str) -> None:
     """A note whose decision did not happen after all (its step failed and was given back)."""
     conn.execute("DELETE FROM decision_notes WHERE id = ?", (note_id,))
+
+
+def record_of(conn: Connection, note_id: str) -> str | None:
+    """The record ("reports/<id>", ...) a note belongs to, or None: what says which purpose
+    reading it is logged under, before anything is opened."""
+    row = conn.execute("SELECT record FROM decision_notes WHERE id = ?", (note_id,)).fetchone()
+    return None if row is None else str(row["record"])

@@ -74,6 +74,7 @@ class Event(StrEnum):
     SUPPORT_STATUS_CHANGED = "support_status_changed"
     SUPPORT_NOTE_SAVED = "support_note_saved"
     SUPPORT_MEMBER_MESSAGED = "support_member_messaged"
+    SUPPORT_ANSWERED = "support_answered"
 
 
 class Purpose(StrEnum):
@@ -495,6 +496,16 @@ def support_member_messaged(*, at: datetime, actor: str, request_id: str, report
                      channel_notices=channel_notices)
 
 
+def support_answered(*, at: datetime, actor: str, request_id: str, report_id: str,
+                     member_id: str) -> LogEntry:
+    """The reporter answered the scheme's message about their support; the answer is sealed,
+    so the entry says only that they did."""
+    return _decision(Event.SUPPORT_ANSWERED, at=at, actor=actor,
+                     purpose=Purpose.REPORT_REVIEW,
+                     records=(f"support_requests/{request_id}", f"reports/{report_id}",
+                              f"members/{member_id}"))
+
+
 def _row_to_entry(row: Mapping[str, object]) -> audit_chain.ChainedEntry:
     body = row["body"]
     prev_hash, entry_hash = row["prev_hash"], row["entry_hash"]
@@ -576,6 +587,16 @@ def for_record(conn: Connection, record: str,
         "WHERE r.value = ? ORDER BY d.seq", (record,)).fetchall()
     bodies = [json.loads(row["body"]) for row in rows]
     return [body for body in bodies if isinstance(body, dict) and body.get("event") in wanted]
+
+
+def for_request(conn: Connection, request: str) -> list[Mapping[str, object]]:
+    """The bodies of the entries a disclosure request's steps wrote (they name it under
+    "request", beside the records disclosed), oldest first."""
+    rows = conn.execute(
+        "SELECT body FROM disclosure_log WHERE json_extract(body, '$.request') = ? "
+        "ORDER BY seq", (request,)).fetchall()
+    bodies = [json.loads(row["body"]) for row in rows]
+    return [body for body in bodies if isinstance(body, dict)]
 
 
 def verify(conn: Connection) -> audit_chain.ChainVerdict:

@@ -47,6 +47,8 @@ SEALED_PLACES: dict[tuple[str, str], frozenset[str]] = {
     # A coordinator's note on following up support a reporter asked for: it may name the
     # reporter, a caseworker or a service.
     ("support_requests", "note"): frozenset({"note"}),
+    # The reporter's answer to the scheme's message about that support (it may name people).
+    ("support_requests", "answer"): frozenset({"answer"}),
 }
 
 

@@ -18,7 +18,8 @@ MIGRATIONS = REPO / "migrations"
 # Sealed places later versions added (0007): a version-5 database cannot hold them.
 ADDED_LATER = {("report_additions", "body"), ("members", "identity_change"),
                ("decision_notes", "body"),
-               ("contact_index_keys", "key"), ("support_requests", "note")}
+               ("contact_index_keys", "key"), ("support_requests", "note"),
+               ("support_requests", "answer")}
 AREA_COLUMNS = [("reports", "area"), ("alert_areas", "area"), ("member_alert_areas", "area")]
 CODE_COLUMNS = [*[(t, c, choices.AREAS) for t, c in AREA_COLUMNS],
                 ("report_categories", "category", choices.REPORT_CATEGORIES)]

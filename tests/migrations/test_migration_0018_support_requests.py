@@ -79,7 +79,8 @@ def test_after_0018_the_checks_hold_and_the_log_verifies(v17, v5_path, database_
 
 def test_0014_makes_the_tables_schema_sql_declares(v17, v5_path, tmp_path,
                                                   database_key) -> None:
-    upgrade_to(v5_path, database_key, 18)
+    # With the later steps too: schema.sql is the current schema (0019 adds two columns).
+    upgrade_to(v5_path, database_key, db.SCHEMA_VERSION)
     fresh_path = tmp_path / "fresh.db"
     db.init_database(fresh_path, database_key, REPO / "schema.sql")
     fresh = db.connect(fresh_path, database_key)

@@ -18,10 +18,10 @@ from pathlib import Path
 from flask import Flask
 
 from app import create_app
-from app.vault import db
+from app.vault import db, decision_notes, holders
 from app.vault import log as disclosure_log
 from app.web.config import Config
-from app.web.state import state
+from app.web.state import load_keys, state
 from crypto import keystore
 from tests.conftest import install_holders
 from tests.flows import apply, decide, member_id_of, unlock
@@ -61,6 +61,7 @@ QUESTION = "Canaryzx question: which page of the website shows the outreach work
 ANSWER = "Canaryzx answer: ask Jo Canaryzxbloggs at the Tuesday drop-in."
 REFUSAL_NOTE = "Canaryzx refusal note about the officer"
 CONTACT_NOTE = "Canaryzx intermediary note"
+DECISION_NOTE = "Canaryzx decision note about the reporter's neighbour"
 # Phone numbers are also searched for in the forms the normaliser gives them.
 PHONE_FORMS = {"07700 900417": ("+447700900417", "7700900417"),
                "07700 900733": ("+447700900733", "7700900733")}
@@ -212,11 +213,18 @@ def plant(root: Path, keys_dir: Path) -> Planted:
         # A second contact request, by the service, for the routes that take one.
         make_contact_request(app, first, report_id)
         alert_id = make_published_alert(app)
+        # A decision's sealed note, for the route that reads one.
+        with db.transaction(conn):
+            note_id = decision_notes.add(
+                conn, holders.vetting_recipient(conn, load_keys(app)),
+                event="report_marked_malicious", record=f"reports/{report_id}",
+                actor_id=first.account_id, text=DECISION_NOTE, now=state(app).clock())
         ids = {"member_id": applicant_id, "org_id": org_id, "report_id": report_id,
                "addition_id": addition_id, "question_id": question_id,
                "request_id": request_id, "refused_id": refused_id, "contact_id": contact_id,
                "message_id": message_id, "alert_id": alert_id, "kind": "project",
-               "account_id": second.account_id, "member_member_id": member.member_id or ""}
+               "account_id": second.account_id, "member_member_id": member.member_id or "",
+               "note_id": note_id}
     finally:
         conn.close()
     records = {
@@ -232,6 +240,7 @@ def plant(root: Path, keys_dir: Path) -> Planted:
         f"disclosure_requests/{refused_id}": [REQUESTER, REFERENCE, JUSTIFICATION,
                                               REFUSAL_NOTE],
         f"contact_requests/{contact_id}": [REQUESTER, REFERENCE, CONTACT_NOTE],
+        f"decision_notes/{note_id}": [DECISION_NOTE],
     }
     return Planted(app, keys_dir, database_key, ids, records, [QUESTION], member,
                    [first, second], offset)
