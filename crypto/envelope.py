@@ -207,16 +207,20 @@ def _check_recipients(recipients: Sequence[PublicKey], what: str) -> list[Public
     return keys
 
 
-def _unwrap(parts: EnvelopeParts, key: BoxPrivateKey) -> bytes:
+def _data_key(data: bytes, kids: list[bytes], key: BoxPrivateKey) -> bytes:
+    """The data key from `key`'s wrap in the envelope bytes `data` (its key ids `kids`)."""
     if not isinstance(key, BoxPrivateKey):
         raise TypeError("key must be a BoxPrivateKey")
-    sealed = dict(parts.wraps).get(key.key_id)
-    if sealed is None:
-        raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}")
+    own = key.public
+    try:
+        mine = HEADER_BYTES + kids.index(own.key_id) * WRAP_BYTES + KEY_ID_BYTES
+    except ValueError:
+        raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}") from None
     try:
         # The key's public half is kept with it (keys.BoxPrivateKey), so nothing is
         # recomputed here: this is the raw sealed-box open.
-        data_key = nacl.bindings.crypto_box_seal_open(sealed, key.public.raw, key.raw)
+        data_key = nacl.bindings.crypto_box_seal_open(
+            data[mine : mine + SEALED_KEY_BYTES], own.raw, key.raw)
     except nacl.exceptions.CryptoError:
         raise TamperedEnvelope("the wrapped data key failed to authenticate") from None
     if len(data_key) != DATA_KEY_BYTES:
@@ -224,17 +228,18 @@ def _unwrap(parts: EnvelopeParts, key: BoxPrivateKey) -> bytes:
     return data_key
 
 
-def _decrypt(parts: EnvelopeParts, data_key: bytes, associated_data: bytes) -> bytes:
+def _payload(version: int, nonce: bytes, ciphertext: bytes, data_key: bytes,
+             associated_data: bytes) -> bytes:
     try:
         plain = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-            parts.ciphertext, _aead_ad(parts.version, associated_data), parts.nonce, data_key
+            ciphertext, _aead_ad(version, associated_data), nonce, data_key
         )
     except nacl.exceptions.CryptoError:
         raise TamperedEnvelope(
             "the payload failed to authenticate (modified, or opened with the wrong "
             "associated data, e.g. moved to another row)"
         ) from None
-    if parts.version == 1:
+    if version == 1:
         return plain
     try:
         # The padding was authenticated with the payload, so a bad one is our own bug or
@@ -273,8 +278,13 @@ def open_envelope(envelope: bytes, key: BoxPrivateKey, associated_data: bytes) -
     there is no partial result on failure.
     """
     associated_data = _as_bytes(associated_data, "associated_data")
-    parts = parse_envelope(envelope)
-    return _decrypt(parts, _unwrap(parts, key), associated_data)
+    # Straight from the envelope's bytes, as rewrap reads them: parse_envelope's checks in
+    # its order, without building EnvelopeParts and a tuple per wrap on every open.
+    data = envelope if type(envelope) is bytes else _as_bytes(envelope, "envelope")
+    version, wraps_end = _layout(data)
+    data_key = _data_key(data, _key_ids(data, wraps_end), key)
+    return _payload(version, data[len(MAGIC) + 1 : HEADER_BYTES - 1], data[wraps_end:],
+                    data_key, associated_data)
 
 
 def recipients_of(envelope: bytes) -> list[bytes]:
@@ -302,28 +312,14 @@ def rewrap(
     verify the payload opens before anything is rewrapped.
     """
     # Read straight from the envelope's bytes, with no EnvelopeParts or per-wrap tuples:
-    # the checks and their order are parse_envelope's, _unwrap's and _decrypt's, but the
+    # the checks and their order are parse_envelope's, _data_key's and _payload's, but the
     # Python work around the two sealed-box calls is what the raw calls alone would need.
     data = envelope if type(envelope) is bytes else _as_bytes(envelope, "envelope")
     version, wraps_end = _layout(data)
     kids = _key_ids(data, wraps_end)
-    if not isinstance(key, BoxPrivateKey):
-        raise TypeError("key must be a BoxPrivateKey")
-    own = key.public
-    try:
-        mine = HEADER_BYTES + kids.index(own.key_id) * WRAP_BYTES + KEY_ID_BYTES
-    except ValueError:
-        raise UnknownKeyId(f"envelope is not wrapped for key {key.fingerprint}") from None
-    try:
-        data_key = nacl.bindings.crypto_box_seal_open(
-            data[mine : mine + SEALED_KEY_BYTES], own.raw, key.raw)
-    except nacl.exceptions.CryptoError:
-        raise TamperedEnvelope("the wrapped data key failed to authenticate") from None
-    if len(data_key) != DATA_KEY_BYTES:
-        raise TamperedEnvelope("the wrapped data key has the wrong length")
+    data_key = _data_key(data, kids, key)
     if associated_data is not None:
-        _decrypt(EnvelopeParts(version, data[len(MAGIC) + 1 : HEADER_BYTES - 1], (),
-                               data[wraps_end:]),
+        _payload(version, data[len(MAGIC) + 1 : HEADER_BYTES - 1], data[wraps_end:],
                  data_key, _as_bytes(associated_data, "associated_data"))
 
     if isinstance(drop, bytes | bytearray | memoryview):
