@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.vault import db, log, migrations
@@ -12,18 +10,10 @@ from tests.migrations.databases import REPO, contents, normalise_sql, user_table
 MIGRATIONS = REPO / "migrations"
 
 
-def _steps_up_to(version: int) -> list[migrations.Migration]:
-    return [m for m in migrations.discover(MIGRATIONS) if m.version <= version]
-
-
 @pytest.fixture
-def v6_conn(v5_sealed, v5_path: Path, database_key: bytes):
+def v6_conn(at_version):
     """A populated version-11 database: the v5 fixture taken through every step before 0012."""
-    connection = db.connect(v5_path, database_key)
-    migrations.upgrade(connection, _steps_up_to(11))
-    assert db.schema_version(connection) == 11
-    yield connection
-    connection.close()
+    return at_version(11)
 
 
 def _apply_0012(conn: db.Connection) -> None:

@@ -8,25 +8,16 @@ import pytest
 
 from app.audit.verification import verify_log
 from app.auth import accounts
-from app.vault import db, log, migrations
-from tests.migrations.databases import REPO, contents
+from app.vault import db, log
+from tests.migrations.databases import REPO, contents, upgrade_to
 
 MIGRATIONS = REPO / "migrations"
-
-
-def _upgrade_to(path: Path, key: bytes, version: int) -> None:
-    steps = [step for step in migrations.discover(MIGRATIONS) if step.version <= version]
-    conn = db.connect(path, key)
-    try:
-        migrations.upgrade(conn, steps)
-    finally:
-        conn.close()
 
 
 @pytest.fixture
 def v6_path(v5_sealed, v5_path: Path, database_key: bytes) -> Path:
     """A populated version-12 database: the v5 fixture taken through every step before."""
-    _upgrade_to(v5_path, database_key, 12)
+    upgrade_to(v5_path, database_key, 12)
     return v5_path
 
 
@@ -42,7 +33,7 @@ def test_upgrading_a_populated_v6_database_keeps_every_row_and_adds_no_locale(
     assert db.schema_version(v6_conn) == 12
     before = contents(v6_conn)
     assert before["accounts"][1], "the fixture has accounts to carry over"
-    _upgrade_to(v6_path, database_key, 13)
+    upgrade_to(v6_path, database_key, 13)
     after = contents(v6_conn)
     assert db.schema_version(v6_conn) == 13
     assert after.keys() == before.keys()
@@ -57,7 +48,7 @@ def test_upgrading_a_populated_v6_database_keeps_every_row_and_adds_no_locale(
 
 def test_after_0013_foreign_keys_to_accounts_still_hold_and_still_act(
         v6_conn, v6_path, database_key) -> None:
-    _upgrade_to(v6_path, database_key, 13)
+    upgrade_to(v6_path, database_key, 13)
     assert v6_conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert db.scalar(v6_conn, "PRAGMA integrity_check") == "ok"
     assert db.count(v6_conn, "SELECT count(*) FROM sessions WHERE account_id = 'c1'") == 1
@@ -77,7 +68,7 @@ def test_after_0013_foreign_keys_to_accounts_still_hold_and_still_act(
 
 def test_after_0013_the_log_verifies_and_a_locale_can_be_stored(
         v6_conn, v6_path, database_key, server_keys) -> None:
-    _upgrade_to(v6_path, database_key, 13)
+    upgrade_to(v6_path, database_key, 13)
     assert log.verify(v6_conn).ok
     assert verify_log(v6_conn, server_keys.audit_verify_key).ok
     account_id = db.scalar(v6_conn, "SELECT id FROM accounts WHERE role = 'member' LIMIT 1")
@@ -88,6 +79,6 @@ def test_after_0013_the_log_verifies_and_a_locale_can_be_stored(
 @pytest.mark.parametrize("bad", ["x", "ro'; --", "pt-BR", "a" * 13, "ro\n"])
 def test_after_0013_a_locale_of_the_wrong_shape_is_refused(v6_conn, v6_path, database_key,
                                                            bad) -> None:
-    _upgrade_to(v6_path, database_key, 13)
+    upgrade_to(v6_path, database_key, 13)
     with pytest.raises(db.IntegrityError, match="CHECK constraint failed"):
         v6_conn.execute("UPDATE accounts SET locale = ?", (bad,))

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from app.vault import db, decision_notes, log, migrations, unseal
-from tests.migrations.databases import REPO, contents, normalise_sql, upgrade_to, user_tables
+from tests.migrations.databases import REPO, contents, normalise_sql, user_tables
 
 MIGRATIONS = REPO / "migrations"
 
 
 @pytest.fixture
-def v14_conn(v5_sealed, v5_path: Path, database_key: bytes):
+def v14_conn(at_version):
     """A populated version-14 database: the v5 fixture taken through every step before 0015."""
-    upgrade_to(v5_path, database_key, 14)
-    connection = db.connect(v5_path, database_key)
-    assert db.schema_version(connection) == 14
-    yield connection
-    connection.close()
+    return at_version(14)
 
 
 def _apply_0015(conn: db.Connection) -> None:

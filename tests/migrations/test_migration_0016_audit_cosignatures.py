@@ -10,26 +10,17 @@ import pytest
 
 from app.audit.checkpoints import hand_over, make_checkpoint
 from app.audit.verification import verify_log
-from app.vault import db, log, migrations
+from app.vault import db, log
 from crypto import keystore
-from tests.migrations.databases import REPO, contents
+from tests.migrations.databases import REPO, contents, upgrade_to
 
 MIGRATIONS = REPO / "migrations"
-
-
-def _upgrade_to(path: Path, key: bytes, version: int) -> None:
-    steps = [step for step in migrations.discover(MIGRATIONS) if step.version <= version]
-    conn = db.connect(path, key)
-    try:
-        migrations.upgrade(conn, steps)
-    finally:
-        conn.close()
 
 
 @pytest.fixture
 def v15_path(v5_sealed, v5_path: Path, database_key: bytes) -> Path:
     """A populated version-15 database: the v5 fixture taken through every step before."""
-    _upgrade_to(v5_path, database_key, 15)
+    upgrade_to(v5_path, database_key, 15)
     return v5_path
 
 
@@ -39,7 +30,7 @@ def test_upgrading_a_populated_v15_database_keeps_every_row_and_adds_the_table(
     assert db.schema_version(conn) == 15
     before = contents(conn)
     assert before["audit_checkpoints"][1], "the fixture has checkpoints to keep verifying"
-    _upgrade_to(v15_path, database_key, 16)
+    upgrade_to(v15_path, database_key, 16)
     after = contents(conn)
     assert db.schema_version(conn) == 16
     assert {table: rows for table, rows in after.items() if table != "audit_cosignatures"} \
@@ -50,7 +41,7 @@ def test_upgrading_a_populated_v15_database_keeps_every_row_and_adds_the_table(
 
 def test_after_0016_old_checkpoints_verify_and_a_handover_can_be_stored(
         v15_path, database_key, keys_dir) -> None:
-    _upgrade_to(v15_path, database_key, 16)
+    upgrade_to(v15_path, database_key, 16)
     conn = db.connect(v15_path, database_key)
     old = keystore.load_audit_signing_key(keys_dir)
     assert verify_log(conn, old.verify_key).ok

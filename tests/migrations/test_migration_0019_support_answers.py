@@ -3,8 +3,6 @@ Tested on a populated version-18 database."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.audit.verification import verify_log
@@ -13,13 +11,9 @@ from tests.migrations.databases import REPO, contents, normalise_sql, upgrade_to
 
 
 @pytest.fixture
-def v18(v5_sealed, v5_path: Path, database_key: bytes):
+def v18(at_version):
     """The populated fixture database, brought to version 18 by the real steps before 0019."""
-    upgrade_to(v5_path, database_key, 18)
-    connection = db.connect(v5_path, database_key)
-    assert db.schema_version(connection) == 18
-    yield connection
-    connection.close()
+    return at_version(18)
 
 
 def test_upgrading_a_populated_v18_database_keeps_every_row_with_no_answer(
