@@ -25,6 +25,7 @@ from app.support.forms import ActionForm, NoteForm, StatusForm
 from app.support.records import SupportStatus
 from app.web.access import COORDINATOR, allow
 from app.web.state import get_db, load_keys, now
+from crypto.keys import BoxPrivateKey
 
 bp = Blueprint("support", __name__, url_prefix="/coordinator/support")
 bp.context_processor(coordinator_context)
@@ -106,16 +107,24 @@ def note(request_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("support.show", request_id=request_id))
 
 
-@bp.post("/<request_id>/unseal")
-@allow(COORDINATOR)
-def unseal(request_id: str) -> tuple[str, int]:
-    found = _request_or_404(request_id)
+def _key_or_locked(request_id: str) -> BoxPrivateKey | tuple[str, int]:
+    """The unlocked vetting key (once the form's CSRF is good), or the page saying to unlock."""
     if not ActionForm().validate():
         abort(400)
     key = held_vetting_key()
     if key is None:
         return render_template("disclosures/locked.html",
                                back=url_for("support.show", request_id=request_id)), 423
+    return key
+
+
+@bp.post("/<request_id>/unseal")
+@allow(COORDINATOR)
+def unseal(request_id: str) -> tuple[str, int]:
+    found = _request_or_404(request_id)
+    key = _key_or_locked(request_id)
+    if isinstance(key, tuple):
+        return key
     text = service.read_note(get_db(), key, current_account().id, request_id, now())
     return _page(found, note=text, note_form=NoteForm(note=text))
 
@@ -124,12 +133,9 @@ def unseal(request_id: str) -> tuple[str, int]:
 @allow(COORDINATOR)
 def read_answer(request_id: str) -> tuple[str, int]:
     found = _request_or_404(request_id)
-    if not ActionForm().validate():
-        abort(400)
-    key = held_vetting_key()
-    if key is None:
-        return render_template("disclosures/locked.html",
-                               back=url_for("support.show", request_id=request_id)), 423
+    key = _key_or_locked(request_id)
+    if isinstance(key, tuple):
+        return key
     text = service.read_answer(get_db(), key, current_account().id, request_id, now())
     return _page(found, answer=text)
 
