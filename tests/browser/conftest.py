@@ -59,3 +59,25 @@ def browser() -> Iterator[object]:
 
 def signed_out_page(browser):
     return browser.new_context(java_script_enabled=False).new_page()
+
+
+def sign_in(app, page, base: str, person) -> None:
+    """Sign `person` in through the login page (and the two-step page, for staff)."""
+    from tests.people import current_code
+
+    page.goto(base + "/login")
+    page.fill("#username", person.username)
+    page.fill("#password", person.password)
+    page.click("main button[type=submit]")
+    if person.totp_secret:
+        page.fill("#code", current_code(app, person.totp_secret))
+        page.click("main button[type=submit]")
+    assert "/login" not in page.url, (person.role, page.url)
+
+
+def unlock_in(page, base: str, staff) -> None:
+    """Unlock the vetting key with the coordinator's own holder file, through the page."""
+    page.goto(f"{base}/coordinator/unlock")
+    page.set_input_files("#key_file", str(staff.key_file))
+    page.fill("#passphrase", staff.key_passphrase)
+    page.click("main button[type=submit]")

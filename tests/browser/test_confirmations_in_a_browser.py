@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.browser.conftest import skip_without_chromium
-from tests.people import current_code, make_report, make_staff
+from tests.browser.conftest import sign_in, skip_without_chromium, unlock_in
+from tests.people import make_report, make_staff
 
 skip_without_chromium()
 
@@ -33,16 +33,8 @@ def test_mark_malicious_with_confirmation_and_undo_with_javascript_off(live, bro
     staff = make_staff(app, "coordinator")
     page = browser.new_context(java_script_enabled=False,
                                viewport={"width": 320, "height": 568}).new_page()
-    page.goto(base + "/login")
-    page.fill("#username", staff.username)
-    page.fill("#password", staff.password)
-    page.click("main button[type=submit]")
-    page.fill("#code", current_code(app, staff.totp_secret))
-    page.click("main button[type=submit]")
-    page.goto(f"{base}/coordinator/unlock")
-    page.set_input_files("#key_file", str(staff.key_file))
-    page.fill("#passphrase", staff.key_passphrase)
-    page.click("main button[type=submit]")
+    sign_in(app, page, base, staff)
+    unlock_in(page, base, staff)
     assert "unlocked" in page.inner_text("main")
 
     page.goto(f"{base}/coordinator/reports/{report_id}")

@@ -12,8 +12,8 @@ from pathlib import Path
 from app.support import service as support
 from app.vault import db
 from app.web.state import state
-from tests.browser.conftest import skip_without_chromium
-from tests.people import _conn, current_code, make_member, make_report, make_staff
+from tests.browser.conftest import sign_in, skip_without_chromium, unlock_in
+from tests.people import _conn, make_member, make_report, make_staff
 
 skip_without_chromium()
 
@@ -60,16 +60,8 @@ def test_a_note_and_a_support_answer_are_read_with_javascript_off(live, browser)
     _looked_at(member, "support-replied")
 
     page = _phone(browser)
-    page.goto(base + "/login")
-    page.fill("#username", staff.username)
-    page.fill("#password", staff.password)
-    page.click("main button[type=submit]")
-    page.fill("#code", current_code(app, staff.totp_secret))
-    page.click("main button[type=submit]")
-    page.goto(f"{base}/coordinator/unlock")
-    page.set_input_files("#key_file", str(staff.key_file))
-    page.fill("#passphrase", staff.key_passphrase)
-    page.click("main button[type=submit]")
+    sign_in(app, page, base, staff)
+    unlock_in(page, base, staff)
 
     page.goto(f"{base}/coordinator/reports/{report_id}")
     page.click("main button:has-text('Read the report')")

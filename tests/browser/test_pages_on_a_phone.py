@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import skip_without_chromium
+from tests.browser.conftest import sign_in, skip_without_chromium
 from tests.people import (
-    PASSWORD,
     Person,
-    current_code,
     make_member,
     make_published_alert,
     make_report,
@@ -110,17 +108,6 @@ def _support_written(app, coordinator: Person, report_id: str) -> tuple[str, str
     return support_id, message_id
 
 
-def _sign_in(app, page, base: str, person: Person) -> None:
-    page.goto(base + "/login")
-    page.fill("#username", person.username)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    if person.totp_secret:
-        page.fill("#code", current_code(app, person.totp_secret))
-        page.click("main button[type=submit]")
-    assert "/login" not in page.url, (person.role, page.url)
-
-
 def _layout_problems(page, url: str, shots: Path | None) -> list[str]:
     """Load the page once, then check it at each phone width (the layout reflows)."""
     problems = []
@@ -178,7 +165,7 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     scripted.add_cookies([{"name": "lang", "value": lang, "url": base}])
     axe_page = scripted.new_page()
     if person is not None:
-        _sign_in(app, axe_page, base, person)
+        sign_in(app, axe_page, base, person)
     # The same session, with JavaScript off, for the layout checks.
     plain = browser.new_context(java_script_enabled=False)
     plain.add_cookies(scripted.cookies())
@@ -208,7 +195,7 @@ def test_quick_exit_then_back_shows_no_signed_in_page(live, browser) -> None:
     member = make_member(app)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    _sign_in(app, page, base, member)
+    sign_in(app, page, base, member)
     page.goto(base + "/reports")
     assert "Your reports" in page.inner_text("h1")
     page.click("#quick-exit")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tests.browser.conftest import skip_without_chromium
-from tests.browser.test_pages_on_a_phone import _sign_in
+from tests.browser.conftest import sign_in, skip_without_chromium
 from tests.people import make_member, make_report, make_staff
 
 skip_without_chromium()
@@ -39,7 +38,7 @@ def test_work_from_the_record_on_a_phone_without_javascript(live, browser) -> No
     context = browser.new_context(java_script_enabled=False,
                                   viewport={"width": WIDTH, "height": HEIGHT})
     page = context.new_page()
-    _sign_in(app, page, base, coordinator)
+    sign_in(app, page, base, coordinator)
 
     page.goto(f"{base}/coordinator/reports/{report_id}")
     _check(page, "report")
@@ -86,7 +85,7 @@ def test_work_from_the_record_on_a_phone_without_javascript(live, browser) -> No
     context = browser.new_context(java_script_enabled=False,
                                   viewport={"width": WIDTH, "height": HEIGHT})
     page = context.new_page()
-    _sign_in(app, page, base, auditor)
+    sign_in(app, page, base, auditor)
     page.goto(f"{base}/audit/")
     page.fill("#record", report_id[:8])
     page.click("main form button[type=submit]")
