@@ -68,6 +68,8 @@ def test_apply_vet_and_sign_in_with_javascript_off(live, browser, keys_dir) -> N
 
 
 def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
+    from playwright.sync_api import expect
+
     from tests.people import PASSWORD, make_member, make_report
 
     base, app = live
@@ -85,8 +87,10 @@ def test_report_and_check_with_javascript_off(live, browser, keys_dir) -> None:
     page.check("input[name=categories][value=threats]")
     page.fill("#narrative", "Browser canary narrative")
     page.fill("#identifiers-0-value", "07700 900321")
+    # The button posts the form back; under load Playwright's click can return before the
+    # new page has arrived, so wait on the rows rather than read the old page.
     page.click("text=Add more identifiers")
-    assert page.locator("#identifiers-5-value").count() == 1, "rows added without script"
+    expect(page.locator("#identifiers-5-value"), "rows added without script").to_have_count(1)
     assert page.input_value("#identifiers-0-value") == "07700 900321"
     page.select_option("#identifiers-3-kind", "plate")
     page.fill("#identifiers-3-value", "ab12 cde")
