@@ -14,7 +14,7 @@ from app.auth.current import load_current_account, require_password_change
 from app.common.clock import uk_day_shown, uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
-from app.web import access, errors, logs, security, translations
+from app.web import access, errors, front_door, logs, security, translations
 from app.web import language as page_language
 from app.web.config import Config
 from app.web.navigation import return_to
@@ -148,6 +148,7 @@ def create_app(config: Config | None = None) -> Flask:
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
     cli.register(app)
+    front_door.install(app)
     return app
 
 

@@ -189,3 +189,92 @@ def test_signed_in_first_page_is_their_own(app) -> None:
     assert 'action="/logout"' in member and ">Sign in<" not in member
     stranger = app.test_client().get("/").get_data(as_text=True)
     assert 'action="/logout"' not in stranger and ">Sign in<" in stranger
+
+
+# --- the front door: the first page for a stranger, before Flask (app/web/front_door.py) --
+
+def _counting_flask(app: Flask) -> list[str]:
+    """Patch the front door's inner app to note each path Flask itself answers."""
+    door = app.wsgi_app
+    inner = door.inner  # type: ignore[attr-defined]
+    reached: list[str] = []
+
+    def counted(environ, start_response):
+        reached.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    door.inner = counted  # type: ignore[attr-defined]
+    return reached
+
+
+def _cookie_attributes(header: str) -> tuple[str, list[str]]:
+    name_value, *attributes = header.split("; ")
+    return name_value.split("=", 1)[0], sorted(attributes)
+
+
+@pytest.mark.parametrize("accept", [None, "ro,en;q=0.5", "zh-TW,th;q=0.8"])
+def test_front_door_answers_a_stranger_exactly_as_flask_did_but_their_token(
+        lang_app, accept) -> None:
+    reached = _counting_flask(lang_app)
+    headers = {"Accept-Language": accept} if accept else {}
+    by_flask = lang_app.test_client().get("/", headers=headers)
+    by_door = lang_app.test_client().get("/", headers=headers)
+    assert reached == ["/"], "the second stranger is answered without Flask"
+    assert by_door.status == by_flask.status
+    plain = [(k, v) for k, v in by_flask.headers if k != "Set-Cookie"]
+    assert sorted((k, v) for k, v in by_door.headers if k != "Set-Cookie") == sorted(plain)
+    assert (_cookie_attributes(by_door.headers["Set-Cookie"])
+            == _cookie_attributes(by_flask.headers["Set-Cookie"]))
+    flask_token = TOKEN.search(by_flask.get_data(as_text=True)).group(1)
+    door_token = TOKEN.search(by_door.get_data(as_text=True)).group(1)
+    assert door_token != flask_token
+    assert (by_door.get_data(as_text=True)
+            == by_flask.get_data(as_text=True).replace(flask_token, door_token))
+
+
+def test_front_door_token_changes_the_language_for_that_stranger_only(lang_app) -> None:
+    lang_app.test_client().get("/")
+    first, second = lang_app.test_client(), lang_app.test_client()
+    token = TOKEN.search(first.get("/").get_data(as_text=True)).group(1)
+    other = TOKEN.search(second.get("/").get_data(as_text=True)).group(1)
+    chosen = first.post("/language", data={"csrf_token": token, "locale": "ro", "next": "/"})
+    assert chosen.status_code == 303
+    assert 'lang="ro"' in first.get("/").get_data(as_text=True)
+    # Another stranger's token is no good for this session: it is a CSRF token, not a pass.
+    refused = second.post("/language", data={"csrf_token": token, "locale": "ro"})
+    assert refused.status_code == 400
+    assert second.post("/language", data={"csrf_token": other, "locale": "en"}).status_code \
+        == 303
+
+
+@pytest.mark.parametrize("cookie, request_kwargs", [
+    (("lang", "ro"), {}),
+    (("unrelated", "1"), {}),
+    (None, {"query_string": "a=1"}),
+    (None, {"method": "HEAD"}),
+])
+def test_front_door_sends_anyone_with_a_cookie_or_a_query_to_flask(lang_app, cookie,
+                                                                   request_kwargs) -> None:
+    lang_app.test_client().get("/")
+    reached = _counting_flask(lang_app)
+    client = lang_app.test_client()
+    if cookie:
+        client.set_cookie(*cookie)
+    client.open("/", **request_kwargs)
+    assert reached == ["/"]
+
+
+def test_front_door_answers_only_pages_flask_marked_shareable(lang_app) -> None:
+    reached = _counting_flask(lang_app)
+    for _ in range(2):
+        lang_app.test_client().get("/apply")
+        lang_app.test_client().get("/no-such-page")
+    assert reached == ["/apply", "/no-such-page"] * 2
+
+
+def test_front_door_keeps_no_strangers_token(lang_app) -> None:
+    tokens = [TOKEN.search(lang_app.test_client().get("/").get_data(as_text=True)).group(1)
+              for _ in range(3)]
+    kept = "".join(piece for answer in lang_app.wsgi_app.answers.values()  # type: ignore[attr-defined]
+                   for piece in answer.pieces)
+    assert kept and not any(token in kept for token in tokens)

@@ -15,7 +15,9 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.http import parse_accept_header
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
@@ -37,6 +39,19 @@ def _from_accept_language() -> str | None:
         if found is not None:
             return found
     return None
+
+
+def for_first_visit(accept_language: str | None) -> str:
+    """The language a visitor with no cookie and no account gets, from the raw header.
+
+    The same answer select_locale gives such a visitor, for code that runs before Flask
+    has a request (app/web/front_door.py).
+    """
+    for value, _quality in parse_accept_header(accept_language, LanguageAccept):
+        found = match_tag(value)
+        if found is not None:
+            return found
+    return SOURCE
 
 
 def match_tag(tag: str) -> str | None:

@@ -17,6 +17,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import escape
 
 from app.web import access
+from app.web.front_door import SHARED_ENDPOINT, SHARED_PIECES
 from app.web.language import current_code
 
 
@@ -36,8 +37,12 @@ def signed_out_page(name: str, render: Callable[[], str]) -> str:
     # The token as the template writes it (escaped), and the one every render includes.
     token = str(escape(generate_csrf()))
     pieces = cache.get(key)
+    # Told to the front door (app/web/front_door.py), which answers the next stranger.
+    request.environ[SHARED_ENDPOINT] = request.endpoint
     if pieces is None:
         page = render()
-        cache[key] = page.split(token)
+        cache[key] = pieces = page.split(token)
+        request.environ[SHARED_PIECES] = pieces
         return page
+    request.environ[SHARED_PIECES] = pieces
     return token.join(pieces)
