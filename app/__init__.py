@@ -14,7 +14,7 @@ from app.auth.current import load_current_account, require_password_change
 from app.common.clock import uk_day_shown, uk_time
 from app.common.passwords import Passwords
 from app.vault.db import StartupError
-from app.web import access, errors, front_door, logs, security, translations
+from app.web import access, errors, front_door, logs, security, shared_pages, translations
 from app.web import language as page_language
 from app.web.config import Config
 from app.web.navigation import return_to
@@ -114,6 +114,7 @@ def create_app(config: Config | None = None) -> Flask:
     # After Babel is set up: templates then read the request's translations once.
     translations.install(app)
     security.install(app, secure_cookies=config.secure_cookies)
+    shared_pages.install(app)
     errors.install(app)
     logs.install(app)
 

@@ -278,3 +278,62 @@ def test_front_door_keeps_no_strangers_token(lang_app) -> None:
     kept = "".join(piece for answer in lang_app.wsgi_app.answers.values()  # type: ignore[attr-defined]
                    for piece in answer.pieces)
     assert kept and not any(token in kept for token in tokens)
+
+
+# --- the header and menu, shared by everyone of a role in a language ------------------
+
+def _bar(page: str) -> str:
+    return page[page.index('<a class="skip-link"'):page.index('<main id="main">')]
+
+
+def _bar_rendered_afresh(app: Flask, client, path: str) -> str:
+    """The header and menu as the template renders them for this client's next request."""
+    from flask import render_template
+
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    with app.test_request_context(path, headers={"Cookie": f"{cookie.key}={cookie.value}"}):
+        app.preprocess_request()
+        return render_template("_page_bar.html")
+
+
+@pytest.mark.parametrize("role", ["member", "org_contact", "coordinator", "auditor"])
+def test_shared_menu_is_the_menu_rendered_afresh_with_each_persons_token(app, role) -> None:
+    from tests.people import make_member, make_staff, signed_in_client
+
+    def person():
+        if role in ("coordinator", "auditor"):
+            return make_staff(app, role)
+        return make_member(app, role=role, kind="project" if role == "org_contact"
+                           else "individual")
+
+    path = "/account"
+    tokens = set()
+    for _ in range(2):  # the first fills the cache, the second is served from it
+        client = signed_in_client(app, person())
+        page = client.get(path).get_data(as_text=True)
+        token = TOKEN.search(page).group(1)
+        tokens.add(token)
+        fresh = _bar_rendered_afresh(app, client, path)
+        fresh_token = TOKEN.search(fresh).group(1)
+        assert _bar(page).strip() == fresh.replace(fresh_token, token).strip()
+        assert client.post("/logout", data={"csrf_token": token}).status_code in (302, 303)
+    assert len(tokens) == 2
+
+
+def test_shared_menu_follows_the_role_not_the_first_visitor(app) -> None:
+    from tests.people import make_member, make_staff, signed_in_client
+
+    member = signed_in_client(app, make_member(app)).get("/account").get_data(as_text=True)
+    coordinator = signed_in_client(app, make_staff(app, "coordinator")).get(
+        "/account").get_data(as_text=True)
+    stranger = app.test_client().get("/login").get_data(as_text=True)
+    assert "Check a number" in _bar(member) and "Applications" not in _bar(member)
+    assert "Applications" in _bar(coordinator) and "Check a number" not in _bar(coordinator)
+    assert ">Sign out<" not in _bar(stranger) and ">Sign in<" in _bar(stranger)
+
+
+def test_shared_chrome_names_only_its_own_templates(app) -> None:
+    from app.web.shared_pages import shared_chrome
+
+    with app.test_request_context("/"), pytest.raises(ValueError):
+        shared_chrome("reports/mine.html")

@@ -12,6 +12,7 @@ from app.auth.current import current_account
 from app.checker import service
 from app.checker.forms import CheckForm
 from app.web.access import MEMBERS, allow
+from app.web.shared_pages import shared_fragment
 from app.web.state import AppState, get_db, load_keys, now, state
 from crypto.blind_index import BlindIndexer
 
@@ -71,7 +72,9 @@ def check() -> tuple[str, int]:
         form.show_problem(problem.field, str(problem.message))
         return _form_page(form, 400)
     links = {alert.alert_id: _alert_url(alert.alert_id) for alert in result.alerts}
-    # A fresh, empty form to check something else; only the kind is kept.
-    again = CheckForm(formdata=None, kind=result.kind)
+    # A fresh, empty form to check something else; only the kind is kept. It is the same
+    # for every member but for the token, so it is rendered once per language and kind.
+    again = shared_fragment("checker.form", (result.kind,), lambda: render_template(
+        "checker/_form.html", form=CheckForm(formdata=None, kind=result.kind)))
     return render_template("checker/answer.html", result=result, links=links,
-                           entered=service.YOU_ENTERED[result.kind], form=again), 200
+                           entered=service.YOU_ENTERED[result.kind], check_form=again), 200

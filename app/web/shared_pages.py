@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, request, session
+from flask import Flask, current_app, render_template, request, session
 from flask_wtf.csrf import generate_csrf
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from app.web import access
 from app.web.front_door import SHARED_ENDPOINT, SHARED_PIECES
@@ -46,3 +46,63 @@ def signed_out_page(name: str, render: Callable[[], str]) -> str:
         return page
     request.environ[SHARED_PIECES] = pieces
     return token.join(pieces)
+
+
+def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], str]) -> Markup:
+    """`render()`'s HTML, rendered once per language and variant, with this visitor's token.
+
+    For a piece of a page that is the same for everyone who sees it (an empty form, say)
+    but for the CSRF token. `variant` must come from a short fixed list (a validated
+    choice), never from what someone typed: it is part of a key kept for the process.
+    """
+    cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
+        "uglymugs.shared_fragments", {})
+    key = (name, current_code(), request.script_root, *variant)
+    token = str(escape(generate_csrf()))
+    pieces = cache.get(key)
+    if pieces is None:
+        html = render()
+        cache[key] = html.split(token)
+        # render() is an autoescaped template's output, and the token is escaped above.
+        return Markup(html)  # noqa: S704
+    return Markup(token.join(pieces))  # noqa: S704
+
+
+# Enough for every published alert in every language at a scheme's size; past it the
+# cache starts again (a full clear is simpler than LRU bookkeeping across threads).
+FRAGMENT_LIMIT = 20_000
+
+
+def same_for_everyone(name: str, variant: tuple[str, ...], render: Callable[[], str]) -> Markup:
+    """`render()`'s HTML for a piece with no form in it, rendered once per language and variant.
+
+    For what every reader of a language sees alike (a published alert's card, say). The
+    variant must name the exact content (an alert's id and version), so a change is a new
+    entry, never a stale one.
+    """
+    cache: dict[tuple[str, ...], Markup] = current_app.extensions.setdefault(
+        "uglymugs.same_for_everyone", {})
+    key = (name, current_code(), request.script_root, *variant)
+    html = cache.get(key)
+    if html is None:
+        if len(cache) >= FRAGMENT_LIMIT:
+            cache.clear()
+        # render() is an autoescaped template's output.
+        html = cache[key] = Markup(render())  # noqa: S704
+    return html
+
+
+# The parts of every page that depend only on the language and the role: base.html's links
+# in <head>, and the header and menu (whose Sign out form carries the token).
+CHROME = ("_head_links.html", "_page_bar.html")
+
+
+def shared_chrome(template: str) -> Markup:
+    if template not in CHROME:
+        raise ValueError(f"{template} is not a shared part of the page")
+    return shared_fragment(template, (access.current_role(),),
+                           lambda: render_template(template))
+
+
+def install(app: Flask) -> None:
+    app.add_template_global(shared_chrome, "shared_chrome")
