@@ -11,6 +11,7 @@ from app.alerts.forms import AreasForm
 from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.web.access import MEMBERS, allow
+from app.web.shared_pages import same_for_everyone
 from app.web.state import get_db
 from app.web.translations import labels_per_language
 
@@ -41,7 +42,13 @@ def index() -> str:
     links = {"previous": url_for("alerts.index", page=page.number - 1)
              if page.number > 1 else None,
              "next": url_for("alerts.index", page=page.number + 1) if page.has_next else None}
-    return render_template("alerts/feed.html", alerts=page.alerts, page=page,
+    # A published alert's card reads the same to every member in a language: it is
+    # rendered once per language and version, not once per reader.
+    cards = [same_for_everyone("alerts.card", (a.id, str(a.version), a.published_at or "",
+                                               a.edited_at or ""),
+                               lambda a=a: render_template("alerts/_feed_card.html", a=a))
+             for a in page.alerts]
+    return render_template("alerts/feed.html", cards=cards, page=page,
                            page_links=links, areas=service.member_areas(conn, _member_id()))
 
 
