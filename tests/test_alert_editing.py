@@ -192,3 +192,24 @@ def test_version_history_shows_what_changed_with_uk_times(app, conn) -> None:
         assert f"Saved {uk_time(version.edited_at)}" in page
         assert version.edited_at not in page  # no raw ISO stamps
     assert uk_time(service.versions(conn, alert_id)[0].edited_at).endswith(("GMT", "BST"))
+
+
+def test_feed_shows_an_edited_alert_as_edited_not_the_card_read_before(app, conn) -> None:
+    """The feed renders each alert's card once per version: an edit must be a new card."""
+    member = signed_in_client(app, make_member(app))
+    coordinator, _ = coordinator_client(app)
+    alert_id = _published(app, coordinator)
+    assert "Man in a grey van refusing to pay" in text(member.get("/alerts"))
+    saved = _act(coordinator, alert_id, "save",
+                 **_alert_form(app, title="Man in a red van refusing to pay",
+                               description="Now also asks for the address first."),
+                 notify_again="no")
+    assert saved.status_code == 302
+    feed = text(member.get("/alerts"))
+    assert "Man in a red van refusing to pay" in feed
+    assert "Now also asks for the address first." in feed
+    assert "grey van" not in feed
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw",
+              {"reason": "inaccurate", "confirm": "y"},
+              form_url=f"/coordinator/alerts/{alert_id}/withdraw")
+    assert "red van" not in text(member.get("/alerts"))
