@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -37,6 +38,9 @@ def register(app: Flask) -> None:
             fail(f"Not starting: {error}")
         click.echo(f"Serving uglymugs on http://{host}:{port}/ (Ctrl+C to stop)")
         sys.stdout.flush()
+        # SIGTERM (a service manager's stop) exits as Ctrl+C does, through the finally
+        # below and atexit: the counts and the log lines still held in memory are written.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
         try:
             run_simple(host, port, app, threaded=True,
                        request_handler=AddresslessRequestHandler)
