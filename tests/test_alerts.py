@@ -266,5 +266,5 @@ def test_member_without_areas_pages_through_every_published_alert(app, conn) -> 
     _published(conn, 10, national=True, title="National")
     member = signed_in_client(app, make_member(app))
     page = service.feed_page(conn, "no-such-member", 2)
-    assert not page.has_next and len(page.alerts) == 5
+    assert not page.has_next and len(page.entries) == 5
     assert 'href="/alerts?page=2" rel="next"' in text(member.get("/alerts"))

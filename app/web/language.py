@@ -85,8 +85,15 @@ def select_locale() -> str:
 
 
 def current_code() -> str:
-    locale = get_locale()
-    return str(locale) if locale is not None and supported(str(locale)) else SOURCE
+    # Asked for by every cached piece of a page: Babel's own lookup is not free, and a
+    # request's language does not change once chosen (nothing here calls refresh()).
+    code: str | None = g.get("_language_code") if has_request_context() else None
+    if code is None:
+        locale = get_locale()
+        code = str(locale) if locale is not None and supported(str(locale)) else SOURCE
+        if has_request_context():
+            g._language_code = code
+    return code
 
 
 def remember(response: Response, code: str) -> None:
