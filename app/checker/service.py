@@ -82,6 +82,14 @@ class CheckResult:
 
 def validate(kind: str, raw: str) -> None:
     """Raise InvalidCheck unless `raw` is a checkable value of `kind`."""
+    _validate_shape(kind, raw)
+    problem = identifiers.check(kind, raw)
+    if problem is not None:
+        raise InvalidCheck("value", problem)
+
+
+def _validate_shape(kind: str, raw: str) -> None:
+    """Everything validate checks but the normalisers, which index_values runs anyway."""
     if kind not in identifiers.CHECKABLE:
         raise InvalidCheck("kind", _NO_KIND)
     if len(raw) > MAX_VALUE_CHARS:
@@ -92,9 +100,6 @@ def validate(kind: str, raw: str) -> None:
     # a stray one; refusing says plainly that what was pasted is not what it looks like.
     if any(unicodedata.category(ch) == "Cc" for ch in raw):
         raise InvalidCheck("value", _CONTROL)
-    problem = identifiers.check(kind, raw)
-    if problem is not None:
-        raise InvalidCheck("value", problem)
 
 
 # The identifier index is read first, by its (index_name, value) index, and only the few
@@ -114,10 +119,12 @@ def published_alerts_mentioning(conn: db.Connection, indexer: BlindIndexer, kind
 
     Raises InvalidCheck for a value that `validate` refuses.
     """
-    validate(kind, raw)
+    _validate_shape(kind, raw)
     try:
+        # Normalising is what refuses a malformed value, with the message check() gives:
+        # done once here rather than once to validate and again to index.
         pairs = identifiers.index_values(indexer, kind, raw)
-    except (NormalisationError, ValueError) as error:  # validate() already ruled these out
+    except (NormalisationError, ValueError) as error:
         raise InvalidCheck("value", str(error)) from None
     clause, params = identifiers.matching_clause(pairs, "i")
     # `clause` is built from placeholders only; every value is a parameter.
