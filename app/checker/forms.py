@@ -15,12 +15,14 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from app.checker.service import MAX_VALUE_CHARS
 from app.common import identifiers
 
+DEFAULT_KIND = "phone"
+
 
 class CheckForm(FlaskForm):
     kind = RadioField(
         _l("What are you checking?"),
         choices=[SelectChoice(kind, identifiers.KINDS[kind]) for kind in identifiers.CHECKABLE],
-        default="phone", validate_choice=False)
+        default=DEFAULT_KIND, validate_choice=False)
     # autocomplete off: a browser's remembered entries would show the next person on a
     # shared device what was checked.
     value = StringField(

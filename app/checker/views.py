@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from app.auth.current import current_account
 from app.checker import service
-from app.checker.forms import CheckForm
+from app.checker.forms import DEFAULT_KIND, CheckForm
 from app.web.access import MEMBERS, allow
 from app.web.shared_pages import shared_fragment
 from app.web.state import AppState, get_db, load_keys, now, state
@@ -57,18 +57,20 @@ def _form_page(form: CheckForm, status: int = 200) -> tuple[str, int]:
 @bp.route("/check", methods=["GET", "POST"])
 @allow(*MEMBERS)
 def check() -> tuple[str, int]:
-    form = CheckForm()
     if request.method == "GET":
-        return _form_page(form)
+        return _form_page(CheckForm())
     # Counted before anything else, valid or not, so probing formats costs the same.
     if not state().check_limiter.allow(current_account().id):
         return render_template("checker/too_many.html"), 429
-    kind = form.kind.data if isinstance(form.kind.data, str) else ""
-    raw = form.value.data if isinstance(form.value.data, str) else ""
+    # Read as CheckForm reads them (a missing kind is its default, phone); the form itself
+    # is built only when a problem sends it back.
+    kind = request.form.get("kind", DEFAULT_KIND)
+    raw = request.form.get("value", "")
     try:
         result = service.run_check(get_db(), BlindIndexer(load_keys(current_app).index_key),
                                    kind, raw, now(), _counting().check_tally)
     except service.InvalidCheck as problem:
+        form = CheckForm()
         form.show_problem(problem.field, str(problem.message))
         return _form_page(form, 400)
     links = {alert.alert_id: _alert_url(alert.alert_id) for alert in result.alerts}
