@@ -156,7 +156,7 @@ def make_report(app: Flask, reporter: Person | None = None, *,
     try:
         return submit_report(conn, load_server_keys(st.config.keys_dir),
                              account_id=reporter.account_id, member_id=reporter.member_id,
-                             submission=submission, now=st.clock())
+                             submission=submission, now=st.clock()).id
     finally:
         conn.close()
 

@@ -80,7 +80,7 @@ def test_a_failing_submission_in_a_group_leaves_the_others_whole(
         try:
             results[person.account_id] = service.submit_report(
                 writer, keys, account_id=person.account_id, member_id=person.member_id,
-                submission=_submission(app, "grouped"), now=state(app).clock())
+                submission=_submission(app, "grouped"), now=state(app).clock()).id
         except RuntimeError as error:
             results[person.account_id] = error
         finally:
@@ -129,7 +129,7 @@ def submit_for_ever():
                 incident_date=datetime.now(UTC).date().isoformat(),
                 incident_time="evening", area="ldn", place="", categories=["threats"],
                 identifiers=(("phone", "07700 900999"),), description="",
-                narrative="durable"))
+                narrative="durable")).id
         with out:
             print(report_id, flush=True)
 

@@ -228,3 +228,41 @@ def test_no_report_plaintext_in_files_wal_dump_or_logs(app, conn, config, keys_d
         assert canary.find(path.read_bytes(), values) == [], path.name
     assert canary.find(canary.decrypted_dump(config.database_path, database_key), values) == []
     assert canary.find(all_logs.text.encode(), values) == []
+
+
+@pytest.mark.parametrize("posted", [
+    {},
+    {"incident_date": "2026-01-02", "incident_time": "evening", "area": "ldn",
+     "place": "  by the station ", "categories": ["threats", "violence"],
+     "description": "tall", "narrative": "He refused to pay.", "consent_alert": "y",
+     "consent_police_anonymous": "y", "consent_police_details": "y", "wants_support": "y",
+     "third_party": "y"},
+    {"consent_alert": "false", "consent_police_anonymous": "", "wants_support": "on",
+     "third_party": "no", "categories": []},
+    {"incident_time": ["night", "morning"], "area": ["", "ldn"], "narrative": ["a", "b"],
+     "consent_alert": ["", "y"], "consent_police_details": ["y", ""]},
+    {"categories": ["unheard-of"], "incident_time": "<b>", "area": "atlantis"},
+])
+def test_a_sent_report_reads_the_post_as_the_report_form_would(app, posted) -> None:
+    """The view builds no ReportForm for a report that is sent: its reading must be WTForms'."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.reports.forms import ReportForm, submission
+
+    data = MultiDict([(k, v) for k, values in posted.items()
+                      for v in (values if isinstance(values, list) else [values])])
+    with app.test_request_context("/reports/new", method="POST", data=data):
+        form = ReportForm(meta={"csrf": False})
+        expected = {
+            "incident_time": form.incident_time.data or "", "area": form.area.data or "",
+            "place": form.place.data or "", "categories": list(form.categories.data or []),
+            "description": form.description.data or "",
+            "narrative": form.narrative.data or "",
+            **{name: bool(form[name].data) for name in (
+                "consent_alert", "consent_police_anonymous", "consent_police_details",
+                "wants_support", "third_party")},
+        }
+        from flask import request
+        read = submission(request.form, request.form.getlist("categories"), [])
+    assert {name: getattr(read, name) for name in expected} == expected
+    assert read.incident_date == data.get("incident_date", "")

@@ -84,21 +84,31 @@ def rows_to_show(rows: list[tuple[str, str]], add: bool) -> list[tuple[str, str]
     return shown + [("phone", "")] * (wanted - len(shown))
 
 
-def submission(form: ReportForm, rows: list[tuple[str, str]], raw_date: str) -> ReportSubmission:
+def submission(posted: Mapping[str, str], categories: list[str],
+               rows: list[tuple[str, str]]) -> ReportSubmission:
+    """What was posted, read as ReportForm's fields read it, without building the form.
+
+    A report that is sent needs no form object: only one sent back with a problem does.
+    The reading is WTForms' (tests/test_reports.py compares the two on many posts): a
+    missing text is "", a checkbox is on unless missing, "" or "false".
+    """
+    def ticked(name: str) -> bool:
+        return posted.get(name, "") not in ("", "false")
+
     return ReportSubmission(
-        incident_date=raw_date,
-        incident_time=form.incident_time.data or "",
-        area=form.area.data or "",
-        place=form.place.data or "",
-        categories=list(form.categories.data or []),
+        incident_date=posted.get("incident_date", ""),
+        incident_time=posted.get("incident_time", ""),
+        area=posted.get("area", ""),
+        place=posted.get("place", ""),
+        categories=categories,
         identifiers=rows,
-        description=form.description.data or "",
-        narrative=form.narrative.data or "",
-        consent_alert=bool(form.consent_alert.data),
-        consent_police_anonymous=bool(form.consent_police_anonymous.data),
-        consent_police_details=bool(form.consent_police_details.data),
-        wants_support=bool(form.wants_support.data),
-        third_party=bool(form.third_party.data),
+        description=posted.get("description", ""),
+        narrative=posted.get("narrative", ""),
+        consent_alert=ticked("consent_alert"),
+        consent_police_anonymous=ticked("consent_police_anonymous"),
+        consent_police_details=ticked("consent_police_details"),
+        wants_support=ticked("wants_support"),
+        third_party=ticked("third_party"),
     )
 
 

@@ -132,10 +132,16 @@ def _late(incident: date, band: str, now: datetime) -> bool:
     return now - end > LATE_AFTER
 
 
+@dataclass(frozen=True)
+class SentReport:
+    id: str
+    reference: str  # what the reporter is shown, to quote when they get in touch
+
+
 def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
                   member_id: str | None, submission: ReportSubmission,
-                  now: datetime) -> str:
-    """Check, seal, index and store a report in one transaction; returns its id."""
+                  now: datetime) -> SentReport:
+    """Check, seal, index and store a report in one transaction."""
     checked = check_report(submission, uk_today(now))
     report_id = new_id()
     vetting = [vetting_recipient(conn, keys)]
@@ -162,7 +168,7 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
         "narrative": narrative, "offender": offender,
     }
 
-    def store(writer: Connection) -> None:
+    def store(writer: Connection) -> str:
         reference = new_reference()
         while records.reference_taken(writer, reference):
             reference = new_reference()
@@ -171,11 +177,11 @@ def submit_report(conn: Connection, keys: ServerKeys, *, account_id: str,
         if submission.wants_support:
             # Asking for support puts the report in the coordinators' support queue.
             support_records.open_request(writer, report_id, stamp(now))
+        return reference
 
     # Reports arrive together (an incident is often reported by several people at once):
     # concurrent submissions share one durable commit instead of queueing for one each.
-    write_grouped(conn, store)
-    return report_id
+    return SentReport(id=report_id, reference=write_grouped(conn, store))
 
 
 @dataclass(frozen=True)

@@ -56,30 +56,28 @@ def mine() -> str:
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*MEMBERS)
 def new() -> Response | tuple[str, int]:
-    form = ReportForm()
-    if not form.is_submitted():
-        return _form_page(form, rows_to_show([], add=False))
+    if request.method != "POST":
+        return _form_page(ReportForm(), rows_to_show([], add=False))
+    # ReportForm is built only to send the form back; a report that is sent needs none.
     parsed = read_identifier_rows(request.form)
     rows = [(kind, value) for kind, value in parsed.values("kind", "value")]
     if parsed.problem is not None:
-        return _form_page(form, rows_to_show(rows, add=False),
+        return _form_page(ReportForm(), rows_to_show(rows, add=False),
                           {"identifiers": parsed.problem}, 400)
     if "add_identifier" in request.form:
-        return _form_page(form, rows_to_show(rows, add=True))
+        return _form_page(ReportForm(), rows_to_show(rows, add=True))
     account = current_account()
     # Counted when a report is sent, not when a row is added to the form.
     if not state().report_limiter.allow(account.id):
         return render_template("reports/too_many.html"), 429
     try:
-        report_id = service.submit_report(
+        sent = service.submit_report(
             get_db(), load_keys(current_app), account_id=account.id,
             member_id=account.member_id,
-            submission=submission(form, rows, request.form.get("incident_date", "")),
+            submission=submission(request.form, request.form.getlist("categories"), rows),
             now=now())
     except service.ReportInvalid as invalid:
-        return _form_page(form, rows_to_show(rows, add=False), invalid.problems, 400)
-    sent = service.own_report(get_db(), account.id, report_id)
-    assert sent is not None
+        return _form_page(ReportForm(), rows_to_show(rows, add=False), invalid.problems, 400)
     flash(_("Thank you. Your report has been received, and a coordinator will review it. "
             "Its reference is %(reference)s.", reference=sent.reference))
     return redirect(url_for("reports.mine"))
