@@ -56,9 +56,9 @@ def index() -> str:
         # Withdrawn since the page was listed: nothing to show, and "" is what it stays.
         return "" if alert is None else render_template("alerts/_feed_card.html", a=alert)
 
-    cards = [same_for_everyone("alerts.card", (e.id, str(e.version), e.published_at,
-                                               e.edited_at or ""), partial(card, e))
-             for e in page.entries]
+    cards = same_for_everyone("alerts.card", [
+        ((e.id, str(e.version), e.published_at, e.edited_at or ""), partial(card, e))
+        for e in page.entries])
     return render_template("alerts/feed.html", cards=cards, page=page,
                            page_links=links, areas=service.member_areas(conn, _member_id()))
 

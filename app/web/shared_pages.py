@@ -73,23 +73,30 @@ def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], st
 FRAGMENT_LIMIT = 20_000
 
 
-def same_for_everyone(name: str, variant: tuple[str, ...], render: Callable[[], str]) -> Markup:
-    """`render()`'s HTML for a piece with no form in it, rendered once per language and variant.
+def same_for_everyone(name: str, pieces: list[tuple[tuple[str, ...], Callable[[], str]]],
+                      ) -> list[Markup]:
+    """Each (variant, render) piece's HTML, rendered once per language and variant.
 
-    For what every reader of a language sees alike (a published alert's card, say). The
-    variant must name the exact content (an alert's id and version), so a change is a new
-    entry, never a stale one.
+    For pieces with no form in them that every reader of a language sees alike (the
+    cards of a page of published alerts, say). A variant must name the exact content (an
+    alert's id and version), so a change is a new entry, never a stale one. Many pieces
+    are asked for at once because a page has many, and the language and the cache are
+    looked up once for all of them.
     """
     cache: dict[tuple[str, ...], Markup] = current_app.extensions.setdefault(
         "uglymugs.same_for_everyone", {})
-    key = (name, current_code(), request.script_root, *variant)
-    html = cache.get(key)
-    if html is None:
-        if len(cache) >= FRAGMENT_LIMIT:
-            cache.clear()
-        # render() is an autoescaped template's output.
-        html = cache[key] = Markup(render())  # noqa: S704
-    return html
+    here = (name, current_code(), request.script_root)
+    shown = []
+    for variant, render in pieces:
+        key = (*here, *variant)
+        html = cache.get(key)
+        if html is None:
+            if len(cache) >= FRAGMENT_LIMIT:
+                cache.clear()
+            # render() is an autoescaped template's output.
+            html = cache[key] = Markup(render())  # noqa: S704
+        shown.append(html)
+    return shown
 
 
 # The parts of every page that depend only on the language and the role: base.html's links
