@@ -8,6 +8,7 @@ only when translations/CODE/LC_MESSAGES/messages.po is complete (tests/test_lang
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from babel import Locale
 
@@ -27,7 +28,13 @@ class Language:
     @property
     def direction(self) -> str:
         """"ltr" or "rtl", from CLDR, so a right-to-left catalogue needs no code change."""
-        return str(Locale.parse(self.code).text_direction)
+        return _direction(self.code)
+
+
+@cache
+def _direction(code: str) -> str:
+    # Every page asks; parsing the locale each time was a measurable part of a page.
+    return str(Locale.parse(code).text_direction)
 
 
 LANGUAGES: tuple[Language, ...] = (

@@ -84,6 +84,12 @@ def select_locale() -> str:
     return _from_accept_language() or SOURCE
 
 
+def request_token() -> str:
+    """The request's CSRF token: Flask-WTF's, which it keeps on g once made."""
+    token = g.get("csrf_token")  # where generate_csrf keeps it (WTF_CSRF_FIELD_NAME)
+    return str(token) if token is not None else str(generate_csrf())
+
+
 def current_code() -> str:
     # Asked for by every cached piece of a page: Babel's own lookup is not free, and a
     # request's language does not change once chosen (nothing here calls refresh()).
@@ -123,11 +129,16 @@ def safe_return_path(target: str | None) -> str:
 
 
 def _page_globals() -> dict[str, object]:
-    code = current_code()
-    here = language(code)
-    return_path = request.full_path if request.method == "GET" else request.path
-    return {"html_lang": here.tag, "html_dir": here.direction, "languages": LANGUAGES,
+    # Asked for by the context processor and again by the chooser: worked out once.
+    found: dict[str, object] | None = g.get("_page_globals")
+    if found is None:
+        code = current_code()
+        here = language(code)
+        return_path = request.full_path if request.method == "GET" else request.path
+        found = g._page_globals = {
+            "html_lang": here.tag, "html_dir": here.direction, "languages": LANGUAGES,
             "current_language": code, "language_return": return_path.rstrip("?")}
+    return found
 
 
 # Stand-ins rendered into the cached chooser where the request's own values go. Plain
@@ -161,7 +172,8 @@ def _chooser_renderer(app: Flask) -> Callable[[], Markup]:
                                       Markup(after))  # noqa: S704
         before, middle, after = pieces
         # Markup + str escapes the str: the token and path are escaped as the template would.
-        return before + generate_csrf() + middle + str(context["language_return"]) + after
+        return (before + request_token() + middle + str(context["language_return"])
+                + after)
 
     return language_chooser
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app, render_template, request, session
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from app.web import access
 from app.web.front_door import SHARED_ENDPOINT, SHARED_PIECES
-from app.web.language import current_code
+from app.web.language import current_code, request_token
 
 
 def shareable() -> bool:
@@ -35,7 +34,7 @@ def signed_out_page(name: str, render: Callable[[], str]) -> str:
         "uglymugs.shared_pages", {})
     key = (name, current_code(), request.script_root)
     # The token as the template writes it (escaped), and the one every render includes.
-    token = str(escape(generate_csrf()))
+    token = str(escape(request_token()))
     pieces = cache.get(key)
     # Told to the front door (app/web/front_door.py), which answers the next stranger.
     request.environ[SHARED_ENDPOINT] = request.endpoint
@@ -58,7 +57,7 @@ def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], st
     cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
         "uglymugs.shared_fragments", {})
     key = (name, current_code(), request.script_root, *variant)
-    token = str(escape(generate_csrf()))
+    token = str(escape(request_token()))
     pieces = cache.get(key)
     if pieces is None:
         html = render()
