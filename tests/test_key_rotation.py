@@ -142,7 +142,9 @@ def started(run, pending):
 
 def batch(place, done):
     print("batch", ".".join(place), done, flush=True)
-    time.sleep(0.02)
+    # Wait for the test's go-ahead (an empty stdin says go on at once): a test that means
+    # to kill after this batch does so before the next one starts, however busy the machine.
+    sys.stdin.readline()
 
 rotation.rotate(conn, key, lambda: datetime.now(UTC), batch_size=2, progress=batch,
                 started=started)
@@ -156,15 +158,20 @@ def _run_until(world: World, lines: int | None, number: int = 1) -> list[str]:
     process = subprocess.Popen(
         [sys.executable, "-c", _KILLABLE, str(world.config.keys_dir),
          str(world.config.database_path), str(world.holder(number)), holder_passphrase(number)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE if lines is not None else subprocess.DEVNULL)
     seen: list[str] = []
     assert process.stdout is not None
     if lines is not None:
+        assert process.stdin is not None
         while len(seen) < lines:
             line = process.stdout.readline()
             if not line:
                 break
             seen.append(line.strip())
+            if len(seen) < lines and line.startswith("batch"):
+                process.stdin.write("\n")  # go on to the next batch
+                process.stdin.flush()
         process.kill()  # SIGKILL: no cleanup, no rollback handler, as a power cut
         process.wait(timeout=30)
         return seen
