@@ -213,3 +213,41 @@ def test_feed_shows_an_edited_alert_as_edited_not_the_card_read_before(app, conn
               {"reason": "inaccurate", "confirm": "y"},
               form_url=f"/coordinator/alerts/{alert_id}/withdraw")
     assert "red van" not in text(member.get("/alerts"))
+
+
+def test_a_withdrawn_alerts_cards_leave_memory_and_undo_shows_it_again(app, conn) -> None:
+    from app.alerts.cards import FEED_CARD
+
+    member = signed_in_client(app, make_member(app))
+    coordinator, _ = coordinator_client(app)
+    alert_id = _published(app, coordinator)
+    assert "grey van" in text(member.get("/alerts"))
+    kept = app.extensions["uglymugs.same_for_everyone"]
+    assert any(k[0] == FEED_CARD and k[3] == alert_id for k in kept)
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw",
+              {"reason": "inaccurate", "confirm": "y"},
+              form_url=f"/coordinator/alerts/{alert_id}/withdraw")
+    assert not any(k[0] == FEED_CARD and k[3] == alert_id for k in kept)
+    assert "grey van" not in text(member.get("/alerts"))
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw/undo",
+              {"reason": "withdrawn_by_mistake", "confirm": "y"},
+              form_url=f"/coordinator/alerts/{alert_id}/withdraw/undo")
+    assert "grey van" in text(member.get("/alerts"))
+
+
+def test_a_card_withdrawn_while_its_page_is_listed_is_not_kept_empty(app, conn) -> None:
+    """Listed, then withdrawn before its text is read: shown as nothing, and not kept."""
+    from app.alerts.cards import FEED_CARD
+
+    member = signed_in_client(app, make_member(app))
+    coordinator, _ = coordinator_client(app)
+    alert_id = _published(app, coordinator)
+    real = service.published_alerts
+    service.published_alerts = lambda c, ids: {}  # as if withdrawn in between
+    try:
+        assert "grey van" not in text(member.get("/alerts"))
+    finally:
+        service.published_alerts = real
+    kept = app.extensions.get("uglymugs.same_for_everyone", {})
+    assert not any(k[0] == FEED_CARD and k[3] == alert_id for k in kept)
+    assert "grey van" in text(member.get("/alerts"))

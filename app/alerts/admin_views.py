@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from app.alerts import service
+from app.alerts import cards, service
 from app.alerts.forms import (
     AlertForm,
     UndoWithdrawForm,
@@ -212,6 +212,7 @@ def withdraw(alert_id: str) -> Response | tuple[str, int]:
         return _withdraw_page(alert, form, problem=refused.message, status=400)
     except service.AlertInvalid as invalid:
         return _withdraw_page(alert, form, problem=invalid.problems["title"], status=409)
+    cards.forget(alert_id)
     flash(_("Withdrawn. Members no longer see it and the number checker no longer finds it."))
     return redirect(url_for("alert_admin.edit", alert_id=alert_id))
 

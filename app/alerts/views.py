@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from app.alerts import service
+from app.alerts.cards import feed_cards
 from app.alerts.forms import AreasForm
 from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.web.access import MEMBERS, allow
-from app.web.shared_pages import same_for_everyone
 from app.web.state import get_db
 from app.web.translations import labels_per_language
 
@@ -44,21 +42,7 @@ def index() -> str:
     links = {"previous": url_for("alerts.index", page=page.number - 1)
              if page.number > 1 else None,
              "next": url_for("alerts.index", page=page.number + 1) if page.has_next else None}
-    # A published alert's card reads the same to every member in a language: it is
-    # rendered once per language and version, not once per reader, and the alerts' text
-    # is read only when a card on the page has not been rendered yet.
-    fetched: dict[str, service.Alert] = {}
-
-    def card(entry: service.FeedEntry) -> str:
-        if not fetched:
-            fetched.update(service.published_alerts(conn, [e.id for e in page.entries]))
-        alert = fetched.get(entry.id)
-        # Withdrawn since the page was listed: nothing to show, and "" is what it stays.
-        return "" if alert is None else render_template("alerts/_feed_card.html", a=alert)
-
-    cards = same_for_everyone("alerts.card", [
-        ((e.id, str(e.version), e.published_at, e.edited_at or ""), partial(card, e))
-        for e in page.entries])
+    cards = feed_cards(page.entries, lambda ids: service.published_alerts(conn, ids))
     return render_template("alerts/feed.html", cards=cards, page=page,
                            page_links=links, areas=service.member_areas(conn, _member_id()))
 

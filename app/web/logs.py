@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import collections
+import contextlib
 import logging
 import re
 import threading
@@ -75,7 +76,9 @@ class BatchedHandler(logging.Handler):
             except IndexError:
                 return
             self.target.handle(record)
-        self.target.flush()
+        # The stream may be gone (closed at exit): logging never takes the process down.
+        with contextlib.suppress(OSError, ValueError):
+            self.target.flush()
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):

@@ -72,30 +72,51 @@ def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], st
 FRAGMENT_LIMIT = 20_000
 
 
-def same_for_everyone(name: str, pieces: list[tuple[tuple[str, ...], Callable[[], str]]],
+_SAME_FOR_EVERYONE = "uglymugs.same_for_everyone"
+
+
+def same_for_everyone(name: str,
+                      pieces: list[tuple[tuple[str, ...], Callable[[], str | None]]],
                       ) -> list[Markup]:
     """Each (variant, render) piece's HTML, rendered once per language and variant.
 
     For pieces with no form in them that every reader of a language sees alike (the
     cards of a page of published alerts, say). A variant must name the exact content (an
-    alert's id and version), so a change is a new entry, never a stale one. Many pieces
-    are asked for at once because a page has many, and the language and the cache are
-    looked up once for all of them.
+    alert's id and version), so a change is a new entry, never a stale one; its first
+    element is what forget_same_for_everyone drops by. A render that returns None (the
+    thing is gone) shows nothing and is not kept, so it is asked again next time. Many
+    pieces are asked for at once because a page has many, and the language and the cache
+    are looked up once for all of them. Process memory only: nothing is written anywhere.
     """
     cache: dict[tuple[str, ...], Markup] = current_app.extensions.setdefault(
-        "uglymugs.same_for_everyone", {})
+        _SAME_FOR_EVERYONE, {})
     here = (name, current_code(), request.script_root)
     shown = []
     for variant, render in pieces:
         key = (*here, *variant)
         html = cache.get(key)
         if html is None:
+            rendered = render()
+            if rendered is None:
+                shown.append(Markup(""))
+                continue
             if len(cache) >= FRAGMENT_LIMIT:
                 cache.clear()
             # render() is an autoescaped template's output.
-            html = cache[key] = Markup(render())  # noqa: S704
+            html = cache[key] = Markup(rendered)  # noqa: S704
         shown.append(html)
     return shown
+
+
+def forget_same_for_everyone(name: str, first: str) -> None:
+    """Drop every kept piece of `name` whose variant starts with `first`, in each language.
+
+    A withdrawn alert's card would never be shown again (a new version or publication
+    is a new key), but it need not stay in memory either.
+    """
+    cache: dict[tuple[str, ...], Markup] = current_app.extensions.get(_SAME_FOR_EVERYONE, {})
+    for key in [k for k in list(cache) if k[0] == name and len(k) > 3 and k[3] == first]:
+        cache.pop(key, None)
 
 
 # The parts of every page that depend only on the language and the role: base.html's links
