@@ -161,9 +161,15 @@ def vetting_private_key_in(keys_dir: Path) -> BoxPrivateKey:
 
 @pytest.fixture
 def config(tmp_path: Path, keys_dir: Path) -> Config:
+    return config_in(tmp_path, keys_dir)
+
+
+def config_in(folder: Path, keys_dir: Path) -> Config:
+    """The tests' configuration, its database in `folder` (the config fixture's, or a
+    module's own folder for a server that module shares)."""
     return Config(
         keys_dir=keys_dir,
-        database_path=tmp_path / "var" / "uglymugs.db",
+        database_path=folder / "var" / "uglymugs.db",
         testing=True,
         cheap_password_hashing=True,
         # Most tests stand for a deployment with a text-message gateway; the tests of the
