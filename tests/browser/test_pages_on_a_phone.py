@@ -7,7 +7,10 @@ and must not scroll sideways; it has one h1 and no id twice (axe's WCAG rules no
 check duplicate ids, which break labels and error links). axe-core (axe-playwright-python)
 then checks each page for WCAG 2.2 AA. axe runs as script, so it runs in a second context
 with JavaScript on, on the same server-rendered pages (quick-exit.js adds listeners and
-changes nothing drawn).
+changes nothing drawn), and the page must be in the language asked for (html lang).
+
+The cases only read pages, so each worker serves one world to all of them and signs each
+role in once (phone_site, session_cookies); each case still opens its own two contexts.
 
 Set UGLYMUGS_SCREENSHOTS=/some/dir to keep a 320 px screenshot of every page.
 """
