@@ -93,6 +93,33 @@ def _share_compiled_templates() -> None:
 
 _share_compiled_templates()
 
+
+def _remember_key_file_derivations() -> None:
+    """Derive each key file's wrapping key once per process, not once per opening.
+
+    Every unlock through the pages opens a coordinator's holder file with Argon2id at the
+    INTERACTIVE limits (about 65 ms, the floor crypto/keyfile accepts), and the suite opens
+    the same few ceremony files with the same passphrases more than a thousand times.
+    `argon2id.kdf` is a pure function of its arguments, so its answer is remembered for
+    the exact (length, passphrase, salt, limits, encoder): a wrong passphrase, another salt
+    (every newly written file has its own) or other limits is derived afresh and fails or
+    succeeds exactly as before. Password hashing (argon2id.str and verify, salted afresh
+    each time and counted by tests/work.py) does not go through it.
+    """
+    kdf = argon2id.kdf
+    derived: dict[tuple[object, ...], bytes] = {}
+
+    def remembered(*args: object, **kwargs: object) -> bytes:
+        key = (args, tuple(sorted(kwargs.items())))
+        if key not in derived:
+            derived[key] = kdf(*args, **kwargs)  # type: ignore[arg-type]
+        return derived[key]
+
+    argon2id.kdf = remembered  # type: ignore[assignment]
+
+
+_remember_key_file_derivations()
+
 DELIVERY_PASSPHRASE = "correct horse battery staple delivery"
 # The ceremony makes this many coordinator key holders; each test database starts with
 # all of them unbound, and tests/people.make_staff binds the next one to each coordinator.
@@ -161,9 +188,15 @@ def vetting_private_key_in(keys_dir: Path) -> BoxPrivateKey:
 
 @pytest.fixture
 def config(tmp_path: Path, keys_dir: Path) -> Config:
+    return config_in(tmp_path, keys_dir)
+
+
+def config_in(folder: Path, keys_dir: Path) -> Config:
+    """The tests' configuration, its database in `folder` (the config fixture's, or a
+    module's own folder for a server that module shares)."""
     return Config(
         keys_dir=keys_dir,
-        database_path=tmp_path / "var" / "uglymugs.db",
+        database_path=folder / "var" / "uglymugs.db",
         testing=True,
         cheap_password_hashing=True,
         # Most tests stand for a deployment with a text-message gateway; the tests of the

@@ -318,8 +318,9 @@ def test_backup_commands_show_progress_on_a_large_database(app, conn, tmp_path) 
 
 
 def test_keys_init_makes_the_backup_key_for_a_new_deployment(tmp_path) -> None:
+    # INTERACTIVE limits for the sealed files: the test is about the backup key.
     fresh = Config(keys_dir=tmp_path / "keys", database_path=tmp_path / "var" / "u.db",
-                   testing=True)
+                   testing=True, cheap_password_hashing=True)
     result = _cli(fresh, "keys", "init", "--demo")
     assert result.exit_code == 0, result.output
     assert "backup key written to" in result.output

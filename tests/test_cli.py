@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from nacl.pwhash import argon2id
 
 from app import create_app
 from app.web.config import Config
@@ -13,8 +15,17 @@ from crypto.keyfile import read_private_key_file, read_private_key_header
 
 @pytest.fixture
 def fresh(tmp_path: Path) -> Config:
+    """No keys and no database yet. The ceremony seals with the INTERACTIVE limits (as every
+    test's does): these tests are about what the commands write and refuse, and the
+    MODERATE limits a real ceremony uses are checked once, by the one that asks for
+    passphrases (`production`)."""
     return Config(keys_dir=tmp_path / "keys", database_path=tmp_path / "var" / "u.db",
-                  testing=True)
+                  testing=True, cheap_password_hashing=True)
+
+
+@pytest.fixture
+def production(fresh: Config) -> Config:
+    return replace(fresh, cheap_password_hashing=False)
 
 
 def _run(config: Config, *args: str):
@@ -65,15 +76,21 @@ def test_keys_init_writes_the_holder_key_where_told(fresh: Config, tmp_path: Pat
     assert stat.S_IMODE(os.stat(away).st_mode) == 0o600
 
 
-def test_keys_init_asks_for_passphrases_when_not_a_demo(fresh: Config, tmp_path: Path) -> None:
+def test_keys_init_asks_for_passphrases_when_not_a_demo(production: Config,
+                                                        tmp_path: Path) -> None:
     answers = ("short\nshort\n" + "holder phrase long enough\n" * 2
                + "delivery phrase long enough\n" * 2)
-    result = create_app(fresh).test_cli_runner().invoke(
+    result = create_app(production).test_cli_runner().invoke(
         args=["keys", "init", "--holder-out", str(tmp_path / "first.key")], input=answers)
     assert result.exit_code == 0, result.output
     assert "at least 12 characters" in result.output
     assert "Give each key holder file to its coordinator" in result.output
-    assert not (fresh.keys_dir / "demo-passphrases.txt").exists()
+    assert not (production.keys_dir / "demo-passphrases.txt").exists()
+    # A real ceremony seals both files with at least the MODERATE limits.
+    for sealed in (tmp_path / "first.key", production.keys_dir / "delivery.key"):
+        header = read_private_key_header(sealed)
+        assert header.opslimit >= argon2id.OPSLIMIT_MODERATE, sealed
+        assert header.memlimit >= argon2id.MEMLIMIT_MODERATE, sealed
 
 
 def test_keys_init_refuses_to_make_no_key_holder(fresh: Config) -> None:

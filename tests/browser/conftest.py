@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -32,8 +33,9 @@ def skip_without_chromium() -> None:
             pytest.skip("Chromium is not installed", allow_module_level=True)
 
 
-@pytest.fixture
-def live(config, template_database) -> Iterator[tuple[str, object]]:
+@contextmanager
+def serving(config, template_database: bytes) -> Iterator[tuple[str, object]]:
+    """A fresh database from the template, served over plain http on a free port."""
     plain_http = replace(config, secure_cookies=False)
     new_database(plain_http.database_path, template_database)
     app = create_app(plain_http)
@@ -47,14 +49,33 @@ def live(config, template_database) -> Iterator[tuple[str, object]]:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def live(config, template_database) -> Iterator[tuple[str, object]]:
+    with serving(config, template_database) as site:
+        yield site
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One Chromium per worker: launching it costs about a second of CPU a test."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM, "CI must have Chromium (.ci/run installs it)"
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium) -> Iterator[object]:
+    """The worker's Chromium; every context a test opened is closed after it.
+
+    Contexts share no cookies, storage or cache, so a test still starts from a browser
+    that has never seen the service.
+    """
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 def signed_out_page(browser):

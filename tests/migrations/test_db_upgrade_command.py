@@ -33,7 +33,7 @@ def own_keys(tmp_path: Path, keys_dir: Path) -> Path:
 @pytest.fixture
 def v5_config(v5_sealed, v5_path: Path, own_keys: Path, tmp_path: Path) -> Config:
     return Config(keys_dir=own_keys, database_path=v5_path, testing=True,
-                  backup_dir=tmp_path / "backups")
+                  cheap_password_hashing=True, backup_dir=tmp_path / "backups")
 
 
 def _cli(config: Config, *args: str):

@@ -275,7 +275,8 @@ def test_upgrade_leaves_a_current_database_exactly_as_it_was(current_db, databas
 # The operator's commands, and the processes that refuse a database not yet upgraded.
 
 def _cli(keys_dir: Path, database: Path, *args: str):
-    config = Config(keys_dir=keys_dir, database_path=database, testing=True)
+    config = Config(keys_dir=keys_dir, database_path=database, testing=True,
+                    cheap_password_hashing=True)
     return create_app(config).test_cli_runner().invoke(args=list(args))
 
 
