@@ -18,20 +18,6 @@ from crypto.blind_index import BlindIndexer
 
 bp = Blueprint("checker", __name__)
 
-# The Alerts issue adds the page for one alert; until then titles are shown unlinked.
-_ALERT_PAGE = "alerts.show"
-
-
-def _alert_url(alert_id: str) -> str | None:
-    if _ALERT_PAGE not in current_app.view_functions:
-        return None
-    rules = list(current_app.url_map.iter_rules(_ALERT_PAGE))
-    arguments = sorted(rules[0].arguments) if rules else []
-    if len(arguments) != 1:
-        return None
-    return url_for(_ALERT_PAGE, **{arguments[0]: alert_id})  # type: ignore[arg-type]  # Flask's stub types only its own keyword flags
-
-
 def _flush_counts(st: AppState) -> None:
     pool = st.connection_pool()
     conn = pool.acquire()
@@ -73,7 +59,8 @@ def check() -> tuple[str, int]:
         form = CheckForm()
         form.show_problem(problem.field, str(problem.message))
         return _form_page(form, 400)
-    links = {alert.alert_id: _alert_url(alert.alert_id) for alert in result.alerts}
+    links = {alert.alert_id: url_for("alerts.show", alert_id=alert.alert_id)
+             for alert in result.alerts}
     # A fresh, empty form to check something else; only the kind is kept. It is the same
     # for every member but for the token, so it is rendered once per language and kind.
     again = shared_fragment("checker.form", (result.kind,), lambda: render_template(
