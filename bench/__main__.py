@@ -163,6 +163,11 @@ def http_rows(rows: list[Row], root: Path) -> None:
                                                                 seconds=HTTP_SECONDS,
                                                                 headers=cookie),
                                  hello_get, 0.3, note="2,000 published alerts, 20 a page"))
+            floor = http_row("floor", lambda: load.run(service.url + "/bench/floor",
+                                                      seconds=HTTP_SECONDS, headers=cookie),
+                             hello_get, 0)
+            rows[-1].note += (f"; a members-only page answering only 'ok' (bench/served.py) "
+                              f"runs at {floor.ratio} of the same hello-world GET")
         if not wanted("check"):
             return
         check_body = _form(csrf_token=browser.csrf_token, kind="phone", value="07700 900123")
