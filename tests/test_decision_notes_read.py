@@ -58,6 +58,10 @@ def test_report_page_lists_its_decision_and_the_note_opens_only_after_its_unseal
     opened = client.post(f"/coordinator/notes/{note_id}",
                          data={"csrf_token": csrf_token(client, url)})
     assert opened.status_code == 200 and NOTE in opened.get_data(as_text=True)
+    # The note's page says which decision it was given with, so it reads on its own.
+    assert "Given with this decision:" in plain(opened)
+    assert "Report marked malicious or false" in plain(opened)
+    assert "What it describes did not happen" in plain(opened)
     [entry] = _note_unseals(conn, note_id)
     assert (entry["actor"], entry["purpose"], entry["fields"], entry["note_of"]) == (
         coordinator.account_id, "report_review", ["body.note"], f"reports/{report_id}")

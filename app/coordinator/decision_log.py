@@ -104,16 +104,22 @@ class OpenedNote:
     note_id: str
     record: str
     text: str
+    decision: Decision
 
 
 def read_note(conn: Connection, key: BoxPrivateKey, actor_id: str, note_id: str,
               now: datetime) -> OpenedNote | None:
     """Open one decision note (logged first); None when there is no such note."""
-    record = decision_notes.record_of(conn, note_id)
-    if record is None:
+    of = decision_notes.note_of(conn, note_id)
+    if of is None:
         return None
-    purpose = _PURPOSES.get(record.partition("/")[0], Purpose.VETTING)
+    purpose = _PURPOSES.get(of.record.partition("/")[0], Purpose.VETTING)
     opened = unseal(conn, UnsealRequest(
         actor_id=actor_id, purpose=purpose, table=decision_notes.TABLE, row_ids=[note_id],
-        fields={"body": ["note"]}, context={"note_of": record}), key, now)
-    return OpenedNote(note_id, record, opened[note_id]["body"]["note"])
+        fields={"body": ["note"]}, context={"note_of": of.record}), key, now)
+    # The page names the decision the note was given with, so it reads on its own: the
+    # log entry that names the note (with its reason), else the note's own row.
+    decision = next((d for d in on_record(conn, of.record) if d.note_id == note_id),
+                    Decision(event=of.event, at=of.created_at, reason=None, note_id=note_id,
+                             actor=staff_names(conn).get(of.actor_id, "")))
+    return OpenedNote(note_id, of.record, opened[note_id]["body"]["note"], decision)

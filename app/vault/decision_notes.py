@@ -7,6 +7,7 @@ its text. Reading one back goes through app.vault.unseal like every other sealed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.common.clock import stamp
@@ -34,6 +35,25 @@ def add(conn: Connection, recipient: PublicKey, *, event: str, record: str, acto
 def discard(conn: Connection, note_id: str) -> None:
     """A note whose decision did not happen after all (its step failed and was given back)."""
     conn.execute("DELETE FROM decision_notes WHERE id = ?", (note_id,))
+
+
+@dataclass(frozen=True)
+class NoteOf:
+    """What a note belongs to, read without opening it: its record and its decision."""
+
+    record: str  # "reports/<id>", ...
+    event: str
+    actor_id: str
+    created_at: str
+
+
+def note_of(conn: Connection, note_id: str) -> NoteOf | None:
+    row = conn.execute("SELECT record, event, actor_id, created_at FROM decision_notes "
+                       "WHERE id = ?", (note_id,)).fetchone()
+    if row is None:
+        return None
+    return NoteOf(record=str(row["record"]), event=str(row["event"]),
+                  actor_id=str(row["actor_id"]), created_at=str(row["created_at"]))
 
 
 def record_of(conn: Connection, note_id: str) -> str | None:
