@@ -17,6 +17,9 @@ def test_every_response_carries_the_hardening_headers(client, path: str) -> None
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Referrer-Policy"] == "same-origin"
+    # Each once: ours replace what Flask or a view set (a static file's Cache-Control).
+    for name in (*BASE_HEADERS, "Content-Type"):
+        assert len(response.headers.getlist(name)) == 1, name
 
 
 def test_csp_forbids_inline_script_and_style(client) -> None:

@@ -46,10 +46,17 @@ def install(app: Flask, *, secure_cookies: bool) -> None:
         WTF_CSRF_SSL_STRICT=secure_cookies,
     )
 
+    headers = dict(BASE_HEADERS)
+    if secure_cookies:
+        headers["Strict-Transport-Security"] = "max-age=63072000"
+    ours = {name.lower() for name in headers}
+    pairs = list(headers.items())
+
     @app.after_request
     def set_security_headers(response: Response) -> Response:
-        for name, value in BASE_HEADERS.items():
-            response.headers[name] = value
-        if secure_cookies:
-            response.headers["Strict-Transport-Security"] = "max-age=63072000"
+        # Ours replace any a view or Flask set (a static file's Cache-Control, say); done
+        # as one pass and one extend rather than a search of the list per header.
+        kept = [(k, v) for k, v in response.headers.items() if k.lower() not in ours]
+        response.headers.clear()
+        response.headers.extend(kept + pairs)
         return response

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, Request, current_app, g
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
@@ -153,6 +154,20 @@ class LazyKeySessionInterface(SecureCookieSessionInterface):
     Flask opens the session before any before_request hook runs, so the key is loaded
     here rather than in create_app (which must work before the key ceremony).
     """
+
+    _serializer: tuple[tuple[object, ...], URLSafeTimedSerializer] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        # Flask builds a new serializer for every request; it depends only on the keys,
+        # so it is built once per key (a changed key or fallback list builds a new one).
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._serializer
+        if kept is not None and kept[0] == keys:
+            return kept[1]
+        serializer = super().get_signing_serializer(app)
+        if serializer is not None:
+            self._serializer = (keys, serializer)
+        return serializer
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key is None:
