@@ -62,8 +62,41 @@ def chromium() -> Iterator[object]:
     assert CHROMIUM, "CI must have Chromium (.ci/run installs it)"
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        new_context = launched.new_context
+
+        def settling_context(*args: object, **kwargs: object) -> object:
+            context = new_context(*args, **kwargs)
+            new_page = context.new_page
+
+            def settling_page(*page_args: object, **page_kwargs: object) -> object:
+                return _settle_after_clicks(new_page(*page_args, **page_kwargs))
+
+            context.new_page = settling_page
+            return context
+
+        launched.new_context = settling_context
         yield launched
         launched.close()
+
+
+def _settle_after_clicks(page):
+    """Make page.click return only once the page it led to has loaded.
+
+    With script off, a click on a link or a submit button is a navigation. Playwright's
+    click returns once that navigation has begun to arrive, and on a busy machine (CI, at
+    the end of a parallel run) the next line could read a page still being parsed: a walk
+    failed so, finding none of the rows its post-back had added. Waiting for the load
+    event after every click closes that gap; a click that navigates nowhere finds the
+    page already loaded and waits for nothing.
+    """
+    click = page.click
+
+    def click_then_settle(selector: str, **kwargs: object) -> None:
+        click(selector, **kwargs)
+        page.wait_for_load_state("load")
+
+    page.click = click_then_settle
+    return page
 
 
 @pytest.fixture
