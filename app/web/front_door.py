@@ -8,7 +8,7 @@ and CSRF machinery) was most of the cost, so after Flask has answered it once fo
 language, this WSGI layer answers the next such visitor itself. The token is made the way
 Flask-WTF makes and checks it (a random value in the session, signed with the session key
 under Flask-WTF's salt) and the cookie with the app's own session serializer, so the form
-posts exactly as one Flask rendered; tests/test_front_door.py posts the chooser to prove it.
+posts exactly as one Flask rendered: tests/test_page_fragments.py posts the chooser with it.
 
 Anything else (a cookie of any kind, a query string, a method but GET, a path not yet
 rendered, an unready service) goes to Flask unchanged. Nothing personal is kept: the cached
