@@ -385,3 +385,22 @@ def test_the_membership_service_refuses_a_revocation_without_confirmation(app, c
                            state(app).clock())
     assert _state(conn) == before
     assert disclosure_log.verify(conn).ok
+
+
+def test_recording_a_leave_offers_no_note_and_keeps_none_that_is_posted(app, conn,
+                                                                        config) -> None:
+    """The member's details are deleted: a note naming them must not outlive that."""
+    from tests import canary
+
+    member = make_member(app)
+    client, _ = coordinator_client(app)
+    page = client.get(f"/coordinator/members/{member.member_id}/leave").get_data(as_text=True)
+    assert 'name="note"' not in page and 'name="reason"' in page
+    done = post_form(client, f"/coordinator/members/{member.member_id}/leave",
+                     {"reason": "asked_by_phone", "confirm": "y",
+                      "note": "Leaver canary Jane Roe of 9 Example Street"})
+    assert done.status_code == 302
+    assert "note" not in _bodies(conn)[-1]
+    assert conn.execute("SELECT count(*) FROM decision_notes").fetchone()[0] == 0
+    for path in canary.database_files(config.database_path):
+        assert canary.find(path.read_bytes(), ["Leaver canary Jane Roe"]) == [], path.name

@@ -62,6 +62,9 @@ class RevokeForm(ConfirmForm):
 
 class LeaveForm(ConfirmForm):
     reason = reason_field(_l("How the member asked to leave"), LEAVE_REASONS)
+    # No note: the member's details are deleted, and a note could name them and outlive
+    # that (app/membership/decisions.leave).
+    note = None  # type: ignore[assignment]
 
 
 class MaliciousForm(ConfirmForm):

@@ -439,8 +439,7 @@ def record_leave(member_id: str) -> Response | tuple[str, int]:
     try:
         memberships.leave(get_db(), member_id, current_account().id, now(),
                           recorded_by_coordinator=True, reason=form.reason.data or "",
-                          note=form.note.data or "", confirmed=bool(form.confirm.data),
-                          keys=load_keys(current_app))
+                          confirmed=bool(form.confirm.data))
     except (memberships.DecisionError, DecisionRefused) as error:
         return _leave_page(member, form, problem=error.message, status=409)
     flash(_("Recorded: the member has left, and their details are deleted."))

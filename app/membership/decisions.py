@@ -210,30 +210,23 @@ def revoke(conn: Connection, member_id: str, reason: str, actor_id: str,
 
 
 def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime, *,
-          recorded_by_coordinator: bool = False, reason: str = "", note: str = "",
-          confirmed: bool = False, keys: ServerKeys | None = None) -> None:
+          recorded_by_coordinator: bool = False, reason: str = "",
+          confirmed: bool = False) -> None:
     """Leave at once: delete identity, contact and their indexes; disable every login.
 
     secure_delete (set on every connection) overwrites the freed pages, so the envelopes
     do not linger in the file. Reports stay, no longer linked to the member. A coordinator
-    recording it confirms, says how the member asked, and may add a note (sealed: `keys`).
+    recording it confirms and says how the member asked, from a list. No note: the
+    member's details are deleted, and a free-text note could name them and outlive that.
     """
     code: str | None = None
-    text: str | None = None
     if recorded_by_coordinator:
-        code, text = validation.decision_inputs(reason, choices.values(choices.LEAVE_REASONS),
-                                                note, confirmed=confirmed)
-        if text is not None and keys is None:
-            raise ValueError("a note is sealed to the vetting key: pass the server's keys")
+        code, _no_note = validation.decision_inputs(
+            reason, choices.values(choices.LEAVE_REASONS), "", confirmed=confirmed)
     with transaction(conn):
         status, _kind = _status(conn, member_id)
         if status in (MemberStatus.LEFT, MemberStatus.REVOKED):
             raise DecisionError(_l("This membership has already ended."))
-        note_id = None if text is None or keys is None or actor_id is None \
-            else decision_notes.add(conn, holders.vetting_recipient(conn, keys),
-                                    event=log.Event.LEAVE_RECORDED,
-                                    record=f"members/{member_id}", actor_id=actor_id,
-                                    text=text, now=now)
         records.erase_details(conn, member_id, now)
         questions.delete_for_application(conn, member_id)
         # Reports stay (they protect others) but no longer point at the member.
@@ -244,4 +237,4 @@ def leave(conn: Connection, member_id: str, actor_id: str | None, now: datetime,
             else Decision.LEAVE, code, actor_id, now)
         log.append(conn, log.leave_recorded(at=now, actor=actor_id, member_id=member_id,
                                             by_member=not recorded_by_coordinator,
-                                            reason=code, note_id=note_id))
+                                            reason=code))
