@@ -228,7 +228,8 @@ CREATE INDEX report_identifier_lookup ON report_identifier_index (index_name, va
 CREATE TABLE report_events (
     id         INTEGER PRIMARY KEY,
     report_id  TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
-    action     TEXT NOT NULL CHECK (action IN ('review', 'malicious', 'close', 'alert_draft')),
+    action     TEXT NOT NULL CHECK (action IN ('review', 'malicious', 'malicious_undone',
+                                               'close', 'alert_draft')),
     actor_id   TEXT REFERENCES accounts (id),
     at         TEXT NOT NULL
 ) STRICT;
@@ -566,4 +567,4 @@ CREATE TABLE decision_notes (
 ) STRICT;
 CREATE INDEX decision_notes_by_record ON decision_notes (record);
 
-PRAGMA user_version = 19;
+PRAGMA user_version = 20;

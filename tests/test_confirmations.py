@@ -147,6 +147,11 @@ def test_undo_malicious_restores_prior_status(app, conn, keys_dir) -> None:
     assert (undo["event"], undo["reason"], undo["restored_status"], undo["actor"]) == (
         "report_marked_malicious_undone", "marked_by_mistake", "under_review",
         coordinator.account_id)
+    # The report's own history shows the mark taken off, not only the mark.
+    events = conn.execute("SELECT action, actor_id FROM report_events WHERE report_id = ? "
+                          "ORDER BY id", (report_id,)).fetchall()
+    assert [tuple(e) for e in events][-2:] == [("malicious", coordinator.account_id),
+                                               ("malicious_undone", coordinator.account_id)]
     again = post_form(client, f"{url}/malicious/undo", {"reason": "marked_by_mistake",
                                                         "confirm": "y"})
     assert again.status_code == 409, "nothing to undo twice"

@@ -221,6 +221,7 @@ def undo_malicious(conn: Connection, keys: ServerKeys, report_id: str, actor_id:
             event=log.Event.REPORT_MARKED_MALICIOUS_UNDONE, record=f"reports/{report_id}",
             actor_id=actor_id, text=text, now=now)
         records.unmark_malicious(conn, report_id, ReportStatus(previous))
+        records.record_event(conn, report_id, ReportAction.MALICIOUS_UNDONE, actor_id, now)
         log.append(conn, log.report_malicious_undone(at=now, actor=actor_id,
                                                      report_id=report_id, reason=reason,
                                                      note_id=note_id,

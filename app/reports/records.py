@@ -25,6 +25,7 @@ class ReportStatus(StrEnum):
 class ReportAction(StrEnum):
     REVIEW = "review"
     MALICIOUS = "malicious"
+    MALICIOUS_UNDONE = "malicious_undone"
     CLOSE = "close"
     ALERT_DRAFT = "alert_draft"
 

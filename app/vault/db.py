@@ -23,7 +23,7 @@ import sqlcipher3
 
 # The code, schema.sql (which ends by setting PRAGMA user_version) and the last step in
 # migrations/ must agree: a new database and an upgraded one then have the same schema.
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 
 if TYPE_CHECKING:
     # sqlcipher3 ships no types; it is the sqlite3 module's API over SQLCipher, so the
