@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from app.vault import db
@@ -71,6 +73,25 @@ def normalise_sql(sql: str | None) -> str | None:
 def normalised_schema(conn: db.Connection) -> list[tuple]:
     return sorted(((kind, name, table, normalise_sql(sql))
                    for kind, name, table, sql in raw_schema(conn)), key=repr)
+
+
+def table_sql(conn: db.Connection, *tables: str) -> list[str]:
+    """The tables' and their indexes' SQL, normalised: what a step must make as schema.sql does."""
+    marks = ",".join("?" * len(tables))
+    return sorted(normalise_sql(row["sql"]) or "" for row in conn.execute(
+        f"SELECT sql FROM sqlite_master WHERE tbl_name IN ({marks})", tables))  # noqa: S608
+
+
+@contextmanager
+def fresh_schema(folder: Path, key: bytes) -> Iterator[db.Connection]:
+    """A new database made from today's schema.sql, to compare a migrated one with."""
+    path = folder / "fresh.db"
+    db.init_database(path, key, REPO / "schema.sql")
+    fresh = db.connect(path, key)
+    try:
+        yield fresh
+    finally:
+        fresh.close()
 
 
 def upgrade_to(path: Path, key: bytes, version: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.vault import db, log, migrations
-from tests.migrations.databases import REPO, contents, normalise_sql, user_tables
+from tests.migrations.databases import REPO, contents, fresh_schema, table_sql, user_tables
 
 MIGRATIONS = REPO / "migrations"
 
@@ -53,14 +53,6 @@ def test_after_0012_device_tokens_follow_their_account(v6_conn) -> None:
 
 def test_0012_makes_the_table_schema_sql_declares(v6_conn, tmp_path, database_key) -> None:
     _apply_0012(v6_conn)
-    fresh_path = tmp_path / "fresh.db"
-    db.init_database(fresh_path, database_key, REPO / "schema.sql")
-    fresh = db.connect(fresh_path, database_key)
-    try:
-        def device_sql(conn: db.Connection) -> list[str | None]:
-            return sorted(normalise_sql(row["sql"]) or "" for row in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = 'device_tokens'"))
-        assert device_sql(v6_conn) == device_sql(fresh)
+    with fresh_schema(tmp_path, database_key) as fresh:
+        assert table_sql(v6_conn, "device_tokens") == table_sql(fresh, "device_tokens")
         assert "device_tokens" in user_tables(fresh)
-    finally:
-        fresh.close()

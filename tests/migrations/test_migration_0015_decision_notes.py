@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.vault import db, decision_notes, log, migrations, unseal
-from tests.migrations.databases import REPO, contents, normalise_sql, user_tables
+from tests.migrations.databases import REPO, contents, fresh_schema, table_sql, user_tables
 
 MIGRATIONS = REPO / "migrations"
 
@@ -58,14 +58,6 @@ def test_after_0015_a_sealed_note_is_stored_and_opens_only_through_a_logged_unse
 
 def test_0015_makes_the_table_schema_sql_declares(v14_conn, tmp_path, database_key) -> None:
     _apply_0015(v14_conn)
-    fresh_path = tmp_path / "fresh.db"
-    db.init_database(fresh_path, database_key, REPO / "schema.sql")
-    fresh = db.connect(fresh_path, database_key)
-    try:
-        def notes_sql(conn: db.Connection) -> list[str]:
-            return sorted(normalise_sql(row["sql"]) or "" for row in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = 'decision_notes'"))
-        assert notes_sql(v14_conn) == notes_sql(fresh)
+    with fresh_schema(tmp_path, database_key) as fresh:
+        assert table_sql(v14_conn, "decision_notes") == table_sql(fresh, "decision_notes")
         assert "decision_notes" in user_tables(fresh)
-    finally:
-        fresh.close()

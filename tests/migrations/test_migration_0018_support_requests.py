@@ -9,7 +9,7 @@ import pytest
 
 from app.audit.verification import verify_log
 from app.vault import db, log
-from tests.migrations.databases import REPO, contents, normalise_sql, upgrade_to
+from tests.migrations.databases import contents, fresh_schema, table_sql, upgrade_to
 
 
 @pytest.fixture
@@ -81,14 +81,6 @@ def test_0014_makes_the_tables_schema_sql_declares(v17, v5_path, tmp_path,
                                                   database_key) -> None:
     # With the later steps too: schema.sql is the current schema (0019 adds two columns).
     upgrade_to(v5_path, database_key, db.SCHEMA_VERSION)
-    fresh_path = tmp_path / "fresh.db"
-    db.init_database(fresh_path, database_key, REPO / "schema.sql")
-    fresh = db.connect(fresh_path, database_key)
-    try:
-        def sql(conn: db.Connection) -> list[str]:
-            return sorted(normalise_sql(row["sql"]) or "" for row in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name IN "
-                "('support_requests', 'member_messages')"))
-        assert sql(v17) == sql(fresh)
-    finally:
-        fresh.close()
+    tables = ("support_requests", "member_messages")
+    with fresh_schema(tmp_path, database_key) as fresh:
+        assert table_sql(v17, *tables) == table_sql(fresh, *tables)

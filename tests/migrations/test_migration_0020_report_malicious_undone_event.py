@@ -7,7 +7,7 @@ import pytest
 
 from app.audit.verification import verify_log
 from app.vault import db, log
-from tests.migrations.databases import REPO, contents, normalise_sql, upgrade_to
+from tests.migrations.databases import contents, fresh_schema, table_sql, upgrade_to
 
 
 @pytest.fixture
@@ -47,13 +47,5 @@ def test_after_0020_the_new_action_is_accepted_and_others_still_refused(
 def test_0020_makes_the_table_schema_sql_declares(v19, v5_path, tmp_path,
                                                   database_key) -> None:
     upgrade_to(v5_path, database_key, 20)
-    fresh_path = tmp_path / "fresh.db"
-    db.init_database(fresh_path, database_key, REPO / "schema.sql")
-    fresh = db.connect(fresh_path, database_key)
-    try:
-        def sql(conn: db.Connection) -> list[str]:
-            return sorted(normalise_sql(row["sql"]) or "" for row in conn.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = 'report_events'"))
-        assert sql(v19) == sql(fresh)
-    finally:
-        fresh.close()
+    with fresh_schema(tmp_path, database_key) as fresh:
+        assert table_sql(v19, "report_events") == table_sql(fresh, "report_events")
