@@ -26,25 +26,34 @@ def shareable() -> bool:
             and "_flashes" not in session)
 
 
+def _with_token(cache_name: str, key: tuple[str, ...],
+                render: Callable[[], str]) -> tuple[str, list[str]]:
+    """`render()`'s HTML with this request's token, and the pieces it is kept as.
+
+    Rendered once per key: the page is kept cut at the token (escaped as the template
+    writes it), and each request gets the pieces joined with its own.
+    """
+    cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
+        cache_name, {})
+    token = str(escape(request_token()))
+    pieces = cache.get(key)
+    if pieces is None:
+        html = render()
+        cache[key] = html.split(token)
+        return html, cache[key]
+    return token.join(pieces), pieces
+
+
 def signed_out_page(name: str, render: Callable[[], str]) -> str:
     """`render()`'s page for this visitor, rendered once per language when shareable."""
     if not shareable():
         return render()
-    cache: dict[tuple[str, str, str], list[str]] = current_app.extensions.setdefault(
-        "uglymugs.shared_pages", {})
-    key = (name, current_code(), request.script_root)
-    # The token as the template writes it (escaped), and the one every render includes.
-    token = str(escape(request_token()))
-    pieces = cache.get(key)
+    page, pieces = _with_token("uglymugs.shared_pages",
+                               (name, current_code(), request.script_root), render)
     # Told to the front door (app/web/front_door.py), which answers the next stranger.
     request.environ[SHARED_ENDPOINT] = request.endpoint
-    if pieces is None:
-        page = render()
-        cache[key] = pieces = page.split(token)
-        request.environ[SHARED_PIECES] = pieces
-        return page
     request.environ[SHARED_PIECES] = pieces
-    return token.join(pieces)
+    return page
 
 
 def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], str]) -> Markup:
@@ -54,17 +63,10 @@ def shared_fragment(name: str, variant: tuple[str, ...], render: Callable[[], st
     but for the CSRF token. `variant` must come from a short fixed list (a validated
     choice), never from what someone typed: it is part of a key kept for the process.
     """
-    cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
-        "uglymugs.shared_fragments", {})
-    key = (name, current_code(), request.script_root, *variant)
-    token = str(escape(request_token()))
-    pieces = cache.get(key)
-    if pieces is None:
-        html = render()
-        cache[key] = html.split(token)
-        # render() is an autoescaped template's output, and the token is escaped above.
-        return Markup(html)  # noqa: S704
-    return Markup(token.join(pieces))  # noqa: S704
+    html, _pieces = _with_token("uglymugs.shared_fragments",
+                                (name, current_code(), request.script_root, *variant), render)
+    # render() is an autoescaped template's output, and the token is escaped.
+    return Markup(html)  # noqa: S704
 
 
 # Enough for every published alert in every language at a scheme's size; past it the
