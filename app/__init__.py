@@ -13,8 +13,9 @@ from app import cli
 from app.auth.current import load_current_account, require_password_change
 from app.common.clock import uk_day_shown, uk_time
 from app.common.passwords import Passwords
+from app.common.turns import Turns
 from app.vault.db import StartupError
-from app.web import access, errors, front_door, logs, security, shared_pages, translations
+from app.web import access, errors, front_door, logs, security, shared_pages, translations, turns
 from app.web import language as page_language
 from app.web.config import Config
 from app.web.navigation import return_to
@@ -94,11 +95,14 @@ def create_app(config: Config | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=3600,
         **config.extra,
     )
+    request_turns = Turns()
     app.extensions["uglymugs"] = AppState(
         config=config,
         passwords=Passwords(max_concurrent=config.max_concurrent_hashes,
                             wait_seconds=config.hash_wait_seconds,
-                            cheap_for_tests=config.cheap_password_hashing),
+                            cheap_for_tests=config.cheap_password_hashing,
+                            turns=request_turns),
+        turns=request_turns,
     )
     app.session_interface = LazyKeySessionInterface()
     if config.monitoring_flush_seconds > 0 and not config.testing:
@@ -150,6 +154,7 @@ def create_app(config: Config | None = None) -> Flask:
         app.register_blueprint(blueprint)
     cli.register(app)
     front_door.install(app)
+    turns.install(app, request_turns)
     return app
 
 

@@ -9,11 +9,15 @@ and a request that cannot get a slot within `wait_seconds` is refused with Hashi
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from flask_babel import lazy_gettext as _l
+
+from app.common.turns import Turns
 
 # For tests only: the same code path with parameters that take milliseconds.
 CHEAP_TEST_PROFILE = RFC_9106_LOW_MEMORY.__class__(
@@ -31,11 +35,13 @@ class HashingBusy(Exception):
 
 class Passwords:
     def __init__(self, *, max_concurrent: int = 2, wait_seconds: float = 3.0,
-                 cheap_for_tests: bool = False) -> None:
+                 cheap_for_tests: bool = False, turns: Turns | None = None) -> None:
         profile = CHEAP_TEST_PROFILE if cheap_for_tests else RFC_9106_LOW_MEMORY
         self._hasher = PasswordHasher.from_parameters(profile)
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._wait = wait_seconds
+        # Nobody holds a turn of a fresh Turns, so alone it changes nothing.
+        self._turns = turns if turns is not None else Turns()
         # Verified against when the username is unknown, so that an unknown username
         # costs the same time as a wrong password.
         self._dummy_hash = self._hasher.hash("uglymugs: no such account")
@@ -44,30 +50,30 @@ class Passwords:
     def parameters(self) -> object:
         return self._hasher
 
-    def _slot(self) -> threading.BoundedSemaphore:
-        if not self._slots.acquire(timeout=self._wait):
-            raise HashingBusy
-        return self._slots
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """A hashing slot, waited for and used aside: other requests run meanwhile."""
+        with self._turns.aside():
+            if not self._slots.acquire(timeout=self._wait):
+                raise HashingBusy
+            try:
+                yield
+            finally:
+                self._slots.release()
 
     def hash(self, password: str) -> str:
-        slots = self._slot()
-        try:
+        with self._slot():
             return self._hasher.hash(password)
-        finally:
-            slots.release()
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
         """True only for the right password; an unknown account (None) costs the same."""
-        slots = self._slot()
-        try:
+        with self._slot():
             try:
                 return self._hasher.verify(stored_hash or self._dummy_hash, password) and (
                     stored_hash is not None
                 )
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
-        finally:
-            slots.release()
 
     def needs_rehash(self, stored_hash: str) -> bool:
         return self._hasher.check_needs_rehash(stored_hash)

@@ -14,12 +14,14 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import sqlcipher3
+
+from app.common.turns import Turns
 
 # The code, schema.sql (which ends by setting PRAGMA user_version) and the last step in
 # migrations/ must agree: a new database and an upgraded one then have the same schema.
@@ -64,9 +66,17 @@ def write_lock_for(path: Path) -> threading.RLock:
 
 
 class _VaultConnection(sqlcipher3.Connection):  # type: ignore[misc,unused-ignore]  # untyped base (strict only)
-    """A connection that knows its database file's write lock."""
+    """A connection that knows its database file's write lock, and (lent to a request by
+    the pool) the request threads' turns (app/common/turns.py)."""
 
     write_lock: threading.RLock | None = None
+    turns: Turns | None = None
+
+
+def aside(conn: Connection) -> AbstractContextManager[None]:
+    """Around a wait by the thread using `conn`: other requests run meanwhile."""
+    turns: Turns | None = getattr(conn, "turns", None)
+    return turns.aside() if turns is not None else nullcontext()
 
 
 def _apply_key(conn: Connection, key: bytes) -> None:
@@ -270,8 +280,11 @@ def transaction(conn: Connection) -> Iterator[Connection]:
         yield conn
         return
     lock: threading.RLock | None = getattr(conn, "write_lock", None)
-    if lock is not None and not lock.acquire(timeout=WRITE_WAIT_SECONDS):
-        raise sqlcipher3.OperationalError("database is locked")
+    if lock is not None:
+        with aside(conn):
+            acquired = lock.acquire(timeout=WRITE_WAIT_SECONDS)
+        if not acquired:
+            raise sqlcipher3.OperationalError("database is locked")
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -330,6 +343,9 @@ _pending: dict[int, list[_Write[object]]] = {}
 def _run_group(conn: Connection, writes: list[_Write[object]]) -> None:
     """Every queued write in one transaction, each in its own savepoint, then one COMMIT.
 
+    The COMMIT's fsync is a wait like any other: other requests run meanwhile (and
+    queue their writes for the next group).
+
     A write that raises is rolled back to its savepoint, so it leaves nothing behind and
     takes nothing of the others with it. If the COMMIT itself fails, nothing of the
     group is stored and every write that had succeeded gets that error.
@@ -344,7 +360,8 @@ def _run_group(conn: Connection, writes: list[_Write[object]]) -> None:
                 write.error = error
                 conn.execute("ROLLBACK TO one_write")
             conn.execute("RELEASE one_write")
-        conn.execute("COMMIT")
+        with aside(conn):
+            conn.execute("COMMIT")
     except BaseException as error:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -384,13 +401,17 @@ def write_grouped(conn: Connection, work: Callable[[Connection], T]) -> T:
         _pending.setdefault(name, []).append(write)  # type: ignore[arg-type]
     deadline = time.monotonic() + WRITE_WAIT_SECONDS
     while not write.done.is_set():
-        if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        # Waiting for the lock (or for the group holding it) is when others run.
+        with aside(conn):
+            acquired = lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        if not acquired:
             with _write_locks_guard:
                 queued = _pending.get(name, [])
                 if write in queued:
                     queued.remove(write)  # type: ignore[arg-type]
                     raise sqlcipher3.OperationalError("database is locked")
-            write.done.wait()  # a group that holds it is committing now
+            with aside(conn):
+                write.done.wait()  # a group that holds it is committing now
             break
         try:
             if write.done.is_set():

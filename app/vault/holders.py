@@ -23,7 +23,7 @@ from enum import StrEnum
 from app.common.clock import stamp
 from app.common.ids import new_id
 from app.vault import log
-from app.vault.db import Connection, Row, transaction
+from app.vault.db import Connection, Row, aside, transaction
 from crypto.errors import EnvelopeError, KeyMismatch
 from crypto.holder_wrap import HOLDER_KIND, unwrap_for_holder, wrap_for_holder
 from crypto.keyfile import decode_private_key_file, parse_private_key_header
@@ -430,8 +430,10 @@ def unlock_vetting_key(conn: Connection, *, key_file: bytes, passphrase: str,
         return holder
 
     check(holder_by_key_id(conn, public.key_id))
-    # Argon2id takes a second: outside any transaction, so nobody else waits for it.
-    holder_key = decode_private_key_file(key_file, passphrase, kind=HOLDER_KIND)
+    # Argon2id takes a second: outside any transaction, so nobody else waits for it, and
+    # aside, so other requests run meanwhile.
+    with aside(conn):
+        holder_key = decode_private_key_file(key_file, passphrase, kind=HOLDER_KIND)
     with transaction(conn):
         holder = check(holder_by_key_id(conn, public.key_id))
         vetting = open_vetting_keys(conn, holder_key, holder)[VettingKeyState.CURRENT]

@@ -18,6 +18,7 @@ import logging
 import threading
 from pathlib import Path
 
+from app.common.turns import Turns
 from app.vault import db
 
 log = logging.getLogger("uglymugs.vault")
@@ -30,7 +31,8 @@ class ConnectionPool:
     """Connections to one database, lent out one at a time. Thread-safe."""
 
     def __init__(self, path: Path, key: bytes, *, size: int = DEFAULT_SIZE,
-                 checkpoint_seconds: float | None = CHECKPOINT_SECONDS) -> None:
+                 checkpoint_seconds: float | None = CHECKPOINT_SECONDS,
+                 turns: Turns | None = None) -> None:
         if size < 1:
             raise ValueError("a pool holds at least one connection")
         self._path = path
@@ -42,6 +44,7 @@ class ConnectionPool:
         self._checkpoint_seconds = checkpoint_seconds
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._turns = turns
 
     def __repr__(self) -> str:  # never the key
         return f"ConnectionPool(path={str(self._path)!r}, size={self._size})"
@@ -57,6 +60,8 @@ class ConnectionPool:
         # Last: a request's connection runs only what the service needs (no ATTACH, no
         # pragma writes, no schema changes), as db.connect(..., Rights.SERVICE) would.
         conn.set_authorizer(db.service_authorizer)
+        # Its waits (for the write lock, a commit) let other requests run meanwhile.
+        conn.turns = self._turns  # type: ignore[attr-defined]  # db._VaultConnection
         return conn
 
     def acquire(self) -> db.Connection:

@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from app.common.ids import token_hash
 from app.common.passwords import Passwords
 from app.common.tally import DailyTally, Tally
+from app.common.turns import Turns
 from app.common.waiting import Waiting
 from app.vault import db
 from app.vault.keyring import UnlockStore
@@ -54,6 +55,8 @@ class AppState:
     # Checks counted in memory, written in batches by a background job (app/checker).
     check_tally: DailyTally = field(default_factory=DailyTally)
     periodic: dict[str, Periodic] = field(default_factory=dict)
+    # Request threads take turns at running Python (app/common/turns.py).
+    turns: Turns = field(default_factory=Turns)
     _pool_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def start_periodic(self, name: str, seconds: float, job: Callable[[], object]) -> None:
@@ -78,7 +81,8 @@ class AppState:
                 assert self.keys is not None, "load_keys() before the first connection"
                 self.pool = ConnectionPool(self.config.database_path, self.keys.database_key,
                                            size=self.config.db_pool_size,
-                                           checkpoint_seconds=self.config.checkpoint_seconds)
+                                           checkpoint_seconds=self.config.checkpoint_seconds,
+                                           turns=self.turns)
             return self.pool
 
     def forget_session(self, session_token: str) -> None:
