@@ -17,6 +17,7 @@ from app import create_app
 from app.vault import db
 from app.web import language as page_language
 from app.web.front_door import FrontDoor
+from tests.webtools import post_form
 
 FRESH = '{% include "_language.html" %}'
 CACHED = "{{ language_chooser() }}"
@@ -345,3 +346,115 @@ def test_shared_chrome_names_only_its_own_templates(app) -> None:
 
     with app.test_request_context("/"), pytest.raises(ValueError):
         shared_chrome("reports/mine.html")
+
+
+# --- whole signed-in pages shared by readers who see the same alerts (same_page) --------
+
+SAME_PAGES = "uglymugs.same_pages"
+
+
+def _members(app: Flask, count: int, areas: tuple[str, ...] = ()) -> list:
+    from tests.people import make_member, signed_in_client
+
+    clients = []
+    for n in range(count):
+        client = signed_in_client(app, make_member(app, email=f"reader{n}@example.org"))
+        if areas:
+            post_form(client, "/alerts/areas", {"areas": list(areas)})
+        clients.append(client)
+    return clients
+
+
+def _token_free(page: str) -> str:
+    token = TOKEN.search(page)
+    assert token
+    return page.replace(token.group(1), "TOKEN")
+
+
+def test_the_feed_is_one_page_for_readers_of_the_same_alerts_each_with_their_token(
+        app) -> None:
+    from tests.people import make_published_alert
+
+    make_published_alert(app, areas=("ldn",))
+    first, second = _members(app, 2)
+    pages = [first.get("/alerts").get_data(as_text=True),
+             second.get("/alerts").get_data(as_text=True)]
+    assert TOKEN.search(pages[0]).group(1) != TOKEN.search(pages[1]).group(1)
+    assert _token_free(pages[0]) == _token_free(pages[1])
+    assert len(app.extensions[SAME_PAGES]) == 1
+    # Each reader's own token signs them out: it is theirs, not the first reader's.
+    for client, page in zip((first, second), pages, strict=True):
+        answer = client.post("/logout", data={"csrf_token": TOKEN.search(page).group(1)})
+        assert answer.status_code == 302
+
+
+def test_readers_of_other_areas_get_their_own_feed(app) -> None:
+    from tests.people import make_published_alert
+
+    make_published_alert(app, areas=("ldn",))
+    make_published_alert(app, areas=("sco",))
+    [everything] = _members(app, 1)
+    [london] = _members(app, 1, areas=("ldn",))
+    [manchester] = _members(app, 1, areas=("sco",))
+    london_page = london.get("/alerts").get_data(as_text=True)
+    manchester_page = manchester.get("/alerts").get_data(as_text=True)
+    all_page = everything.get("/alerts").get_data(as_text=True)
+    shown = "Open this alert on its own"
+    assert london_page.count(shown) == manchester_page.count(shown) == 1
+    assert all_page.count(shown) == 2
+    assert len({_token_free(p) for p in (london_page, manchester_page, all_page)}) == 3
+
+
+def test_a_kept_page_carries_no_query_a_reader_typed_nor_their_message(app) -> None:
+    from tests.people import make_published_alert
+
+    make_published_alert(app)
+    typer, other = _members(app, 2)
+    typed = typer.get("/alerts?page=1&note=CANARY-typed-by-a-member").get_data(as_text=True)
+    assert "CANARY-typed-by-a-member" in typed  # their own page returns them there
+    with typer.session_transaction() as session:
+        session["_flashes"] = [("message", "CANARY for this reader only")]
+    assert "CANARY for this reader only" in typer.get("/alerts").get_data(as_text=True)
+    kept = "".join("".join(pieces) for pieces in app.extensions.get(SAME_PAGES, {}).values())
+    assert "CANARY" not in kept
+    assert "CANARY" not in other.get("/alerts").get_data(as_text=True)
+
+
+def test_a_check_answer_is_shared_and_never_holds_the_value_checked(app) -> None:
+    from tests.people import make_published_alert
+
+    make_published_alert(app, identifiers=(("phone", "07700 900461"),))
+    first, second = _members(app, 2)
+    answers = [post_form(c, "/check", {"kind": "phone", "value": value}, form_url="/check")
+               for c, value in ((first, "07700 900461"), (second, "+44 7700 900461"))]
+    pages = [a.get_data(as_text=True) for a in answers]
+    assert "A test alert" in pages[0]
+    assert _token_free(pages[0]) == _token_free(pages[1])
+    kept = "".join("".join(pieces) for pieces in app.extensions[SAME_PAGES].values())
+    keys = " ".join(" ".join(k) for k in app.extensions[SAME_PAGES])
+    for shown in ("900461", "7700"):
+        assert shown not in kept and shown not in keys
+    nothing = post_form(first, "/check", {"kind": "phone", "value": "07700 900999"},
+                        form_url="/check").get_data(as_text=True)
+    assert "A test alert" not in nothing and "No published alert mentions this" in nothing
+
+
+def test_withdrawing_an_alert_drops_every_kept_page(app) -> None:
+    from tests.flows import coordinator_client
+
+    coordinator, _ = coordinator_client(app)
+    alert_id = _published_by(app, coordinator)
+    [reader] = _members(app, 1)
+    assert "grey van" in reader.get("/alerts").get_data(as_text=True)
+    assert app.extensions[SAME_PAGES]
+    post_form(coordinator, f"/coordinator/alerts/{alert_id}/withdraw",
+              {"reason": "inaccurate", "confirm": "y"},
+              form_url=f"/coordinator/alerts/{alert_id}/withdraw")
+    assert not app.extensions[SAME_PAGES]
+    assert "grey van" not in reader.get("/alerts").get_data(as_text=True)
+
+
+def _published_by(app: Flask, coordinator) -> str:
+    from tests.test_alert_editing import _published
+
+    return _published(app, coordinator)

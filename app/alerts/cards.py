@@ -15,7 +15,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from app.alerts.service import Alert, FeedEntry
-from app.web.shared_pages import forget_same_for_everyone, same_for_everyone
+from app.web.shared_pages import forget_same_for_everyone, forget_same_pages, same_for_everyone
 
 FEED_CARD = "alerts.card"
 
@@ -38,4 +38,6 @@ def feed_cards(entries: list[FeedEntry],
 
 
 def forget(alert_id: str) -> None:
+    """A withdrawn alert's cards, and every kept page that may show it, leave memory."""
     forget_same_for_everyone(FEED_CARD, alert_id)
+    forget_same_pages()

@@ -12,6 +12,7 @@ from app.alerts.forms import AreasForm
 from app.auth.current import current_account
 from app.common import choices, identifiers
 from app.web.access import MEMBERS, allow
+from app.web.shared_pages import same_page
 from app.web.state import get_db
 from app.web.translations import labels_per_language
 
@@ -39,12 +40,26 @@ def index() -> str:
     conn = get_db()
     # A page number that is not a number reads as the first page, like the audit log's.
     page = service.feed_page(conn, _member_id(), request.args.get("page", 1, type=int))
-    links = {"previous": url_for("alerts.index", page=page.number - 1)
-             if page.number > 1 else None,
-             "next": url_for("alerts.index", page=page.number + 1) if page.has_next else None}
-    cards = feed_cards(page.entries, lambda ids: service.published_alerts(conn, ids))
-    return render_template("alerts/feed.html", cards=cards, page=page,
-                           page_links=links, areas=service.member_areas(conn, _member_id()))
+    areas = service.member_areas(conn, _member_id())
+    whole: list[bool] = []
+
+    def render() -> str:
+        links = {"previous": url_for("alerts.index", page=page.number - 1)
+                 if page.number > 1 else None,
+                 "next": url_for("alerts.index", page=page.number + 1)
+                 if page.has_next else None}
+        cards = feed_cards(page.entries, lambda ids: service.published_alerts(conn, ids))
+        whole.append(all(cards))  # a card is empty if its alert went while listed
+        return render_template("alerts/feed.html", cards=cards, page=page,
+                               page_links=links, areas=areas)
+
+    if not page.entries:  # past the end: nothing worth keeping
+        return render()
+    # Every member whose areas give the same alerts on this page reads the same page.
+    return same_page("alerts.feed", (
+        str(page.number), str(page.has_next), str(bool(areas)),
+        *(f"{e.id}:{e.version}:{e.published_at}:{e.edited_at or ''}" for e in page.entries),
+    ), render, query="" if page.number == 1 else f"page={page.number}", keep=lambda: all(whole))
 
 
 @bp.get("/<alert_id>")

@@ -12,7 +12,7 @@ from app.auth.current import current_account
 from app.checker import service
 from app.checker.forms import DEFAULT_KIND, CheckForm
 from app.web.access import MEMBERS, allow
-from app.web.shared_pages import shared_fragment
+from app.web.shared_pages import same_page, shared_fragment
 from app.web.state import AppState, get_db, load_keys, now, state
 from crypto.blind_index import BlindIndexer
 
@@ -59,11 +59,18 @@ def check() -> tuple[str, int]:
         form = CheckForm()
         form.show_problem(problem.field, str(problem.message))
         return _form_page(form, 400)
-    links = {alert.alert_id: url_for("alerts.show", alert_id=alert.alert_id)
-             for alert in result.alerts}
-    # A fresh, empty form to check something else; only the kind is kept. It is the same
-    # for every member but for the token, so it is rendered once per language and kind.
-    again = shared_fragment("checker.form", (result.kind,), lambda: render_template(
-        "checker/_form.html", form=CheckForm(formdata=None, kind=result.kind)))
-    return render_template("checker/answer.html", result=result, links=links,
-                           entered=service.YOU_ENTERED[result.kind], check_form=again), 200
+
+    def render() -> str:
+        links = {alert.alert_id: url_for("alerts.show", alert_id=alert.alert_id)
+                 for alert in result.alerts}
+        # A fresh, empty form to check something else; only the kind is kept. It is the
+        # same for every member but for the token: rendered once per language and kind.
+        again = shared_fragment("checker.form", (result.kind,), lambda: render_template(
+            "checker/_form.html", form=CheckForm(formdata=None, kind=result.kind)))
+        return render_template("checker/answer.html", result=result, links=links,
+                               entered=service.YOU_ENTERED[result.kind], check_form=again)
+
+    # The answer never shows the value checked, only its kind and the published alerts
+    # that mention it: every member who gets that answer reads the same page.
+    return same_page("checker.answer", (result.kind, *(
+        f"{a.alert_id}:{a.published_on or ''}:{a.title}" for a in result.alerts)), render), 200

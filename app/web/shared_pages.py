@@ -26,12 +26,13 @@ def shareable() -> bool:
             and "_flashes" not in session)
 
 
-def _with_token(cache_name: str, key: tuple[str, ...],
-                render: Callable[[], str]) -> tuple[str, list[str]]:
+def _with_token(cache_name: str, key: tuple[str, ...], render: Callable[[], str],
+                keep: Callable[[], bool] = lambda: True) -> tuple[str, list[str]]:
     """`render()`'s HTML with this request's token, and the pieces it is kept as.
 
     Rendered once per key: the page is kept cut at the token (escaped as the template
-    writes it), and each request gets the pieces joined with its own.
+    writes it), and each request gets the pieces joined with its own; unless `keep()`,
+    asked after rendering, says this rendering must not stand for the next one.
     """
     cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
         cache_name, {})
@@ -39,8 +40,10 @@ def _with_token(cache_name: str, key: tuple[str, ...],
     pieces = cache.get(key)
     if pieces is None:
         html = render()
-        cache[key] = html.split(token)
-        return html, cache[key]
+        pieces = html.split(token)
+        if keep():
+            cache[key] = pieces
+        return html, pieces
     return token.join(pieces), pieces
 
 
@@ -119,6 +122,48 @@ def forget_same_for_everyone(name: str, first: str) -> None:
     cache: dict[tuple[str, ...], Markup] = current_app.extensions.get(_SAME_FOR_EVERYONE, {})
     for key in [k for k in list(cache) if k[0] == name and len(k) > 3 and k[3] == first]:
         cache.pop(key, None)
+
+
+# Whole signed-in pages kept at once: each is a page of HTML, so far fewer than the
+# fragments, and still more than a feed's real pages in every language.
+PAGE_LIMIT = 500
+
+_SAME_PAGES = "uglymugs.same_pages"
+
+
+def same_page(name: str, variant: tuple[str, ...], render: Callable[[], str], *,
+              query: str = "", keep: Callable[[], bool] = lambda: True) -> str:
+    """`render()`'s whole page for a signed-in reader, rendered once per role, language
+    and variant, with each reader's own token put back.
+
+    For a page whose every word, once the role and language are known, comes from
+    `variant` (which published alerts it shows, say) and nothing about the reader. The
+    page's own links come back in it (the language chooser returns to this path and
+    query), so it is shared only when the request's query string is exactly `query`, the
+    one the variant stands for: anything else a reader typed into the URL is rendered for
+    them alone, and never kept. So is a page with a message waiting for its reader (a
+    flash), and one that `keep()` says came out incomplete. Process memory only; past
+    PAGE_LIMIT the kept pages start again.
+    """
+    if "_flashes" in session or request.query_string.decode("latin-1") != query:
+        return render()
+    cache: dict[tuple[str, ...], list[str]] = current_app.extensions.setdefault(
+        _SAME_PAGES, {})
+    if len(cache) >= PAGE_LIMIT:
+        cache.clear()
+    html, _pieces = _with_token(_SAME_PAGES, (name, current_code(), request.script_root,
+                                              access.current_role(), *variant),
+                                render, keep)
+    return html
+
+
+def forget_same_pages() -> None:
+    """Drop every kept page: an alert was withdrawn, and any of them may show it.
+
+    A page that shows it would not be shown again (its variant names the alerts it
+    shows), but its text need not stay in memory either; withdrawals are rare.
+    """
+    current_app.extensions.get(_SAME_PAGES, {}).clear()
 
 
 # The parts of every page that depend only on the language and the role: base.html's links
