@@ -197,7 +197,7 @@ def test_signed_in_first_page_is_their_own(app) -> None:
 
 def _front_door(app: Flask) -> FrontDoor:
     door = app.wsgi_app
-    while not isinstance(door, FrontDoor):  # past the middleware around it (turns)
+    while not isinstance(door, FrontDoor):  # past any middleware around it
         door = door.inner  # type: ignore[attr-defined]
     return door
 

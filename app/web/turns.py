@@ -29,5 +29,5 @@ class InTurn:
 
 
 def install(app: Flask, turns: Turns) -> None:
-    """Outermost, so the front door and Flask both run inside the turn."""
+    """Around Flask: every request Flask answers runs in a turn."""
     app.wsgi_app = InTurn(app.wsgi_app, turns)  # type: ignore[method-assign]
