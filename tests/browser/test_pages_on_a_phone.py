@@ -4,10 +4,12 @@ At 320, 375 and 414 px with JavaScript off, each page a member, an organisation'
 contact, a coordinator, an auditor and someone signed out can reach must show Quick exit
 inside the first viewport (and still after scrolling to the bottom: the bar is sticky)
 and must not scroll sideways; it has one h1 and no id twice (axe's WCAG rules no longer
-check duplicate ids, which break labels and error links). axe-core (axe-playwright-python)
-then checks each page for WCAG 2.2 AA. axe runs as script, so it runs in a second context
-with JavaScript on, on the same server-rendered pages (quick-exit.js adds listeners and
-changes nothing drawn), and the page must be in the language asked for (html lang).
+check duplicate ids, which break labels and error links), and it is in the language asked
+for (html lang). axe-core (axe-playwright-python) then checks each English page for WCAG
+2.2 AA; a translation changes no structure, name or colour axe reads, so the Romanian
+sweep is the layout's (longer words that no longer fit). axe runs as script, so it runs in
+a second context with JavaScript on, on the same server-rendered pages (quick-exit.js adds
+listeners and changes nothing drawn).
 
 The cases only read pages, so each worker serves one world to all of them and signs each
 role in once (phone_site, session_cookies); each case still opens its own two contexts.
@@ -38,6 +40,7 @@ skip_without_chromium()
 WIDTHS = (320, 375, 414)
 HEIGHTS = {320: 568, 375: 667, 414: 736}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_LANGUAGE = "en"
 SHOTS = os.environ.get("UGLYMUGS_SCREENSHOTS")
 
 
@@ -159,16 +162,18 @@ LAYOUT_AT_THIS_WIDTH = """() => {
   return {top: top, bottom: bottom, scrollWidth: document.documentElement.scrollWidth};
 }"""
 STRUCTURE = """() => ({ids: Array.from(document.querySelectorAll('[id]'), e => e.id),
-                       h1s: document.querySelectorAll('h1').length})"""
+                       h1s: document.querySelectorAll('h1').length,
+                       lang: document.documentElement.lang})"""
 
 
-def _layout_problems(page, url: str, shots: Path | None) -> list[str]:
+def _layout_problems(page, url: str, lang: str, shots: Path | None) -> list[str]:
     """Load the page once, then check it at each phone width (the layout reflows)."""
     problems = []
     page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHTS[WIDTHS[0]]})
     response = page.goto(url)
     assert response is not None and response.status == 200, (url, response and response.status)
     structure = page.evaluate(STRUCTURE)
+    assert structure["lang"] == lang, (url, structure["lang"])
     ids = structure["ids"]
     repeated = sorted({i for i in ids if ids.count(i) > 1})
     if repeated:
@@ -229,7 +234,7 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     scripted = browser.new_context()
     scripted.add_cookies(cookies)
     scripted.add_init_script(path=str(AXE_FILE_PATH))
-    axe_page = scripted.new_page()
+    axe_page = scripted.new_page() if lang == AXE_LANGUAGE else None
     # The same session, with JavaScript off, for the layout checks.
     plain = browser.new_context(java_script_enabled=False)
     plain.add_cookies(cookies)
@@ -237,8 +242,13 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     layout: list[str] = []
     axe: list[str] = []
     for path in paths:
-        layout += _layout_problems(page, base + path, shots if lang == "en" else None)
-        axe += _axe_problems(axe_page, base + path, lang)
+        layout += _layout_problems(page, base + path, lang, shots if lang == "en" else None)
+        # axe's rules read the page's structure, names and colours, which a translation
+        # leaves as they are (tests/test_languages.py checks that no string is left
+        # empty or in English): run in English, they cover Romanian, whose own risk, text
+        # that no longer fits a phone, the layout checks above catch.
+        if axe_page is not None:
+            axe += _axe_problems(axe_page, base + path, lang)
     scripted.close()
     plain.close()
     assert layout == []
