@@ -49,14 +49,30 @@ def _pids_with(marker: str) -> list[int]:
     return found
 
 
+@pytest.fixture(scope="module")
+def first_demo() -> dict[str, Path]:
+    """The keys folder and database the first run made, for the next to start from.
+
+    The first run makes the demo's keys and database (its key ceremony was most of the
+    time); the second starts from a copy of them, as `make run` does on every run after
+    the first, so between them both paths are walked.
+    """
+    return {}
+
+
 @pytest.mark.skipif(shutil.which("make") is None or not Path("/proc").is_dir(),
                     reason="needs make and /proc")
 # Both runs use the checkout's Makefile, which compiles translations/*.mo beside the
 # catalogues when stale: one worker runs them in turn, so two makes never write one file.
 @pytest.mark.xdist_group("make-run")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_make_run_stops_cleanly_on_a_signal_to_its_process_group(tmp_path, sig) -> None:
+def test_make_run_stops_cleanly_on_a_signal_to_its_process_group(tmp_path, sig,
+                                                                 first_demo) -> None:
     keys = tmp_path / "keys"
+    if first_demo:
+        shutil.copytree(first_demo["keys"], keys)
+        for made in first_demo["database"].parent.glob("u.db*"):  # with its WAL, if any
+            shutil.copy2(made, tmp_path / made.name)
     port, sink_port = _free_port(), _free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("UGLYMUGS_")},
            "UGLYMUGS_KEYS_DIR": str(keys), "UGLYMUGS_DATABASE": str(tmp_path / "u.db"),
@@ -91,3 +107,5 @@ def test_make_run_stops_cleanly_on_a_signal_to_its_process_group(tmp_path, sig) 
     time.sleep(0.5)
     assert _pids_with(str(keys)) == [], "nothing make started is left running"
     assert not _answers(port)
+    first_demo.setdefault("keys", keys)
+    first_demo.setdefault("database", tmp_path / "u.db")
