@@ -244,6 +244,15 @@ def test_wrong_delivery_passphrase_stops_the_worker_with_a_clear_message(
     assert "Traceback" not in result.stderr
 
 
+
+def _message_ids_by_recipient(mails) -> dict[str, set[str]]:
+    """The Message-IDs each recipient was sent: one each means exactly one notice each."""
+    by_recipient: dict[str, set[str]] = {}
+    for mail in mails:
+        for recipient in mail.recipients:
+            by_recipient.setdefault(recipient, set()).add(mail.message_id)
+    return by_recipient
+
 def test_killed_mid_fan_out_every_member_ends_with_exactly_one_notice(
         app, conn, config, keys_dir, server_keys) -> None:
     members = 1000
@@ -275,10 +284,7 @@ def test_killed_mid_fan_out_every_member_ends_with_exactly_one_notice(
                                    capture_output=True, text=True, timeout=300, check=False)
         assert restarted.returncode == 0, restarted.stderr
         mails = smtp.messages
-    by_recipient: dict[str, set[str]] = {}
-    for mail in mails:
-        for recipient in mail.recipients:
-            by_recipient.setdefault(recipient, set()).add(mail.message_id)
+    by_recipient = _message_ids_by_recipient(mails)
     assert len(by_recipient) == members, "nobody missed their notice"
     assert all(len(ids) == 1 for ids in by_recipient.values()), "one notice each"
     assert len(mails) <= members + 1, "at most the one notice in flight was sent twice"
@@ -442,10 +448,7 @@ def test_a_mark_that_fails_to_commit_stops_the_next_send_and_its_notice_is_resen
         monkeypatch.setattr(outbox, "mark_sent", real_mark_sent)
         deliver_all_due(conn, _courier(delivery_key, smtp), state(app).clock)
         mails = smtp.messages
-    by_recipient: dict[str, set[str]] = {}
-    for mail in mails:
-        for recipient in mail.recipients:
-            by_recipient.setdefault(recipient, set()).add(mail.message_id)
+    by_recipient = _message_ids_by_recipient(mails)
     assert len(by_recipient) == members, "nobody missed their notice"
     assert all(len(ids) == 1 for ids in by_recipient.values()), "a resend keeps its Message-ID"
     assert len(mails) == members + 1, "only the notice whose mark was lost went twice"

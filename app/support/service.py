@@ -159,13 +159,7 @@ def read_note(conn: Connection, key: BoxPrivateKey, actor_id: str, request_id: s
               now: datetime) -> str:
     """Open the note (the unseal is logged first); "" when there is none (nothing opened)."""
     found = _load(conn, request_id, now)
-    if not found.has_note:
-        return ""
-    opened = unseal(conn, UnsealRequest(
-        actor_id=actor_id, purpose="report_review", table="support_requests",
-        row_ids=[request_id], fields={"note": ["note"]},
-        context={"report": f"reports/{found.report_id}"}), key, now)
-    return opened[request_id]["note"]["note"]
+    return _open(conn, key, actor_id, found, "note", now) if found.has_note else ""
 
 
 def message_member(conn: Connection, actor_id: str, request_id: str, now: datetime) -> None:
@@ -226,10 +220,16 @@ def read_answer(conn: Connection, key: BoxPrivateKey, actor_id: str, request_id:
                 now: datetime) -> str:
     """Open the reporter's answer (the unseal is logged first); "" when there is none."""
     found = _load(conn, request_id, now)
-    if found.answered_at is None:
-        return ""
+    return (_open(conn, key, actor_id, found, "answer", now)
+            if found.answered_at is not None else "")
+
+
+def _open(conn: Connection, key: BoxPrivateKey, actor_id: str, found: SupportRequest,
+          column: str, now: datetime) -> str:
+    """One sealed column of a support request (each holds one field of its own name),
+    opened for report review with its unseal logged first."""
     opened = unseal(conn, UnsealRequest(
         actor_id=actor_id, purpose="report_review", table="support_requests",
-        row_ids=[request_id], fields={"answer": ["answer"]},
+        row_ids=[found.id], fields={column: [column]},
         context={"report": f"reports/{found.report_id}"}), key, now)
-    return opened[request_id]["answer"]["answer"]
+    return opened[found.id][column][column]

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -135,3 +136,14 @@ def unlock_in(page, base: str, staff) -> None:
     page.set_input_files("#key_file", str(staff.key_file))
     page.fill("#passphrase", staff.key_passphrase)
     page.click("main button[type=submit]")
+
+
+def looked_at(page, name: str) -> None:
+    """A walk's page on a 320 px phone: Quick exit in view and no sideways scroll; with
+    UGLYMUGS_SCREENSHOTS=/some/dir, a full-page screenshot kept there as 320-NAME.png."""
+    box = page.locator("#quick-exit").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, (name, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, name
+    shots = os.environ.get("UGLYMUGS_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / f"320-{name}.png"), full_page=True)

@@ -8,23 +8,11 @@ keep a screenshot of each step.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from tests.browser.conftest import sign_in, skip_without_chromium, unlock_in
+from tests.browser.conftest import looked_at, sign_in, skip_without_chromium, unlock_in
 from tests.people import make_report, make_staff
 
 skip_without_chromium()
 
-SHOTS = os.environ.get("UGLYMUGS_SCREENSHOTS")
-
-
-def _looked_at(page, name: str) -> None:
-    box = page.locator("#quick-exit").bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, (name, box)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320, name
-    if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"320-{name}.png"), full_page=True)
 
 
 def test_mark_malicious_with_confirmation_and_undo_with_javascript_off(live, browser) -> None:
@@ -40,26 +28,26 @@ def test_mark_malicious_with_confirmation_and_undo_with_javascript_off(live, bro
     page.goto(f"{base}/coordinator/reports/{report_id}")
     page.click("main a:has-text('Mark as malicious or false')")
     assert "Read the report first" in page.inner_text("main")
-    _looked_at(page, "malicious-read-first")
+    looked_at(page, "malicious-read-first")
     page.click("main button:has-text('Read the report')")
     page.click("main a:has-text('Mark as malicious or false')")
     assert "What will happen" in page.inner_text("main")
     page.click("main button[type=submit]:has-text('Mark as malicious or false')")
     assert "Please check the form" in page.inner_text("main"), "refused without the tick"
-    _looked_at(page, "malicious-refused")
+    looked_at(page, "malicious-refused")
     page.check("input[name=reason][value=invented]")
     page.fill("#note", "Checked with the reporter's support worker.")
     page.check("#confirm")
     page.click("main button[type=submit]:has-text('Mark as malicious or false')")
     assert "Marked as malicious or false" in page.inner_text("main")
-    _looked_at(page, "malicious-marked")
+    looked_at(page, "malicious-marked")
 
     page.click("main a:has-text('Undo the malicious mark')")
     assert "status it had before" in page.inner_text("main")
-    _looked_at(page, "malicious-undo")
+    looked_at(page, "malicious-undo")
     page.check("input[name=reason][value=marked_by_mistake]")
     page.check("#confirm")
     page.click("main button[type=submit]:has-text('Undo the mark')")
     assert "The malicious mark is taken off" in page.inner_text("main")
     assert "Undo the malicious mark" not in page.inner_text("main")
-    _looked_at(page, "malicious-undone")
+    looked_at(page, "malicious-undone")

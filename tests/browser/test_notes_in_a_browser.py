@@ -6,28 +6,16 @@ a screenshot of each step.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from app.support import service as support
 from app.vault import db
 from app.web.state import state
-from tests.browser.conftest import sign_in, skip_without_chromium, unlock_in
+from tests.browser.conftest import looked_at, sign_in, skip_without_chromium, unlock_in
 from tests.people import _conn, make_member, make_report, make_staff
 
 skip_without_chromium()
 
-SHOTS = os.environ.get("UGLYMUGS_SCREENSHOTS")
 NOTE = "Checked with the reporter's support worker."
 ANSWER = "Yes please, a caseworker near Leeds."
-
-
-def _looked_at(page, name: str) -> None:
-    box = page.locator("#quick-exit").bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 320, (name, box)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 320, name
-    if SHOTS:
-        page.screenshot(path=str(Path(SHOTS) / f"320-{name}.png"), full_page=True)
 
 
 def _phone(browser):
@@ -53,11 +41,11 @@ def test_a_note_and_a_support_answer_are_read_with_javascript_off(live, browser)
     member.fill("#password", reporter.password)
     member.click("main button[type=submit]")
     member.goto(f"{base}/account/messages/{message_id}")
-    _looked_at(member, "support-reply-form")
+    looked_at(member, "support-reply-form")
     member.fill("#answer", ANSWER)
     member.click("main button:has-text('Send the answer')")
     assert "You answered on" in member.inner_text("main")
-    _looked_at(member, "support-replied")
+    looked_at(member, "support-replied")
 
     page = _phone(browser)
     sign_in(app, page, base, staff)
@@ -73,15 +61,15 @@ def test_a_note_and_a_support_answer_are_read_with_javascript_off(live, browser)
     page.goto(f"{base}/coordinator/reports/{report_id}")
     assert "Report marked malicious or false" in page.inner_text("main")
     assert NOTE not in page.inner_text("main")
-    _looked_at(page, "report-decisions")
+    looked_at(page, "report-decisions")
     page.click("main button:has-text('Read the note')")
     assert NOTE in page.inner_text("main")
-    _looked_at(page, "decision-note")
+    looked_at(page, "decision-note")
 
     page.goto(f"{base}/coordinator/support/")
     assert "The reporter answered" in page.inner_text("main")
-    _looked_at(page, "support-queue-answered")
+    looked_at(page, "support-queue-answered")
     page.goto(f"{base}/coordinator/support/{request_id}")
     page.click("main button:has-text('Read the answer')")
     assert ANSWER in page.inner_text("main")
-    _looked_at(page, "support-answer-read")
+    looked_at(page, "support-answer-read")
