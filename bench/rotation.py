@@ -20,14 +20,20 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from statistics import median
+from typing import TYPE_CHECKING
 
 import nacl.bindings as sodium
 import nacl.utils
 
-from app.vault import db, rotation
-from app.web.config import Config
 from crypto import envelope
 from crypto.keys import BoxPrivateKey, PublicKey, generate_box_keypair
+
+if TYPE_CHECKING:
+    from app.vault import db
+
+# app/ is imported where it is used, not here: a spawned worker imports this module (the
+# run's __main__), and importing any app module imports Flask and all of the app with
+# it, where `flask --app app keys rotate`'s workers import only flask's script, its __main__.
 
 N = int(os.environ.get("BENCH_ROTATION_N", "100000"))
 REPS = int(os.environ.get("BENCH_ROTATION_REPS", "2"))
@@ -47,6 +53,9 @@ def _sealed(args: tuple[int, int, bytes]) -> list[tuple[str, str, str, bytes]]:
 
 
 def populate(path: Path, key: bytes, n: int, vetting: PublicKey) -> None:
+    from app.vault import db
+    from app.web.config import Config
+
     db.init_database(path, key, Config().schema_path)
     conn = db.connect(path, key)
     try:
@@ -64,6 +73,8 @@ def populate(path: Path, key: bytes, n: int, vetting: PublicKey) -> None:
 def raw_limit_seconds(conn: db.Connection, old: BoxPrivateKey, new: PublicKey, n: int,
                       sample: int = 2000) -> float:
     """(sealed-box open + sealed-box seal + one row update) per envelope, x n / cores."""
+    from app.vault import db
+
     sealed = [bytes(row["identity"]) for row in conn.execute(
         "SELECT identity FROM members ORDER BY rowid LIMIT ?", (sample,))]
     wraps = [dict(envelope.parse_envelope(s).wraps)[old.key_id] for s in sealed]
@@ -103,6 +114,8 @@ def free_cores(old: BoxPrivateKey, new: PublicKey, count: int = 3000) -> float:
 
 
 def rotate_seconds(conn: db.Connection, old: BoxPrivateKey, new: BoxPrivateKey) -> float:
+    from app.vault import rotation
+
     start = time.perf_counter()
     moved = rotation.rewrap_places(conn, [PLACE], old, new.public)
     seconds = time.perf_counter() - start
@@ -111,6 +124,8 @@ def rotate_seconds(conn: db.Connection, old: BoxPrivateKey, new: BoxPrivateKey) 
 
 
 def main() -> None:
+    from app.vault import db, rotation
+
     keys = [generate_box_keypair("vetting"), generate_box_keypair("vetting")]
     with tempfile.TemporaryDirectory(prefix="uglymugs-bench-rotation-") as tmp:
         path = Path(tmp) / "rotation.db"

@@ -356,6 +356,32 @@ def rewrap(
     return b"".join(parts)
 
 
+def move_wraps(envelopes: Sequence[bytes], old: BoxPrivateKey,
+               new: PublicKey) -> list[tuple[int, bytes]]:
+    """(index, envelope re-wrapped from ``old`` to ``new``) for each one ``old`` opens.
+
+    A rotation's batch: envelopes ``old`` is no longer on (already moved, or never on it)
+    are left out, and one already on ``new`` only loses its ``old`` wrap.
+    """
+    moved = []
+    for index, sealed in enumerate(envelopes):
+        carried = recipients_of(sealed)
+        if old.key_id in carried:
+            add = [] if new.key_id in carried else [new]
+            moved.append((index, rewrap(sealed, old, add=add, drop=[old.key_id])))
+    return moved
+
+
+def move_wraps_in_process(envelopes: list[bytes], old_kind: str, old_raw: bytes,
+                          new_kind: str, new_raw: bytes) -> list[tuple[int, bytes]]:
+    """move_wraps for a worker process: the keys cross as bytes and are rebuilt once.
+
+    Here, not in app/, so a spawned worker imports only crypto/ and PyNaCl: importing
+    any app module imports the app package, Flask and all (0.65 s a worker).
+    """
+    return move_wraps(envelopes, BoxPrivateKey(old_kind, old_raw), PublicKey(new_kind, new_raw))
+
+
 def without_recipients(envelope: bytes, drop: Sequence[bytes]) -> bytes:
     """The envelope with the wraps for ``drop`` removed; needs no key.
 

@@ -129,27 +129,14 @@ def _rows(conn: Connection, place: Place, batch_size: int) -> Iterator[list[tupl
         yield [(row["rid"], bytes(row["sealed"])) for row in rows]
 
 
-def _moved(sealed: bytes, old: BoxPrivateKey, new: PublicKey) -> bytes:
-    carried = envelope.recipients_of(sealed)
-    add = [] if new.key_id in carried else [new]
-    return envelope.rewrap(sealed, old, add=add, drop=[old.key_id])
-
-
 Progress = Callable[[Place, int], None]
 # Runs inside the transaction that retires the old key: (connection, new key, now).
 OnFinish = Callable[[Connection, PublicKey, datetime], None]
 
 
 # A batch this big is worth sending to worker processes (spawned, so nothing of the
-# parent's threads or connections is inherited); smaller rotations re-wrap in-process.
+# parent's threads, connections or keys is inherited); smaller ones re-wrap in-process.
 PROCESS_FROM = 256
-
-
-def _moved_all(blobs: list[bytes], old_kind: str, old_raw: bytes, new_kind: str,
-               new_raw: bytes) -> list[bytes]:
-    """A worker process's share: one batch re-wrapped (the key rebuilt once per batch)."""
-    old, new = BoxPrivateKey(old_kind, old_raw), PublicKey(new_kind, new_raw)
-    return [_moved(sealed, old, new) for sealed in blobs]
 
 
 def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
@@ -165,11 +152,15 @@ def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
     """
     moved: Counter[Place] = Counter()
 
-    def write(place: Place, update: str, todo: list[tuple[int, bytes]],
-              after: list[bytes]) -> None:
+    def write(place: Place, update: str, batch: list[tuple[int, bytes]],
+              after: list[tuple[int, bytes]]) -> None:
+        # The workers filter and re-wrap; this process, which shares its two cores with
+        # them, does only the writes, in one executemany per batch.
+        if not after:
+            return
         with transaction(conn):
-            done = sum(conn.execute(update, (blob, rid, sealed)).rowcount
-                       for (rid, sealed), blob in zip(todo, after, strict=True))
+            done = conn.executemany(update, [(blob, *batch[index])
+                                             for index, blob in after]).rowcount
             if counted is not None:
                 counted(done)
         moved[place] += done
@@ -182,26 +173,25 @@ def rewrap_places(conn: Connection, places: Iterable[Place], old: BoxPrivateKey,
             table, column = place
             update = (f"UPDATE {table} SET {column} = ? "  # noqa: S608
                       f"WHERE rowid = ? AND {column} = ?")
-            ahead: deque[tuple[list[tuple[int, bytes]], Future[list[bytes]]]] = deque()
+            ahead: deque[tuple[list[tuple[int, bytes]], Future[list[tuple[int, bytes]]]]] = (
+                deque())
             for batch in _rows(conn, place, batch_size):
-                todo = [(rid, sealed) for rid, sealed in batch
-                        if old.key_id in envelope.recipients_of(sealed)]
-                if not todo:
-                    continue
-                if pool is None and workers > 1 and len(todo) >= PROCESS_FROM:
+                if pool is None and workers > 1 and len(batch) >= PROCESS_FROM:
                     pool = stack.enter_context(ProcessPoolExecutor(
                         max_workers=workers, mp_context=get_context("spawn")))
                 if pool is None:
-                    write(place, update, todo, [_moved(sealed, old, new) for _, sealed in todo])
+                    write(place, update, batch,
+                          envelope.move_wraps([sealed for _, sealed in batch], old, new))
                     continue
-                ahead.append((todo, pool.submit(_moved_all, [sealed for _, sealed in todo],
-                                                old.kind, old.raw, new.kind, new.raw)))
+                ahead.append((batch, pool.submit(envelope.move_wraps_in_process,
+                                                 [sealed for _, sealed in batch],
+                                                 old.kind, old.raw, new.kind, new.raw)))
                 if len(ahead) > workers:
-                    done_todo, future = ahead.popleft()
-                    write(place, update, done_todo, future.result())
+                    done_batch, future = ahead.popleft()
+                    write(place, update, done_batch, future.result())
             while ahead:
-                done_todo, future = ahead.popleft()
-                write(place, update, done_todo, future.result())
+                done_batch, future = ahead.popleft()
+                write(place, update, done_batch, future.result())
     return dict(moved)
 
 

@@ -15,6 +15,8 @@ from crypto.envelope import (
     MAGIC,
     WRAP_BYTES,
     bind,
+    move_wraps,
+    move_wraps_in_process,
     open_envelope,
     padded_length,
     parse_envelope,
@@ -300,6 +302,23 @@ def test_rewrap_add_and_drop(
     assert _payload_part(rotated) == _payload_part(envelope)
     with pytest.raises(UnknownKeyId):
         open_envelope(rotated, vetting_key, AD)
+
+
+def test_a_rotation_batch_moves_only_what_the_old_key_is_on(
+    vetting_key: BoxPrivateKey, delivery_key: BoxPrivateKey, other_key: BoxPrivateKey
+) -> None:
+    on_old = seal(b"one", [vetting_key.public], AD)
+    on_both = seal(b"two", [vetting_key.public, other_key.public], AD)  # a resumed batch
+    not_on_old = seal(b"three", [delivery_key.public], AD)
+    batch = [on_old, not_on_old, on_both]
+    for moved in (move_wraps(batch, vetting_key, other_key.public),
+                  move_wraps_in_process(batch, vetting_key.kind, vetting_key.raw,
+                                        other_key.kind, other_key.public.raw)):
+        assert [index for index, _ in moved] == [0, 2]
+        for (index, after), payload in zip(moved, (b"one", b"two"), strict=True):
+            assert recipients_of(after) == [other_key.key_id]
+            assert open_envelope(after, other_key, AD) == payload
+            assert _payload_part(after) == _payload_part(batch[index])
 
 
 def test_rewrap_refuses_to_drop_the_last_recipient(vetting_key: BoxPrivateKey) -> None:
