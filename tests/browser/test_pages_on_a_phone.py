@@ -1,15 +1,17 @@
 """Every role's pages on a phone, in Chromium: Quick exit in view, no sideways scroll, axe.
 
-At 320, 375 and 414 px with JavaScript off, each page a member, an organisation's key
-contact, a coordinator, an auditor and someone signed out can reach must show Quick exit
-inside the first viewport (and still after scrolling to the bottom: the bar is sticky)
-and must not scroll sideways; it has one h1 and no id twice (axe's WCAG rules no longer
-check duplicate ids, which break labels and error links), and it is in the language asked
-for (html lang). axe-core (axe-playwright-python) then checks each English page for WCAG
-2.2 AA; a translation changes no structure, name or colour axe reads, so the Romanian
-sweep is the layout's (longer words that no longer fit). axe runs as script, so it runs in
-a second context with JavaScript on, on the same server-rendered pages (quick-exit.js adds
-listeners and changes nothing drawn).
+At 320, 375 and 414 px with JavaScript off (Romanian at 320 px: below), each page a
+member, an organisation's key contact, a coordinator, an auditor and someone signed out
+can reach must show Quick exit inside the first viewport (and still after scrolling to
+the bottom: the bar is sticky) and must not scroll sideways; it has one h1 and no id
+twice (axe's WCAG rules no longer check duplicate ids, which break labels and error
+links), and it is in the language asked for (html lang). axe-core (axe-playwright-python)
+then checks each English page for WCAG 2.2 AA; a translation changes no structure, name
+or colour axe reads, so the Romanian sweep is the layout's (longer words that no longer
+fit), at the narrowest width, as the three widths share one phone rule in style.css (a
+test below holds that). axe runs as script, so it runs in a second context with
+JavaScript on, on the same server-rendered pages (quick-exit.js adds listeners and
+changes nothing drawn).
 
 The cases only read pages, so each worker serves one world to all of them and signs each
 role in once (phone_site, session_cookies); each case still opens its own two contexts.
@@ -166,10 +168,11 @@ STRUCTURE = """() => ({ids: Array.from(document.querySelectorAll('[id]'), e => e
                        lang: document.documentElement.lang})"""
 
 
-def _layout_problems(page, url: str, lang: str, shots: Path | None) -> list[str]:
+def _layout_problems(page, url: str, lang: str, shots: Path | None,
+                     widths: tuple[int, ...] = WIDTHS) -> list[str]:
     """Load the page once, then check it at each phone width (the layout reflows)."""
     problems = []
-    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHTS[WIDTHS[0]]})
+    page.set_viewport_size({"width": widths[0], "height": HEIGHTS[widths[0]]})
     response = page.goto(url)
     assert response is not None and response.status == 200, (url, response and response.status)
     structure = page.evaluate(STRUCTURE)
@@ -180,9 +183,9 @@ def _layout_problems(page, url: str, lang: str, shots: Path | None) -> list[str]
         problems.append(f"{url}: the same id twice: {repeated}")
     if structure["h1s"] != 1:
         problems.append(f"{url}: {structure['h1s']} h1 headings, not one")
-    for width in WIDTHS:
+    for width in widths:
         height = HEIGHTS[width]
-        if width != WIDTHS[0]:
+        if width != widths[0]:
             page.set_viewport_size({"width": width, "height": height})
         layout = page.evaluate(LAYOUT_AT_THIS_WIDTH)
         for moment, box in (("at the top", layout["top"]),
@@ -231,10 +234,12 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     # The role's session, and the language chooser's cookie (app/web/language.py): every
     # page in Romanian too.
     cookies = [*session_cookies(role), {"name": "lang", "value": lang, "url": base}]
-    scripted = browser.new_context()
-    scripted.add_cookies(cookies)
-    scripted.add_init_script(path=str(AXE_FILE_PATH))
-    axe_page = scripted.new_page() if lang == AXE_LANGUAGE else None
+    axe_page = None
+    if lang == AXE_LANGUAGE:
+        scripted = browser.new_context()
+        scripted.add_cookies(cookies)
+        scripted.add_init_script(path=str(AXE_FILE_PATH))
+        axe_page = scripted.new_page()
     # The same session, with JavaScript off, for the layout checks.
     plain = browser.new_context(java_script_enabled=False)
     plain.add_cookies(cookies)
@@ -242,17 +247,36 @@ def test_every_page_keeps_quick_exit_in_view_fits_a_phone_and_passes_axe(
     layout: list[str] = []
     axe: list[str] = []
     for path in paths:
-        layout += _layout_problems(page, base + path, lang, shots if lang == "en" else None)
+        if lang == AXE_LANGUAGE:
+            layout += _layout_problems(page, base + path, lang, shots)
+        else:
+            # A translation's risk is longer text. style.css has one phone rule, up to
+            # 30rem, so 320, 375 and 414 px lay out by the same rules and 320 px, the
+            # narrowest and shortest, is where text overflows or pushes Quick exit first.
+            layout += _layout_problems(page, base + path, lang, None, widths=WIDTHS[:1])
         # axe's rules read the page's structure, names and colours, which a translation
         # leaves as they are (tests/test_languages.py checks that no string is left
         # empty or in English): run in English, they cover Romanian, whose own risk, text
         # that no longer fits a phone, the layout checks above catch.
         if axe_page is not None:
             axe += _axe_problems(axe_page, base + path, lang)
-    scripted.close()
     plain.close()
     assert layout == []
     assert axe == []
+
+
+def test_the_phone_widths_share_one_layout_rule_so_320_px_is_the_hardest() -> None:
+    """What lets the Romanian sweep check 320 px alone: no rule starts or stops between
+    the widths, so each wider one has the same layout with more room and a taller view."""
+    css = (Path(__file__).resolve().parents[2] / "app" / "static" / "style.css").read_text()
+    for query in re.findall(r"@media\s*([^{]+)\{", css):
+        for bound, size, unit in re.findall(r"(min|max)-width:\s*([\d.]+)(px|rem|em)", query):
+            px = float(size) * (16 if unit != "px" else 1)
+            # min-width: N holds from N up; max-width: N up to N.
+            splits = (WIDTHS[0] < px <= WIDTHS[-1] if bound == "min"
+                      else WIDTHS[0] <= px < WIDTHS[-1])
+            assert not splits, \
+                f"@media {query.strip()} splits the phone widths: sweep Romanian at each"
 
 
 def test_quick_exit_then_back_shows_no_signed_in_page(live, browser) -> None:

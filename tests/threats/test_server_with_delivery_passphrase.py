@@ -18,6 +18,7 @@ from crypto.blind_index import BlindIndexer
 from crypto.errors import CryptoError
 from tests.conftest import DELIVERY_PASSPHRASE
 from tests.threats.server_world import (
+    PUBLISHED_IDENTIFIER,
     RESET_CODE,
     CellIndex,
     build_scheme,
@@ -108,3 +109,4 @@ def test_the_delivery_key_adds_no_way_to_tell_a_members_contact_from_another(
                    if any(cells.holds(digest) for digest in computed(indexers, value, combos)))
 
     assert (matches(members), matches(others)) == (0, 0)
+    assert matches([PUBLISHED_IDENTIFIER]) == 1, "the search finds what the server does index"
