@@ -610,6 +610,23 @@ def test_send_rate_spaces_sends_evenly() -> None:
     assert fake.sleeps[-2:] == [pytest.approx(0.15), 0.25]
 
 
+def test_send_rate_keeps_its_rate_when_each_sleep_overruns() -> None:
+    class Oversleeping(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds + 0.002)  # a busy machine wakes late
+
+    fake = Oversleeping()
+    rate = SendRate(100.0, clock=fake.clock, sleep=fake.sleep)
+    sent = []
+    for _ in range(101):
+        rate.wait()
+        sent.append(fake.now)
+    # 100 intervals of 10 ms, plus one overrun: not 100 overruns more (1.2 s).
+    assert sent[-1] - sent[0] == pytest.approx(1.002)
+    gaps = [later - earlier for earlier, later in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 0.01 - 1e-9, "never two sends closer than the interval"
+
+
 def test_send_rate_spaces_concurrent_callers() -> None:
     lock = threading.Lock()
     fake = FakeClock()

@@ -33,7 +33,12 @@ class SendRate:
     def wait(self) -> None:
         with self._lock:
             now = self._clock()
-            if self._next is not None and now < self._next:
-                self._sleep(self._next - now)
-                now = max(self._clock(), self._next)
-            self._next = now + self.interval
+            slot = now if self._next is None or now >= self._next else self._next
+            if slot > now:
+                self._sleep(slot - now)
+            # The next slot is one interval after this slot, not after the sleep ended: a
+            # sleep overruns (by a tenth of a millisecond or more on a busy machine), and
+            # counting from its end pushed every later send back by each overrun, so
+            # 1,000 a second sent about 830. A send that is late (the caller was busy)
+            # takes its slot when it comes: nothing is saved up for a burst.
+            self._next = slot + self.interval
