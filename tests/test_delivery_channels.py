@@ -18,6 +18,7 @@ import threading
 import traceback
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -623,7 +624,7 @@ def test_send_rate_keeps_its_rate_when_each_sleep_overruns() -> None:
         sent.append(fake.now)
     # 100 intervals of 10 ms, plus one overrun: not 100 overruns more (1.2 s).
     assert sent[-1] - sent[0] == pytest.approx(1.002)
-    gaps = [later - earlier for earlier, later in zip(sent, sent[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in pairwise(sent)]
     assert min(gaps) >= 0.01 - 1e-9, "never two sends closer than the interval"
 
 
