@@ -10,7 +10,7 @@ from tests import canary
 from tests.conftest import VETTING_PASSPHRASE  # noqa: F401  (the unlock uses it)
 from tests.flows import coordinator_client, unlock
 from tests.people import make_member, make_report, signed_in_client
-from tests.webtools import plain, post_form, text
+from tests.webtools import plain, post_form, text, without_csrf_tokens
 
 TABLES = ("reports", "report_categories", "report_identifier_index")
 
@@ -47,15 +47,43 @@ def _member_client(app):
 def test_member_files_a_report_and_sees_its_status(app, conn) -> None:
     client, person = _member_client(app)
     response = post_form(client, "/reports/new", _report_form(app))
-    assert response.status_code == 302 and response.headers["Location"].endswith("/reports")
-    page = text(client.get("/reports"))
+    report_id = conn.execute("SELECT id FROM reports").fetchone()[0]
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/reports?sent={report_id}")
+    page = text(client.get(response.headers["Location"]))
     assert "Received" in page and "cannot be read back" in page
+    assert "Thank you. Your report has been received" in page
     assert "Canary narrative" not in page
     row = conn.execute("SELECT reporter_account_id, status, late, consent_alert, "
                        "consent_police_details FROM reports").fetchone()
     assert row == (person.account_id, "received", 0, 1, 0)
     assert _counts(conn) == {"reports": 1, "report_categories": 2,
                              "report_identifier_index": 4}  # email gives two indexes
+
+
+def test_a_sent_report_is_confirmed_from_the_record_without_touching_the_session(
+        app, conn) -> None:
+    client, _ = _member_client(app)
+    response = post_form(client, "/reports/new", _report_form(app))
+    assert "Set-Cookie" not in response.headers, "nothing is kept in the session to show"
+    landing = client.get(response.headers["Location"])
+    assert "Set-Cookie" not in landing.headers
+    reference = conn.execute("SELECT reference FROM reports").fetchone()[0]
+    assert f"Its reference is {reference}" in text(landing)
+    assert "Thank you" not in text(client.get("/reports")), "only where a report was sent"
+
+
+def test_another_members_report_id_confirms_nothing(app, conn) -> None:
+    """/reports?sent= is no oracle: someone else's id (or none) gives the plain page."""
+    other_report = make_report(app)
+    client, _ = _member_client(app)
+    pages = [client.get(f"/reports?sent={sent}") for sent in (other_report, "no-such-id")]
+    assert all(page.status_code == 200 for page in pages)
+    assert all("Thank you" not in text(page) for page in pages)
+    # The language chooser returns to the page asked for: the id asked for is on it.
+    seen = [without_csrf_tokens(text(page)).replace(sent, "ID")
+            for page, sent in zip(pages, (other_report, "no-such-id"), strict=True)]
+    assert seen[0] == seen[1], "an existing report's id and an unknown one look the same"
 
 
 def test_consents_are_never_pre_ticked(app) -> None:
