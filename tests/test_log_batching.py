@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 
 from app.web.logs import BatchedHandler
 
@@ -43,6 +44,28 @@ def test_every_line_from_many_threads_is_written_once_in_each_threads_order() ->
     for thread in range(8):
         assert [line for line in lines if line.startswith(f"t{thread} ")] == [
             f"t{thread} {n}" for n in range(500)]
+
+
+def test_closing_while_the_writer_drains_keeps_every_line_in_order() -> None:
+    """close() (at exit) and the writer once drained at the same moment, each popping
+    lines, and one thread's lines came out swapped (seen once in a parallel run)."""
+    class Slow(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            time.sleep(0.001)  # a stream slower than the lines come
+            self.lines.append(record.getMessage())
+
+    slow = Slow()
+    handler = BatchedHandler(slow, interval=0.01)
+    logger = _logger(handler, "test.batched.drain")
+    for n in range(200):
+        logger.info("line %d", n)
+    time.sleep(0.03)  # the writer has woken and is part way through
+    handler.close()
+    assert slow.lines == [f"line {n}" for n in range(200)]
 
 
 def test_lines_wait_for_the_writer_and_all_are_out_at_close() -> None:

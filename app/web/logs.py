@@ -55,6 +55,9 @@ class BatchedHandler(logging.Handler):
         self.target = target
         self.interval = interval
         self.pending: collections.deque[logging.LogRecord] = collections.deque()
+        # Taken by whoever drains (the writer, close, logging's shutdown), never by emit:
+        # two drains at once would each pop a record and could write them out of order.
+        self._draining = threading.Lock()
         self._stopped = threading.Event()
         self._writer = threading.Thread(target=self._run, name="log-writer", daemon=True)
         self._writer.start()
@@ -70,15 +73,12 @@ class BatchedHandler(logging.Handler):
         self.pending.append(record)
 
     def flush(self) -> None:
-        while self.pending:
-            try:
-                record = self.pending.popleft()
-            except IndexError:
-                return
-            self.target.handle(record)
-        # The stream may be gone (closed at exit): logging never takes the process down.
-        with contextlib.suppress(OSError, ValueError):
-            self.target.flush()
+        with self._draining:
+            while self.pending:
+                self.target.handle(self.pending.popleft())
+            # The stream may be gone (closed at exit): logging never takes the process down.
+            with contextlib.suppress(OSError, ValueError):
+                self.target.flush()
 
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
@@ -86,6 +86,8 @@ class BatchedHandler(logging.Handler):
 
     def close(self) -> None:
         self._stopped.set()
+        if self._writer is not threading.current_thread():
+            self._writer.join(timeout=5)
         self.flush()
         super().close()
 
