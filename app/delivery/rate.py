@@ -39,6 +39,6 @@ class SendRate:
             # The next slot is one interval after this slot, not after the sleep ended: a
             # sleep overruns (by a tenth of a millisecond or more on a busy machine), and
             # counting from its end pushed every later send back by each overrun, so
-            # 1,000 a second sent about 830. A send that is late (the caller was busy)
+            # 1,000 a second sent about 885. A send that is late (the caller was busy)
             # takes its slot when it comes: nothing is saved up for a burst.
             self._next = slot + self.interval

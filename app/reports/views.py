@@ -84,7 +84,7 @@ def new() -> Response | tuple[str, int]:
         return _form_page(ReportForm(), rows_to_show(rows, add=False), invalid.problems, 400)
     # The page it lands on reads the reference from the record, not from a flash: a
     # flash rewrote the session cookie here and again on the next page, and that, with
-    # the message's translation, was an eighth of what a sent report cost.
+    # the message's translation, was about a seventh of what a sent report cost.
     return redirect(url_for("reports.mine", sent=sent.id))
 
 
